@@ -1,0 +1,1 @@
+"""Stackelberg environments: one module per environment, PettingZoo's classic layout."""

@@ -1,0 +1,103 @@
+"""Iterated matrix games played as Stackelberg stages (shared by the matrix-game modules)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fairlead.envs.stackelberg import StackelbergEnv, check_int
+from fairlead.solver import follower_response, payoff_tensor
+
+
+def parse_payoff(payoff, n_agents: int) -> tuple[np.ndarray, bool]:
+    """Validate a payoff: a k x k symmetric-game matrix, or a 2 x k x k bimatrix.
+
+    Returns the array and whether it is a bimatrix.
+    """
+    try:
+        array = np.asarray(payoff, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"payoff must be a numeric array, got {payoff!r}") from err
+    if array.ndim == 2 and array.shape[0] == array.shape[1] >= 2:
+        bimatrix = False
+    elif array.ndim == 3 and array.shape[0] == 2 and array.shape[1] == array.shape[2] >= 2:
+        bimatrix = True
+        if n_agents != 2:
+            raise ValueError(
+                f"a bimatrix payoff (shape 2 x k x k) is for 2 players, got n_agents={n_agents}; "
+                "use a k x k symmetric matrix for more players"
+            )
+    else:
+        raise ValueError(
+            "payoff must be a k x k matrix (symmetric game: payoff[i][j] is the reward for "
+            "playing i against j) or a 2 x k x k bimatrix (row player's, column player's "
+            f"rewards), with k >= 2; got shape {array.shape}"
+        )
+    if not np.all(np.isfinite(array)):
+        raise ValueError("payoff entries must be finite numbers (found NaN or inf)")
+    return array, bimatrix
+
+
+class MatrixGameEnv(StackelbergEnv):
+    """Stage game given by a payoff matrix (see ``matrix_game_v0`` for the env card).
+
+    A leader's action is *fair* when, after the followers' equilibrium reply to
+    it (:func:`fairlead.solver.follower_response`, pessimistic tie-break), the
+    leader earns no more than the followers' mean: it did not use the first
+    move to come out ahead. A leader action that leaves the followers no pure
+    equilibrium counts as fair.
+    """
+
+    def __init__(
+        self,
+        payoff,
+        n_agents: int = 2,
+        max_cycles: int = 10,
+        action_names: tuple[str, ...] | None = None,
+        obs_encoding: str = "discrete",
+        leader: str = "player_0",
+        render_mode: str | None = None,
+    ):
+        n_agents = check_int("n_agents", n_agents, 2)
+        self.payoff, self.bimatrix = parse_payoff(payoff, n_agents)
+        k = self.payoff.shape[-1]
+        if action_names is not None:
+            if len(action_names) != k:
+                raise ValueError(f"action_names needs {k} names, got {len(action_names)}")
+            self.action_names = tuple(action_names)
+        super().__init__(n_agents, k, max_cycles, (), obs_encoding, leader, render_mode)
+        self._fair = np.full((n_agents, k), -1, dtype=np.int8)  # -1: not yet computed
+        self._tensor: np.ndarray | None = None
+
+    def stage_payoff(self, actions: np.ndarray) -> np.ndarray:
+        """Every agent's reward for one action profile (indexed by agent)."""
+        if self.bimatrix:
+            return self.payoff[:, actions[0], actions[1]]
+        pair = self.payoff[actions[:, None], actions[None, :]]
+        return (pair.sum(axis=1) - pair.diagonal()) / (len(actions) - 1)
+
+    @property
+    def payoff_tensor(self) -> np.ndarray:
+        """``stage_payoff`` tabulated over all profiles (k**n entries: built on first use)."""
+        if self._tensor is None:
+            self._tensor = payoff_tensor(self.stage_payoff, len(self.possible_agents), self.num_actions)
+        return self._tensor
+
+    def leader_action_is_fair(self, leader: int, action: int) -> bool:
+        if self._fair[leader, action] < 0:
+            profile = follower_response(self.payoff_tensor, leader, action)
+            if profile is None:
+                fair = True
+            else:
+                rewards = self.payoff_tensor[profile]
+                followers = np.delete(rewards, leader)
+                fair = rewards[leader] <= followers.mean() + 1e-9
+            self._fair[leader, action] = fair
+        return bool(self._fair[leader, action])
+
+    def _play_stage(self, leader, actions):
+        return self.stage_payoff(actions), self.leader_action_is_fair(leader, actions[leader])
+
+    @property
+    def stage_reward_range(self):
+        return float(self.payoff.min()), float(self.payoff.max())
+

@@ -1,0 +1,95 @@
+"""A phase-based parallel view of any environment that follows the Stackelberg protocol.
+
+PettingZoo's ``aec_to_parallel`` takes every agent's action at once and so
+cannot express "followers see the leader's action". Here one parallel step is
+one *phase*: the agents in ``acting_agents`` act (the leader alone, then all
+followers at once; a mediated env adds its own phases, such as the mediator's
+choice or a vote). Every live agent receives an action and an observation each
+step; an agent that waits has only action 0 marked in its ``action_mask`` and
+its action is ignored. A stage therefore takes ``len(phases per stage)`` steps
+(2 for a plain env), and the episode ``max_cycles`` times that.
+"""
+
+from __future__ import annotations
+
+from pettingzoo import AECEnv, ParallelEnv
+
+
+class PhaseParallelEnv(ParallelEnv):
+    """Parallel view over a Stackelberg AEC env (plain, wrapped or mediated)."""
+
+    def __init__(self, aec_env: AECEnv):
+        self.aec_env = aec_env
+        self.metadata = aec_env.metadata
+        self.possible_agents = list(aec_env.possible_agents)
+        self.render_mode = aec_env.render_mode
+        self.agents: list[str] = []
+
+    def observation_space(self, agent):
+        return self.aec_env.observation_space(agent)
+
+    def action_space(self, agent):
+        return self.aec_env.action_space(agent)
+
+    @property
+    def max_cycles(self) -> int:
+        return self.aec_env.unwrapped.max_cycles
+
+    @max_cycles.setter
+    def max_cycles(self, value) -> None:
+        # parallel_api_test assigns this as its own step budget; the horizon is
+        # fixed at construction, so the assignment is deliberately ignored.
+        pass
+
+    def reset(self, seed=None, options=None):
+        self.aec_env.reset(seed=seed, options=options)
+        self.agents = list(self.aec_env.agents)
+        return self._observations(), {a: dict(self.aec_env.infos[a]) for a in self.agents}
+
+    def step(self, actions):
+        env = self.aec_env
+        if not self.agents:
+            raise RuntimeError("the episode is over; call reset() before step()")
+        acting = list(env.acting_agents)
+        missing = [a for a in acting if a not in actions]
+        if missing:
+            raise ValueError(
+                f"phase {env.phase!r} needs actions from {acting}; missing {missing}"
+            )
+        rewards = dict.fromkeys(self.agents, 0.0)
+        for agent in acting:
+            if env.agent_selection != agent:
+                raise RuntimeError(
+                    f"AEC order broke the phase: expected {agent}, env selects {env.agent_selection}"
+                )
+            env.step(actions[agent])
+            for a in self.agents:
+                rewards[a] += env.rewards.get(a, 0.0)
+        observations = self._observations()
+        terminations = {a: bool(env.terminations[a]) for a in self.agents}
+        truncations = {a: bool(env.truncations[a]) for a in self.agents}
+        infos = {a: dict(env.infos[a]) for a in self.agents}
+        self.agents = [a for a in self.agents if not (terminations[a] or truncations[a])]
+        return observations, rewards, terminations, truncations, infos
+
+    def _observations(self):
+        return {a: self.aec_env.observe(a) for a in self.aec_env.agents}
+
+    def render(self):
+        return self.aec_env.render()
+
+    def close(self):
+        self.aec_env.close()
+
+    def state(self):
+        raise NotImplementedError("fairlead environments do not define a global state")
+
+
+def parallel_wrapper_fn(env_fn):
+    """Build ``parallel_env(**kwargs)`` from an ``env(**kwargs)`` constructor."""
+
+    def parallel_env(**kwargs):
+        return PhaseParallelEnv(env_fn(**kwargs))
+
+    parallel_env.__doc__ = f"Phase-based parallel view of ``{env_fn.__module__}.env``."
+    return parallel_env

@@ -1,0 +1,360 @@
+"""The Stackelberg stage protocol that every fairlead environment follows.
+
+A game is ``max_cycles`` stages. In each stage one agent, the *leader*, acts
+first; then every other agent, a *follower*, acts having seen the leader's
+action but not the other followers' actions of the same stage (followers are
+simultaneous among themselves even though the AEC API asks them one by one).
+Rewards arrive when the stage completes. The end of the game is a termination:
+the horizon is part of the game and the stage index is observable.
+
+Subclasses describe one stage game through four hooks (``_reset_game``,
+``_game_features``, ``_play_stage`` and optionally ``_legal_actions``); this
+module owns the turn order, the observations, validation and bookkeeping.
+
+Public protocol (what wrappers such as the mediator may use; nothing private):
+
+``phase``             ``"lead"``, ``"follow"`` or ``"done"``.
+``acting_agents``     the agents that act in the current phase, in AEC order.
+``stage``             index of the stage being played (``max_cycles`` when over).
+``leader``            the current stage's leader.
+``set_leader(agent)`` choose the leader of the current stage; only allowed
+                      while ``phase == "lead"`` (before the leader has acted).
+``last_stage``        :class:`StageRecord` of the last completed stage, or None.
+``episode_returns``   the environment's own returns so far, per agent.
+``return_scale``      spread of attainable episode returns (for fairness).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+import numpy as np
+from gymnasium import spaces
+from pettingzoo import AECEnv
+from pettingzoo.utils import wrappers
+
+from fairlead.envs.parallel import parallel_wrapper_fn
+
+OBS_ENCODINGS = ("discrete", "box")
+ROLE_LEADER, ROLE_FOLLOWER = 0, 1
+
+
+@dataclass(frozen=True)
+class StageRecord:
+    """What happened in one completed stage."""
+
+    stage: int
+    leader: str
+    actions: dict[str, int]
+    rewards: dict[str, float]
+    leader_fair: bool = field(default=True)
+
+    def as_dict(self) -> dict:
+        return {
+            "stage": self.stage,
+            "leader": self.leader,
+            "actions": dict(self.actions),
+            "rewards": dict(self.rewards),
+            "leader_fair": self.leader_fair,
+        }
+
+
+def check_int(name: str, value, minimum: int) -> int:
+    """Validate an integer argument, naming it in the error."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
+    return int(value)
+
+
+class StackelbergEnv(AECEnv):
+    """Base class of every fairlead environment (see the module docstring).
+
+    Observations are ``{"observation": obs, "action_mask": mask}``. With
+    ``obs_encoding="discrete"`` ``obs`` is an int64 ``MultiDiscrete`` feature
+    vector ``[role, leader_action + 1, stage, *game_features]`` (role 0 =
+    leader, 1 = follower; leader_action + 1 is 0 until the leader has acted;
+    stage runs to ``max_cycles`` = game over), so a tabular learner can index a
+    table of shape ``nvec`` with it. With ``obs_encoding="box"`` ``obs`` is the
+    float32 concatenation of the one-hot codes of those same features.
+    ``action_mask`` marks the legal actions of an agent that acts in the
+    current phase; an agent that waits sees only action 0 marked (the parallel
+    view ignores a waiting agent's action).
+    """
+
+    metadata = {
+        "render_modes": ["ansi"],
+        "name": "stackelberg_v0",
+        "is_parallelizable": True,
+        "render_fps": 1,
+    }
+    action_names: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        n_agents: int,
+        num_actions: int,
+        max_cycles: int,
+        game_feature_sizes: tuple[int, ...] = (),
+        obs_encoding: str = "discrete",
+        leader: str = "player_0",
+        render_mode: str | None = None,
+    ):
+        super().__init__()
+        n_agents = check_int("n_agents", n_agents, 2)
+        num_actions = check_int("num_actions", num_actions, 2)
+        self.max_cycles = check_int("max_cycles", max_cycles, 1)
+        if obs_encoding not in OBS_ENCODINGS:
+            raise ValueError(
+                f"unknown obs_encoding {obs_encoding!r}; choose one of {OBS_ENCODINGS}"
+            )
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(
+                f"unknown render_mode {render_mode!r}; choose one of "
+                f"{self.metadata['render_modes']} or None"
+            )
+        self.possible_agents = [f"player_{i}" for i in range(n_agents)]
+        self.agent_name_mapping = {a: i for i, a in enumerate(self.possible_agents)}
+        if leader not in self.possible_agents and leader != "round_robin":
+            raise ValueError(
+                f"unknown leader rule {leader!r}; choose an agent name "
+                f"({self.possible_agents[0]}..{self.possible_agents[-1]}) or 'round_robin'"
+            )
+        self.leader_rule = leader
+        self.num_actions = num_actions
+        self.obs_encoding = obs_encoding
+        self.render_mode = render_mode
+
+        self.obs_nvec = np.array(
+            [2, num_actions + 1, self.max_cycles + 1, *game_feature_sizes], dtype=np.int64
+        )
+        self._onehot_offsets = np.concatenate([[0], np.cumsum(self.obs_nvec)[:-1]])
+        if obs_encoding == "discrete":
+            obs_space = spaces.MultiDiscrete(self.obs_nvec, dtype=np.int64)
+        else:
+            obs_space = spaces.Box(0.0, 1.0, (int(self.obs_nvec.sum()),), np.float32)
+        self._observation_space = spaces.Dict(
+            {
+                "observation": obs_space,
+                "action_mask": spaces.Box(0, 1, (num_actions,), np.int8),
+            }
+        )
+        self._action_space = spaces.Discrete(num_actions)
+        self._wait_mask = np.zeros(num_actions, np.int8)
+        self._wait_mask[0] = 1
+        self._all_legal = np.ones(num_actions, np.int8)
+        self._rng = np.random.default_rng()
+        self.stage = 0
+        self.phase = "done"
+
+    # ------------------------------------------------------------------ hooks
+    def _reset_game(self, rng: np.random.Generator) -> None:
+        """Reset game-specific state at the start of an episode."""
+
+    def _game_features(self, agent_index: int) -> tuple[int, ...]:
+        """Game-specific discrete features of ``agent_index``'s observation."""
+        return ()
+
+    def _legal_actions(self, agent_index: int) -> np.ndarray:
+        """int8 mask of the actions ``agent_index`` may take now."""
+        return self._all_legal
+
+    def _play_stage(self, leader: int, actions: np.ndarray) -> tuple[np.ndarray, bool]:
+        """Apply one stage: return (per-agent rewards, whether the leader acted fairly)."""
+        raise NotImplementedError
+
+    @property
+    def stage_reward_range(self) -> tuple[float, float]:
+        """Lowest and highest reward any agent can get in one stage."""
+        raise NotImplementedError
+
+    # --------------------------------------------------------------- protocol
+    @property
+    def return_scale(self) -> float:
+        low, high = self.stage_reward_range
+        return float(self.max_cycles * (high - low))
+
+    @property
+    def leader(self) -> str:
+        return self.possible_agents[self._order[0]]
+
+    @property
+    def acting_agents(self) -> list[str]:
+        if self.phase == "lead":
+            return [self.leader]
+        if self.phase == "follow":
+            return [self.possible_agents[i] for i in self._order[1:]]
+        return []
+
+    @property
+    def episode_returns(self) -> dict[str, float]:
+        return {a: float(r) for a, r in zip(self.possible_agents, self._returns)}
+
+    def set_leader(self, agent: str) -> None:
+        if agent not in self.agent_name_mapping:
+            raise ValueError(
+                f"cannot make {agent!r} the leader; valid agents are {self.possible_agents}"
+            )
+        if self.phase != "lead":
+            raise RuntimeError(
+                f"the leader can only be set before the leader acts (phase 'lead'); "
+                f"the current phase is {self.phase!r}"
+            )
+        self._set_order(self.agent_name_mapping[agent])
+
+    # ------------------------------------------------------------- AEC API
+    @functools.lru_cache(maxsize=None)
+    def observation_space(self, agent):
+        return self._observation_space
+
+    @functools.lru_cache(maxsize=None)
+    def action_space(self, agent):
+        return self._action_space
+
+    def reset(self, seed: int | None = None, options: dict | None = None):
+        if seed is not None:
+            self._rng = np.random.default_rng(seed)
+        n = len(self.possible_agents)
+        self.agents = self.possible_agents[:]
+        self.rewards = dict.fromkeys(self.agents, 0.0)
+        self._cumulative_rewards = dict.fromkeys(self.agents, 0.0)
+        self.terminations = dict.fromkeys(self.agents, False)
+        self.truncations = dict.fromkeys(self.agents, False)
+        self.infos = {a: {} for a in self.agents}
+        self._returns = np.zeros(n)
+        self._actions = np.zeros(n, dtype=np.int64)
+        self.stage = 0
+        self.last_stage: StageRecord | None = None
+        self._reset_game(self._rng)
+        self._begin_stage()
+
+    def _begin_stage(self) -> None:
+        if self.leader_rule == "round_robin":
+            leader = self.stage % len(self.possible_agents)
+        else:
+            leader = self.agent_name_mapping[self.leader_rule]
+        self._set_order(leader)
+
+    def _set_order(self, leader: int) -> None:
+        n = len(self.possible_agents)
+        self._order = [leader] + [i for i in range(n) if i != leader]
+        self._turn = 0
+        self.phase = "lead"
+        self.agent_selection = self.possible_agents[leader]
+        for agent in self.agents:
+            self.infos[agent]["stage"] = self.stage
+            self.infos[agent]["leader"] = self.leader
+
+    def observe(self, agent):
+        i = self.agent_name_mapping[agent]
+        leader = self._order[0]
+        role = ROLE_LEADER if i == leader else ROLE_FOLLOWER
+        seen = self._actions[leader] + 1 if self.phase == "follow" else 0
+        features = (role, seen, self.stage, *self._game_features(i))
+        if self.obs_encoding == "discrete":
+            obs = np.array(features, dtype=np.int64)
+        else:
+            obs = np.zeros(self._observation_space["observation"].shape, np.float32)
+            obs[self._onehot_offsets + np.asarray(features)] = 1.0
+        mask = self._legal_actions(i) if agent in self.acting_agents else self._wait_mask
+        return {"observation": obs, "action_mask": mask.copy()}
+
+    def step(self, action):
+        agent = self.agent_selection
+        if self.terminations.get(agent) or self.truncations.get(agent):
+            return self._was_dead_step(action)
+        if not self.agents:
+            raise RuntimeError("the episode is over; call reset() before step()")
+        i = self.agent_name_mapping[agent]
+        self._check_action(agent, i, action)
+        self._cumulative_rewards[agent] = 0.0
+        self._actions[i] = int(action)
+        self._turn += 1
+        if self._turn == 1:
+            self.phase = "follow"
+        if self._turn < len(self._order):
+            self._clear_rewards()
+            self.agent_selection = self.possible_agents[self._order[self._turn]]
+        else:
+            self._complete_stage()
+        self._accumulate_rewards()
+
+    def _check_action(self, agent: str, i: int, action) -> None:
+        if action is None or isinstance(action, bool) or not np.issubdtype(
+            type(action), np.integer
+        ):
+            raise TypeError(
+                f"{agent}'s action must be an integer in 0..{self.num_actions - 1}, got {action!r}"
+            )
+        if not 0 <= action < self.num_actions:
+            raise ValueError(
+                f"{agent}'s action {action} is out of range; valid actions are "
+                f"0..{self.num_actions - 1} {self._describe_actions()}"
+            )
+        if not self._legal_actions(i)[action]:
+            legal = np.flatnonzero(self._legal_actions(i)).tolist()
+            raise ValueError(f"{agent}'s action {action} is masked now; legal actions: {legal}")
+
+    def _describe_actions(self) -> str:
+        return f"({', '.join(self.action_names)})" if self.action_names else ""
+
+    def _complete_stage(self) -> None:
+        leader = self._order[0]
+        payoff, fair = self._play_stage(leader, self._actions)
+        self._returns += payoff
+        self.rewards = {a: float(r) for a, r in zip(self.possible_agents, payoff)}
+        self.last_stage = StageRecord(
+            stage=self.stage,
+            leader=self.possible_agents[leader],
+            actions={a: int(x) for a, x in zip(self.possible_agents, self._actions)},
+            rewards=dict(self.rewards),
+            leader_fair=bool(fair),
+        )
+        record = self.last_stage.as_dict()
+        for agent in self.agents:
+            self.infos[agent]["last_stage"] = record
+        self.stage += 1
+        if self.stage >= self.max_cycles:
+            self.phase = "done"
+            self.terminations = dict.fromkeys(self.agents, True)
+            for agent in self.agents:
+                self.infos[agent]["stage"] = self.stage
+                self.infos[agent]["episode_returns"] = self.episode_returns
+            self.agent_selection = self.agents[0]
+        else:
+            self._begin_stage()
+
+    # -------------------------------------------------------------- render
+    def render(self):
+        if self.render_mode is None:
+            import gymnasium
+
+            gymnasium.logger.warn("render() called without a render_mode; use 'ansi'")
+            return None
+        lines = [f"{self.metadata['name']}  stage {self.stage}/{self.max_cycles}  phase {self.phase}"]
+        if self.last_stage is not None:
+            s = self.last_stage
+            names = self.action_names
+            acts = ", ".join(
+                f"{a}={names[x] if names else x}" for a, x in s.actions.items()
+            )
+            rews = ", ".join(f"{a}={r:g}" for a, r in s.rewards.items())
+            lines.append(f"last stage {s.stage}: leader {s.leader}  actions {acts}  rewards {rews}")
+        lines.append("returns: " + ", ".join(f"{a}={r:g}" for a, r in self.episode_returns.items()))
+        return "\n".join(lines)
+
+    def close(self):
+        pass
+
+
+def make_constructors(raw_env_cls):
+    """``env()`` and ``parallel_env()`` for a module, following PettingZoo's classic envs."""
+    def env(**kwargs):
+        wrapped = raw_env_cls(**kwargs)
+        wrapped = wrappers.AssertOutOfBoundsWrapper(wrapped)
+        return wrappers.OrderEnforcingWrapper(wrapped)
+
+    env.__doc__ = f"{raw_env_cls.metadata['name']} wrapped in PettingZoo's standard checks."
+    return env, parallel_wrapper_fn(env)

@@ -1,0 +1,68 @@
+# noqa: D212, D415
+"""
+# Iterated Stag Hunt (Stackelberg stages)
+
+| Creation           | `fairlead.make("stag_hunt_v0")`, `pettingzoo.make("aec", "fairlead/stag_hunt-v0")` |
+|--------------------|------------------------------------------------------------------|
+| Actions            | Discrete(2): 0 = Stag, 1 = Hare                                               |
+| Parallel API       | Yes (phase-based: 2 parallel steps per stage)                     |
+| Agents             | `player_0 .. player_{n-1}`, any n >= 2                                                     |
+| Observation        | `{"observation": MultiDiscrete([2, 3, max_cycles+1]) or Box, "action_mask": Box(0,1,(2,),int8)}` |
+
+A coordination game: leading lets one player signal the efficient equilibrium.
+
+### Payoffs
+
+| row \\ column | Stag | Hare |
+|---|---|---|
+| Stag | 2, 2 | 0, 1 |
+| Hare | 1, 0 | 1, 1 |
+
+OpenSpiel's `matrix_sh` payoffs (Lanctot et al., *OpenSpiel*, arXiv
+1908.09453). With n > 2 players a player's stage reward is the mean of its
+pairwise rewards against the others.
+
+### Stackelberg stage and fair action
+
+Each of the `max_cycles` stages, the leader acts, then the followers act
+having seen the leader's action (not each other's); every agent is paid when
+the stage completes. Subgame-perfect stage outcome (2 players): both hunt the stag, 2 / 2; every leader action is fair.
+
+Observations, action masks, rewards, the fair-action rule, the leader rule and
+the parallel view are those of `matrix_game_v0`, whose card this game shares.
+
+### Arguments
+
+``` python
+stag_hunt_v0.env(n_agents=2, max_cycles=10, obs_encoding="discrete", leader="player_0", render_mode=None)
+```
+
+### Version History
+
+* v0: Initial release (fairlead 0.1.0)
+"""
+
+from __future__ import annotations
+
+from fairlead.envs.matrix import MatrixGameEnv
+from fairlead.envs.stackelberg import make_constructors
+
+PAYOFF = [[2.0, 0.0], [1.0, 1.0]]
+ACTIONS = ('Stag', 'Hare')
+
+
+class raw_env(MatrixGameEnv):
+    metadata = {**MatrixGameEnv.metadata, "name": "stag_hunt_v0"}
+
+    def __init__(
+        self,
+        n_agents: int = 2,
+        max_cycles: int = 10,
+        obs_encoding: str = "discrete",
+        leader: str = "player_0",
+        render_mode: str | None = None,
+    ):
+        super().__init__(PAYOFF, n_agents, max_cycles, ACTIONS, obs_encoding, leader, render_mode)
+
+
+env, parallel_env = make_constructors(raw_env)

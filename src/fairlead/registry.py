@@ -1,0 +1,145 @@
+"""Names of environments and scenarios: ``make()``, ``list_envs()``, ``list_scenarios()``.
+
+An *environment* is a module under ``fairlead.envs`` (``chicken_v0``). A
+*scenario* is a named setting of one, declared in a TOML file of the scenario
+catalogue (the repository's top-level ``envs/`` folder, shipped inside the
+package) or of any folder a user passes, e.g. ``envs/chicken-4p.toml``::
+
+    description = "Chicken, 4 players, 10 stages"
+    env = "chicken_v0"
+    [kwargs]
+    n_agents = 4
+    max_cycles = 10
+
+Importing ``fairlead`` also registers every environment in PettingZoo's own
+registry under the namespace ``fairlead`` (``fairlead/chicken-v0``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pettingzoo
+
+ENV_MODULES = (
+    "prisoners_dilemma_v0",
+    "chicken_v0",
+    "stag_hunt_v0",
+    "battle_of_sexes_v0",
+    "matrix_game_v0",
+)
+NAMESPACE = "fairlead"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    env: str
+    kwargs: dict = field(default_factory=dict)
+    description: str = ""
+
+
+def _catalogue_dir() -> Path:
+    """The scenario catalogue: packaged copy in a wheel, the repo's envs/ in a checkout."""
+    packaged = Path(__file__).parent / "catalogue" / "envs"
+    return packaged if packaged.is_dir() else Path(__file__).parents[2] / "envs"
+
+
+def catalogue_dir(kind: str) -> Path:
+    """Top-level folder ``kind`` ("envs" or "trainers") of the shipped catalogue."""
+    return _catalogue_dir().parent / kind
+
+
+def _suggest(name: str, choices) -> str:
+    close = difflib.get_close_matches(name, list(choices), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _canonical(name: str) -> str:
+    """Accept ``chicken_v0``, ``chicken-v0`` and ``fairlead/chicken-v0``."""
+    name = name.strip().removeprefix(f"{NAMESPACE}/")
+    if name.endswith("-v0"):
+        name = name[:-3] + "_v0"
+    return name
+
+
+def list_envs() -> list[str]:
+    return list(ENV_MODULES)
+
+
+def env_module(name: str):
+    canonical = _canonical(name)
+    if canonical not in ENV_MODULES:
+        raise ValueError(
+            f"unknown environment {name!r}{_suggest(canonical, ENV_MODULES)} "
+            f"Valid environments: {', '.join(ENV_MODULES)}"
+        )
+    return importlib.import_module(f"fairlead.envs.{canonical}")
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read one scenario TOML file, with errors that name the file and the problem."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        raise ValueError(f"cannot read scenario file {path}: {err}") from err
+    unknown = set(data) - {"env", "kwargs", "description"}
+    if unknown:
+        raise ValueError(
+            f"scenario file {path}: unknown keys {sorted(unknown)}; valid keys: env, kwargs, description"
+        )
+    if not isinstance(data.get("env"), str):
+        raise ValueError(f"scenario file {path}: 'env' (an environment name) is required")
+    env_module(data["env"])
+    kwargs = data.get("kwargs", {})
+    if not isinstance(kwargs, dict):
+        raise ValueError(f"scenario file {path}: [kwargs] must be a table")
+    return Scenario(path.stem, _canonical(data["env"]), kwargs, data.get("description", ""))
+
+
+def list_scenarios(directory: str | Path | None = None) -> dict[str, Scenario]:
+    folder = Path(directory) if directory is not None else _catalogue_dir()
+    return {p.stem: load_scenario(p) for p in sorted(folder.glob("*.toml"))}
+
+
+def make(name: str, *, parallel: bool = False, raw: bool = False, **kwargs):
+    """Build an environment or scenario by name.
+
+    ``name`` is an environment (``"chicken_v0"``), a scenario of the catalogue
+    (``"chicken-4p"``) or a path to a scenario TOML file. Keyword arguments
+    override the scenario's. Returns the wrapped AEC env, the phase-based
+    parallel view with ``parallel=True``, or the bare ``raw_env`` with ``raw=True``.
+    """
+    if name.endswith(".toml"):
+        scenario = load_scenario(name)
+        name, kwargs = scenario.env, {**scenario.kwargs, **kwargs}
+    elif _canonical(name) not in ENV_MODULES:
+        scenarios = list_scenarios()
+        if name not in scenarios:
+            choices = list(ENV_MODULES) + list(scenarios)
+            raise ValueError(
+                f"unknown environment or scenario {name!r}{_suggest(name, choices)} "
+                f"Valid names: {', '.join(choices)}"
+            )
+        name, kwargs = scenarios[name].env, {**scenarios[name].kwargs, **kwargs}
+    module = env_module(name)
+    if parallel and raw:
+        raise ValueError("choose at most one of parallel=True and raw=True")
+    if parallel:
+        return module.parallel_env(**kwargs)
+    return module.raw_env(**kwargs) if raw else module.env(**kwargs)
+
+
+def register_with_pettingzoo() -> None:
+    """Register every environment as ``fairlead/<name>-v0`` (AEC and parallel)."""
+    for name in ENV_MODULES:
+        env_id = f"{NAMESPACE}/{name[:-3]}-v0"
+        module = f"fairlead.envs.{name}"
+        if env_id not in pettingzoo.aec_registry:
+            pettingzoo.register("aec", env_id, entry_point=f"{module}:env")
+            pettingzoo.register("parallel", env_id, entry_point=f"{module}:parallel_env")
