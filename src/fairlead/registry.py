@@ -31,6 +31,8 @@ ENV_MODULES = (
     "stag_hunt_v0",
     "battle_of_sexes_v0",
     "matrix_game_v0",
+    "cournot_v0",
+    "resource_collection_v0",
 )
 NAMESPACE = "fairlead"
 
@@ -107,6 +109,23 @@ def list_scenarios(directory: str | Path | None = None) -> dict[str, Scenario]:
     return {p.stem: load_scenario(p) for p in sorted(folder.glob("*.toml"))}
 
 
+def resolve(name: str, **kwargs) -> tuple[str, dict]:
+    """(environment module name, keyword arguments) behind an env, scenario or TOML path."""
+    if name.endswith(".toml"):
+        scenario = load_scenario(name)
+        return scenario.env, {**scenario.kwargs, **kwargs}
+    if _canonical(name) in ENV_MODULES:
+        return _canonical(name), kwargs
+    scenarios = list_scenarios()
+    if name not in scenarios:
+        choices = list(ENV_MODULES) + list(scenarios)
+        raise ValueError(
+            f"unknown environment or scenario {name!r}{_suggest(name, choices)} "
+            f"Valid names: {', '.join(choices)}"
+        )
+    return scenarios[name].env, {**scenarios[name].kwargs, **kwargs}
+
+
 def make(name: str, *, parallel: bool = False, raw: bool = False, **kwargs):
     """Build an environment or scenario by name.
 
@@ -115,21 +134,10 @@ def make(name: str, *, parallel: bool = False, raw: bool = False, **kwargs):
     override the scenario's. Returns the wrapped AEC env, the phase-based
     parallel view with ``parallel=True``, or the bare ``raw_env`` with ``raw=True``.
     """
-    if name.endswith(".toml"):
-        scenario = load_scenario(name)
-        name, kwargs = scenario.env, {**scenario.kwargs, **kwargs}
-    elif _canonical(name) not in ENV_MODULES:
-        scenarios = list_scenarios()
-        if name not in scenarios:
-            choices = list(ENV_MODULES) + list(scenarios)
-            raise ValueError(
-                f"unknown environment or scenario {name!r}{_suggest(name, choices)} "
-                f"Valid names: {', '.join(choices)}"
-            )
-        name, kwargs = scenarios[name].env, {**scenarios[name].kwargs, **kwargs}
-    module = env_module(name)
     if parallel and raw:
         raise ValueError("choose at most one of parallel=True and raw=True")
+    name, kwargs = resolve(name, **kwargs)
+    module = env_module(name)
     if parallel:
         return module.parallel_env(**kwargs)
     return module.raw_env(**kwargs) if raw else module.env(**kwargs)

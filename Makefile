@@ -1,0 +1,19 @@
+# Shortcuts for the commands in README.md (each sets up .venv itself).
+VENV := .venv
+
+.PHONY: demo test test-slow bench cards
+
+demo:
+	python3 -m venv $(VENV) && $(VENV)/bin/pip install -q . && $(VENV)/bin/fairlead demo
+
+test:
+	python3 -m venv $(VENV) && $(VENV)/bin/pip install -q -e ".[test]" && $(VENV)/bin/pytest -q
+
+test-slow:
+	python3 -m venv $(VENV) && $(VENV)/bin/pip install -q -e ".[test]" && $(VENV)/bin/pytest -q -m slow
+
+bench:
+	python3 -m venv $(VENV) && $(VENV)/bin/pip install -q -e ".[test,bench]" && $(VENV)/bin/python benchmarks/bench_turns.py
+
+cards:
+	$(VENV)/bin/python tools/gen_env_cards.py

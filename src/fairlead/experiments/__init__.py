@@ -1,0 +1,1 @@
+"""Runs of methods over seeds: run directories, checkpoints, reports."""

@@ -1,0 +1,47 @@
+"""Mean and 95% confidence interval per method, as a Markdown table."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+# Two-sided 95% Student-t critical values t_{0.975, df} for df = 1..30.
+_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+         2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+         2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+
+
+def t_critical(df: int) -> float:
+    """t_{0.975, df}: the table up to 30, a Cornish-Fisher expansion beyond (error < 1e-3)."""
+    if df < 1:
+        return math.nan
+    if df <= len(_T975):
+        return _T975[df - 1]
+    z = 1.959964
+    return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
+
+
+def mean_ci(values) -> tuple[float, float]:
+    """Mean and half-width of the 95% t-interval (NaN half-width for one value)."""
+    x = np.asarray(values, dtype=float)
+    mean = float(np.mean(x))
+    if len(x) < 2:
+        return mean, math.nan
+    return mean, t_critical(len(x) - 1) * float(np.std(x, ddof=1)) / math.sqrt(len(x))
+
+
+def summary_table(rows: list[dict], methods, headline: str) -> str:
+    columns = [(headline, "fairness"), ("total_return", "total return"), ("fair_action_rate", "fair-action rate")]
+    lines = [
+        "| method | seeds | " + " | ".join(f"{label} (mean ± 95% CI)" for _, label in columns) + " |",
+        "|---|---|" + "---|" * len(columns),
+    ]
+    for method in methods:
+        mine = [r for r in rows if r["method"] == method]
+        cells = []
+        for key, _ in columns:
+            mean, half = mean_ci([r[key] for r in mine])
+            cells.append(f"{mean:.3f} ± {half:.3f}")
+        lines.append(f"| {method} | {len(mine)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,380 @@
+"""Fairness metrics on a vector of per-agent episode returns.
+
+Every metric takes the returns ``G = (G_1, ..., G_n)`` of one episode (``n >= 2``
+agents, any finite reals) and gives one number. The registry ``METRICS`` maps a
+name to a :class:`Metric`; :func:`fairness` computes one metric with input
+checks, :func:`all_metrics` computes every metric that is defined on the returns.
+
+Fairness is always measured on the environment's returns *before* any end-game
+transfer: with full transfer the post-transfer returns are equal by
+construction, so measuring after the transfer would say nothing.
+
+The default, ``pairwise_equality``, is ``1 - mean_{i<j} |G_i - G_j| / scale``
+where ``scale`` is the spread of attainable returns (``env.unwrapped.return_scale``).
+See ``docs/fairness.md`` for the formulas, ranges and citations in one place.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+__all__ = [
+    "DEFAULT_METRIC",
+    "METRICS",
+    "Metric",
+    "UndefinedMetricError",
+    "all_metrics",
+    "fairness",
+    "metric_names",
+    "alpha_fair",
+    "cv",
+    "equality",
+    "ggf",
+    "jain",
+    "max_min_gap",
+    "mean_abs_difference",
+    "min_max_ratio",
+    "pairwise_equality",
+]
+
+DEFAULT_METRIC = "pairwise_equality"
+
+# Relative slack when checking |G_i - G_j| <= scale, so that float rounding in a
+# sum of stage rewards is not reported as "returns exceed the stated scale".
+_SCALE_RTOL = 1e-9
+
+
+class UndefinedMetricError(ValueError):
+    """The metric is not defined on these returns (e.g. 1 - Gini with a negative return).
+
+    A subclass of ``ValueError``; :func:`all_metrics` turns it into ``nan``.
+    """
+
+
+# ---------------------------------------------------------------- input checks
+def _as_returns(returns) -> np.ndarray:
+    """Returns as a 1-D float array of length >= 2 with finite entries, or ValueError."""
+    try:
+        arr = np.asarray(returns)
+        if arr.dtype.kind not in "biufO":
+            raise TypeError(f"dtype {arr.dtype}")
+        x = arr.astype(float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"returns must be an array-like of real numbers ({exc})") from None
+    if x.ndim != 1:
+        raise ValueError(f"returns must be 1-D (one return per agent), got shape {x.shape}")
+    if len(x) < 2:
+        raise ValueError(f"fairness needs at least 2 agents, got {len(x)} return(s)")
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"returns must be finite, got NaN or inf in {x.tolist()}")
+    return x
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    """x / max|x|, for scale-invariant metrics: avoids under/overflow when squaring."""
+    return x / np.abs(x).max()
+
+
+def _pairwise_gaps(x: np.ndarray) -> np.ndarray:
+    """|x_i - x_j| for every unordered pair i < j (n (n - 1) / 2 values)."""
+    i, j = np.triu_indices(len(x), k=1)
+    return np.abs(x[i] - x[j])
+
+
+# --------------------------------------------------------------------- metrics
+def pairwise_equality(returns, *, scale: float | None = None) -> float:
+    """Range-normalised pairwise equality (the default metric).
+
+    ``PE = 1 - mean_{i<j} |G_i - G_j| / scale``, the mean over the
+    ``n (n - 1) / 2`` unordered pairs, where ``scale > 0`` is the spread of
+    attainable episode returns; environments provide it as
+    ``env.unwrapped.return_scale = max_cycles * (max stage payoff - min stage payoff)``.
+    Higher is fairer; 1 at perfect equality; in [0, 1] whenever every
+    ``|G_i - G_j| <= scale``. This is ``1 - mean_abs_difference / scale``, the
+    Gini mean difference (Gini 1912) normalised by the payoff range instead of
+    by the mean.
+
+    Why it is the default:
+
+    * shift-invariant (adding a constant to every return changes nothing), so
+      it is defined for negative returns, which the matrix games and Cournot
+      produce and where 1 - Gini is undefined;
+    * bounded in [0, 1], with 1 meaning perfectly equal returns;
+    * comparable across games, because it is normalised by each game's own
+      payoff range rather than by the returns themselves.
+
+    A metric that is both shift- and scale-invariant and bounded cannot tell
+    2-agent outcomes apart (every unequal pair maps to the same value), which
+    is why this one needs an external ``scale``.
+
+    Raises ``ValueError`` when ``scale`` is missing or not positive, and when a
+    gap exceeds ``scale`` (the returns are outside the stated range; the value
+    is never clipped silently, beyond a relative float slack of 1e-9).
+    """
+    x = _as_returns(returns)
+    if scale is None:
+        raise ValueError(
+            "pairwise_equality needs `scale`, the spread of attainable episode returns "
+            "(max_cycles * (max stage payoff - min stage payoff)); get it from the "
+            "environment as env.unwrapped.return_scale and call "
+            "fairness(returns, scale=env.unwrapped.return_scale)"
+        )
+    scale = float(scale)
+    if not (np.isfinite(scale) and scale > 0):
+        raise ValueError(f"scale must be a finite number > 0, got {scale}")
+    gaps = _pairwise_gaps(x)
+    if gaps.max() > scale * (1 + _SCALE_RTOL):
+        raise ValueError(
+            f"returns exceed the stated scale: largest gap |G_i - G_j| = {gaps.max():g} "
+            f"> scale = {scale:g}; check that scale is the environment's return_scale"
+        )
+    return float(min(1.0, max(0.0, 1.0 - gaps.mean() / scale)))
+
+
+def equality(returns) -> float:
+    """Equality, 1 - Gini (Perolat et al., NeurIPS 2017, arXiv 1707.06600).
+
+    ``E = 1 - sum_i sum_j |R_i - R_j| / (2 N sum_i R_i)`` over all ordered pairs.
+    Higher is fairer; 1 at perfect equality; in [1/N, 1] for
+    non-negative returns. Defined only when every ``R_i >= 0`` and
+    ``sum R > 0`` (so all-zero returns raise too).
+    """
+    x = _as_returns(returns)
+    if np.any(x < 0):
+        raise UndefinedMetricError(
+            "equality (1 - Gini) is undefined for negative returns; "
+            "use pairwise_equality (the default) instead"
+        )
+    if x.sum() <= 0:
+        raise UndefinedMetricError(
+            "equality (1 - Gini) is undefined when the returns sum to 0; "
+            "use pairwise_equality (the default) instead"
+        )
+    x = _unit(x)
+    diffs = np.abs(x[:, None] - x[None, :]).sum()
+    return float(1.0 - diffs / (2 * len(x) * x.sum()))
+
+
+def cv(returns) -> float:
+    """Coefficient of variation (Jiang & Lu, NeurIPS 2019, FEN, arXiv 1910.14472).
+
+    ``CV = std(G) / mean(G)`` with the population standard deviation
+    (``ddof=0``: the n agents are the whole population, not a sample).
+    Lower is fairer; 0 at perfect equality; unbounded above. Defined only
+    when ``mean(G) > 0``.
+    """
+    x = _as_returns(returns)
+    if x.mean() <= 0:
+        raise UndefinedMetricError("cv (std / mean) is undefined when the mean return is <= 0")
+    x = _unit(x)
+    return float(x.std(ddof=0) / x.mean())
+
+
+def jain(returns) -> float:
+    """Jain's fairness index (Jain, Chiu & Hawe 1984, DEC-TR-301).
+
+    ``J = (sum x)^2 / (n sum x^2)``. Higher is fairer; in [1/n, 1], 1 at
+    perfect equality. Defined only when every ``x_i >= 0`` and not all are 0.
+    """
+    x = _as_returns(returns)
+    if np.any(x < 0):
+        raise UndefinedMetricError("jain is undefined for negative returns")
+    if not np.any(x > 0):
+        raise UndefinedMetricError("jain is undefined when every return is 0")
+    x = _unit(x)
+    return float(x.sum() ** 2 / (len(x) * np.sum(x**2)))
+
+
+def min_max_ratio(returns) -> float:
+    """Min-max ratio ``min(x) / max(x)``; related to max-min fairness (Bertsekas & Gallager, Data Networks, 1992).
+
+    Higher is fairer; in [0, 1], 1 at perfect equality. Defined only when every
+    ``x_i >= 0`` and ``max(x) > 0``.
+    """
+    x = _as_returns(returns)
+    if np.any(x < 0):
+        raise UndefinedMetricError("min_max_ratio is undefined for negative returns")
+    if x.max() <= 0:
+        raise UndefinedMetricError("min_max_ratio is undefined when every return is 0")
+    return float(x.min() / x.max())
+
+
+def max_min_gap(returns) -> float:
+    """Gap between the best- and worst-off agent, ``max(x) - min(x)``.
+
+    Lower is fairer; 0 at perfect equality; any real returns; in the units of
+    the returns (shift-invariant, scales linearly).
+    """
+    x = _as_returns(returns)
+    return float(x.max() - x.min())
+
+
+def mean_abs_difference(returns) -> float:
+    """Mean absolute difference (Gini mean difference; Gini 1912).
+
+    ``MAD = mean_{i<j} |x_i - x_j|``, the mean over the ``n (n - 1) / 2``
+    *unordered* pairs (equal to the mean over ordered pairs ``i != j``).
+    Lower is fairer; 0 at perfect equality; any real returns; in the units of
+    the returns (shift-invariant, scales linearly).
+    """
+    x = _as_returns(returns)
+    return float(_pairwise_gaps(x).mean())
+
+
+def ggf(returns, *, weights=None) -> float:
+    """Generalised Gini social welfare function (Weymark 1981; Zimmer et al., ICML 2021, arXiv 2012.09421).
+
+    ``GGF = sum_i w_i v_(i)`` with ``v`` the returns sorted ascending (worst-off
+    first) and non-increasing weights ``w``; default ``w_i = 1 / 2^i``
+    (``i = 0..n-1``). Any real returns. Higher is better. It is a *welfare*,
+    not an inequality index: it mixes efficiency (larger returns) and equity
+    (the worst-off count most), so it has no fixed value at perfect equality.
+    ``weights`` must be ``n`` finite, non-negative, non-increasing numbers.
+    """
+    x = _as_returns(returns)
+    n = len(x)
+    if weights is None:
+        w = 0.5 ** np.arange(n)
+    else:
+        w = np.asarray(weights, dtype=float)
+        if w.shape != (n,):
+            raise ValueError(f"ggf weights must have one entry per agent ({n}), got shape {w.shape}")
+        if not np.all(np.isfinite(w)) or np.any(w < 0) or np.any(np.diff(w) > 0):
+            raise ValueError(f"ggf weights must be finite, non-negative and non-increasing, got {w.tolist()}")
+    return float(np.dot(w, np.sort(x)))
+
+
+def alpha_fair(returns, *, alpha: float = 1.0) -> float:
+    """Alpha-fair welfare (Mo & Walrand 2000, IEEE/ACM Trans. Networking).
+
+    ``W = sum_i x_i^(1 - alpha) / (1 - alpha)`` for ``alpha != 1`` and
+    ``W = sum_i log x_i`` for ``alpha = 1`` (the default: proportional
+    fairness). ``alpha = 0`` is the utilitarian sum, ``alpha -> inf``
+    approaches max-min fairness. Higher is better; a welfare, so no fixed
+    value at perfect equality. Defined only when every ``x_i > 0``;
+    ``alpha`` must be a finite number ``>= 0``.
+    """
+    x = _as_returns(returns)
+    alpha = float(alpha)
+    if not (np.isfinite(alpha) and alpha >= 0):
+        raise ValueError(f"alpha_fair needs a finite alpha >= 0, got {alpha}")
+    if np.any(x <= 0):
+        raise UndefinedMetricError("alpha_fair is undefined unless every return is > 0")
+    if alpha == 1.0:
+        return float(np.sum(np.log(x)))
+    return float(np.sum(x ** (1 - alpha)) / (1 - alpha))
+
+
+# -------------------------------------------------------------------- registry
+@dataclass(frozen=True)
+class Metric:
+    """A registered fairness metric."""
+
+    name: str
+    fn: Callable[..., float]  # fn(returns: np.ndarray, **params) -> float
+    higher_is_fairer: bool
+    best: float | None  # value at perfect equality if fixed; None for welfares
+    needs_scale: bool  # only pairwise_equality
+    summary: str  # one line, shown by `fairlead list`
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        """Names of the keyword parameters ``fn`` accepts (besides the returns)."""
+        sig = inspect.signature(self.fn).parameters.values()
+        return tuple(p.name for p in sig if p.kind is inspect.Parameter.KEYWORD_ONLY)
+
+
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in [
+        Metric("pairwise_equality", pairwise_equality, True, 1.0, True,
+               "1 - mean_{i<j}|G_i-G_j| / return_scale; shift-invariant, in [0,1], higher fairer (default)"),
+        Metric("equality", equality, True, 1.0, False,
+               "1 - Gini (Perolat et al. 2017); needs returns >= 0, sum > 0; higher fairer"),
+        Metric("cv", cv, False, 0.0, False,
+               "std / mean, population std (Jiang & Lu 2019); needs mean > 0; lower fairer"),
+        Metric("jain", jain, True, 1.0, False,
+               "Jain's index (sum x)^2 / (n sum x^2), in [1/n,1]; needs x >= 0; higher fairer"),
+        Metric("min_max_ratio", min_max_ratio, True, 1.0, False,
+               "min / max, in [0,1]; needs x >= 0, max > 0; higher fairer"),
+        Metric("max_min_gap", max_min_gap, False, 0.0, False,
+               "max - min, any reals; lower fairer"),
+        Metric("mean_abs_difference", mean_abs_difference, False, 0.0, False,
+               "mean_{i<j} |x_i - x_j|, any reals; lower fairer"),
+        Metric("ggf", ggf, True, None, False,
+               "generalised Gini welfare sum w_i v_(i), w_i = 2^-i (Zimmer et al. 2021); higher better"),
+        Metric("alpha_fair", alpha_fair, True, None, False,
+               "alpha-fair welfare, alpha=1: sum log x (Mo & Walrand 2000); needs x > 0; higher better"),
+    ]
+}
+
+
+def metric_names() -> list[str]:
+    """Names of the registered metrics, the default first."""
+    return list(METRICS)
+
+
+def _lookup(metric: str) -> Metric:
+    if metric in METRICS:
+        return METRICS[metric]
+    close = difflib.get_close_matches(str(metric), METRICS, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise ValueError(f"unknown fairness metric {metric!r}.{hint} Valid names: {', '.join(METRICS)}")
+
+
+def fairness(returns, metric: str = DEFAULT_METRIC, *, scale: float | None = None, **params) -> float:
+    """Fairness of one episode's per-agent ``returns`` under ``metric``.
+
+    ``scale`` is the spread of attainable returns (``env.unwrapped.return_scale``),
+    required by the default ``pairwise_equality`` and rejected by the other
+    metrics; ``params`` are the metric's own keywords (``weights`` for ``ggf``,
+    ``alpha`` for ``alpha_fair``). Raises ``ValueError`` on bad returns (not
+    1-D, fewer than 2 agents, NaN/inf), an unknown metric or parameter, and
+    ``UndefinedMetricError`` (a ``ValueError``) when the metric is not defined
+    on these returns.
+    """
+    m = _lookup(metric)
+    x = _as_returns(returns)
+    if scale is not None:
+        if not m.needs_scale:
+            raise ValueError(
+                f"metric {m.name!r} does not take `scale` (only pairwise_equality does)"
+            )
+        params = {**params, "scale": scale}
+    elif m.needs_scale:
+        params = {**params, "scale": None}  # let the metric explain what scale is
+    unexpected = sorted(set(params) - set(m.params))
+    if unexpected:
+        accepted = ", ".join(p for p in m.params if p != "scale") or "no parameters"
+        raise ValueError(
+            f"metric {m.name!r} got unexpected parameter(s) {', '.join(unexpected)}; "
+            f"it accepts: {accepted}"
+        )
+    return float(m.fn(x, **params))
+
+
+def all_metrics(returns, *, scale: float | None = None) -> dict[str, float]:
+    """Every registered metric on ``returns`` (default parameters), in registry order.
+
+    A metric that is undefined on these returns (e.g. ``equality`` with a
+    negative return) maps to ``nan`` instead of raising; so does
+    ``pairwise_equality`` when ``scale`` is None. Bad input still raises
+    ``ValueError``: malformed returns, a non-positive ``scale``, or returns
+    whose gaps exceed ``scale``.
+    """
+    x = _as_returns(returns)
+    out: dict[str, float] = {}
+    for name, m in METRICS.items():
+        if m.needs_scale and scale is None:
+            out[name] = float("nan")
+            continue
+        try:
+            out[name] = float(m.fn(x, scale=scale) if m.needs_scale else m.fn(x))
+        except UndefinedMetricError:
+            out[name] = float("nan")
+    return out

@@ -1,0 +1,142 @@
+"""Methods and hyper-parameters, read from the TOML catalogue in the top-level ``trainers/`` folder.
+
+``trainers/defaults.toml`` holds the hyper-parameters every method shares;
+``trainers/methods/<name>.toml`` holds one method: how the leader is chosen,
+which history features the mediator sees, and the end-game transfer strength.
+A user ``--config FILE`` overrides any subset of the defaults' keys.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+
+from fairlead.registry import catalogue_dir
+from fairlead.trainers.qlearning import QConfig
+
+LEARNED_MEDIATOR = "mediator"  # selector value: JAM-QL's tabular mediator, learned jointly
+# Listing order: JAM-QL, its ablations, the baselines; methods users add come after.
+SHIPPED_ORDER = ("jamql", "jamql-no-history", "jamql-no-endgame", "jamql-selection-only",
+                 "fixed", "alternating", "random", "vote", "catch-up")
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    selector: str
+    history: tuple[str, ...] = ()
+    transfer: float = 0.0
+    selector_kwargs: dict = field(default_factory=dict)
+    description: str = ""
+
+    @property
+    def learned_mediator(self) -> bool:
+        return self.selector == LEARNED_MEDIATOR
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    episodes: int = 1500
+    eval_episodes: int = 20
+    log_every: int = 250
+    curve_episodes: int = 5
+    checkpoint_every: int = 500
+
+    def __post_init__(self):
+        bad = [f.name for f in fields(self) if not (isinstance(getattr(self, f.name), int) and getattr(self, f.name) >= 1)]
+        if bad:
+            raise ValueError(f"[training] {bad} must be integers >= 1; got {asdict(self)}")
+
+
+@dataclass(frozen=True)
+class HyperParams:
+    training: TrainingConfig = TrainingConfig()
+    agent: QConfig = QConfig()
+    mediator: QConfig = QConfig(gamma=1.0)
+
+    def as_dict(self) -> dict:
+        return {"training": asdict(self.training), "agent": asdict(self.agent), "mediator": asdict(self.mediator)}
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        return tomllib.loads(Path(path).read_text())
+    except OSError as err:
+        raise ValueError(f"cannot read config file {path}: {err}") from err
+    except tomllib.TOMLDecodeError as err:
+        raise ValueError(f"config file {path} is not valid TOML: {err}") from err
+
+
+def _suggest(name: str, choices) -> str:
+    close = difflib.get_close_matches(name, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _override(section_obj, values: dict, where: str):
+    if not isinstance(values, dict):
+        raise ValueError(f"{where} must be a table of keys")
+    valid = {f.name: f.type for f in fields(section_obj)}
+    for key, value in values.items():
+        if key not in valid:
+            raise ValueError(f"{where}: unknown key {key!r}{_suggest(key, valid)}; valid keys: {sorted(valid)}")
+        current = getattr(section_obj, key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+            isinstance(current, int) and not isinstance(value, int)
+        ):
+            raise ValueError(f"{where}.{key} must be a {type(current).__name__}, got {value!r}")
+    return replace(section_obj, **{k: (float(v) if isinstance(getattr(section_obj, k), float) else v) for k, v in values.items()})
+
+
+def apply_overrides(hp: HyperParams, data: dict, where: str) -> HyperParams:
+    sections = {"training", "agent", "mediator"}
+    unknown = set(data) - sections
+    if unknown:
+        raise ValueError(f"{where}: unknown sections {sorted(unknown)}; valid sections: {sorted(sections)}")
+    return HyperParams(
+        training=_override(hp.training, data.get("training", {}), f"{where} [training]"),
+        agent=_override(hp.agent, data.get("agent", {}), f"{where} [agent]"),
+        mediator=_override(hp.mediator, data.get("mediator", {}), f"{where} [mediator]"),
+    )
+
+
+def load_hyperparams(config_file: str | Path | None = None) -> HyperParams:
+    """The shipped defaults, overridden by ``config_file`` if given."""
+    defaults = catalogue_dir("trainers") / "defaults.toml"
+    hp = apply_overrides(HyperParams(), _read_toml(defaults), str(defaults))
+    if config_file is not None:
+        hp = apply_overrides(hp, _read_toml(Path(config_file)), str(config_file))
+    return hp
+
+
+def _load_method(path: Path) -> Method:
+    data = _read_toml(path)
+    valid = {"description", "selector", "history", "transfer", "selector_kwargs"}
+    unknown = set(data) - valid
+    if unknown:
+        raise ValueError(f"method file {path}: unknown keys {sorted(unknown)}; valid keys: {sorted(valid)}")
+    if not isinstance(data.get("selector"), str):
+        raise ValueError(f"method file {path}: 'selector' (a selector name or \"mediator\") is required")
+    return Method(
+        name=path.stem,
+        selector=data["selector"],
+        history=tuple(data.get("history", ())),
+        transfer=float(data.get("transfer", 0.0)),
+        selector_kwargs=dict(data.get("selector_kwargs", {})),
+        description=data.get("description", ""),
+    )
+
+
+def load_methods() -> dict[str, Method]:
+    folder = catalogue_dir("trainers") / "methods"
+    paths = sorted(folder.glob("*.toml"), key=lambda p: (
+        SHIPPED_ORDER.index(p.stem) if p.stem in SHIPPED_ORDER else len(SHIPPED_ORDER), p.stem))
+    return {p.stem: _load_method(p) for p in paths}
+
+
+def get_method(name: str) -> Method:
+    methods = load_methods()
+    if name not in methods:
+        raise ValueError(f"unknown method {name!r}{_suggest(name, methods)}; valid methods: {', '.join(methods)}")
+    return methods[name]

@@ -1,0 +1,140 @@
+"""JAM-QL (Joint Agents-Mediator Q-learning) and the baselines, in one readable loop.
+
+Dodwadmath & Maghsudi, *Emergence of Fair Leaders via Mediators in
+Multi-Agent Reinforcement Learning*, ECAI 2025 (arXiv 2508.02421). The
+paper's full text is not available to us: the state features, mediator reward
+and transfer rule below are **our formalisation** (docs/jamql.md).
+
+One loop drives the PettingZoo AEC API of a mediated environment:
+
+* every player is a self-interested tabular Q-learner over its own discrete
+  observation (``fairlead.trainers.qlearning``), paid the env's rewards plus,
+  at the end, the mediator's zero-sum transfer ``t_i = -beta (G_i - mean G)``;
+* for JAM-QL the mediator is one more AEC agent (``mediator_as_agent``): a
+  tabular Q-learner whose state is its observation ``[stage, history]`` and
+  whose reward after stage ``t`` is the change in fairness of the players'
+  own returns, ``r_t = F(G_t) - F(G_{t-1})`` with ``F(G_0) = 0``, so an
+  episode's rewards sum to the final fairness ``F(G_T)``;
+* a baseline replaces the learned mediator by a fixed selector (fixed,
+  round robin, random, vote, catch-up), with the same agent learners and
+  hyper-parameters, so only leader selection differs.
+
+The three mechanisms are switches of a method (``trainers/methods/*.toml``):
+fair selection (``selector = "mediator"``), history incentive (``history``:
+the mediator sees the agents' returns and leadership reputation), and the
+end-game transfer (``transfer = beta``).
+
+Seeds: episode ``e`` of run seed ``s`` resets the env with a seed derived
+from ``(s, e)``, and every learner draws from its own generator derived from
+``(s, agent)``, so a run is bit-for-bit reproducible and resumable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from fairlead.mediation import mediate
+from fairlead.registry import make
+from fairlead.trainers.config import HyperParams, Method
+from fairlead.trainers.qlearning import TabularQLearner
+
+MEDIATOR = "mediator"
+TRAIN, EVAL = 0, 1  # seed streams
+
+
+def derived_seed(*entropy: int) -> int:
+    return int(np.random.SeedSequence(list(entropy)).generate_state(1)[0])
+
+
+@dataclass(frozen=True)
+class EpisodeResult:
+    """One episode, measured on the environment's own returns (before transfer)."""
+
+    returns: np.ndarray  # per player, before transfer
+    returns_after_transfer: np.ndarray
+    leaders: tuple[int, ...]  # leader index of each stage
+    leader_fair: tuple[bool, ...]
+
+
+class Trainer:
+    """Players' (and, for JAM-QL, the mediator's) learners on one mediated env."""
+
+    def __init__(self, env_name: str, env_kwargs: dict, method: Method, hp: HyperParams, seed: int):
+        self.method, self.hp, self.seed = method, hp, seed
+        base = make(env_name, **{**env_kwargs, "obs_encoding": "discrete"})
+        if method.learned_mediator:
+            self.env = mediate(base, transfer=method.transfer, history=method.history,
+                               mediator_as_agent=True, seed=seed)
+        else:
+            self.env = mediate(base, selector=method.selector, transfer=method.transfer,
+                               history=method.history, seed=seed, **method.selector_kwargs)
+        self.players = list(base.possible_agents)
+        self.return_scale = base.unwrapped.return_scale
+        self.learners = {
+            agent: TabularQLearner(
+                self.env.action_space(agent).n,
+                hp.mediator if agent == MEDIATOR else hp.agent,
+                np.random.default_rng(derived_seed(seed, 2, i)),
+            )
+            for i, agent in enumerate(self.env.possible_agents)
+        }
+        self.episode = 0  # training episodes done
+
+    def train_episode(self) -> EpisodeResult:
+        for learner in self.learners.values():
+            learner.begin_episode(self.episode)
+        result = self.play(derived_seed(self.seed, TRAIN, self.episode), explore=True, learn=True)
+        self.episode += 1
+        return result
+
+    def evaluate(self, episodes: int, offset: int = 0) -> list[EpisodeResult]:
+        """Greedy play (no exploration, no learning) on evaluation seeds."""
+        return [self.play(derived_seed(self.seed, EVAL, offset + j), explore=False, learn=False)
+                for j in range(episodes)]
+
+    def play(self, env_seed: int, explore: bool, learn: bool) -> EpisodeResult:
+        env = self.env
+        env.reset(seed=env_seed)
+        pending: dict[str, tuple[tuple[int, ...], int]] = {}  # agent -> (state, action) awaiting its update
+        leaders, fair = [], []
+        record, final_info = None, None
+        for agent in env.agent_iter():
+            obs, reward, terminated, truncated, info = env.last()
+            learner = self.learners[agent]
+            state, mask = tuple(obs["observation"].tolist()), obs["action_mask"]
+            done = terminated or truncated
+            if learn and agent in pending:
+                learner.update(*pending.pop(agent), reward, state, mask, done)
+            if done:
+                final_info = final_info or info  # every agent's terminal info carries the episode's bookkeeping
+                env.step(None)
+                continue
+            action = learner.act(state, mask, explore)
+            pending[agent] = (state, action)
+            env.step(action)
+            stage = env.unwrapped.last_stage
+            if stage is not None and stage is not record:
+                record = stage
+                leaders.append(self.players.index(stage.leader))
+                fair.append(stage.leader_fair)
+        return EpisodeResult(
+            returns=np.array([final_info["returns_before_transfer"][a] for a in self.players]),
+            returns_after_transfer=np.array([final_info["returns_after_transfer"][a] for a in self.players]),
+            leaders=tuple(leaders),
+            leader_fair=tuple(fair),
+        )
+
+    # ---------------------------------------------------------- checkpoints
+    def state_dict(self) -> dict:
+        return {"episode": self.episode, "learners": {a: l.state_dict() for a, l in self.learners.items()}}
+
+    def load_state_dict(self, state: dict) -> None:
+        if set(state["learners"]) != set(self.learners):
+            raise ValueError(
+                f"checkpoint holds learners {sorted(state['learners'])}, this run needs {sorted(self.learners)}"
+            )
+        self.episode = int(state["episode"])
+        for agent, learner_state in state["learners"].items():
+            self.learners[agent].load_state_dict(learner_state)
