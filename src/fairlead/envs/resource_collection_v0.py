@@ -1,0 +1,385 @@
+# noqa: D212, D415
+"""
+# Resource collection (grid world, Stackelberg stages)
+
+| Creation           | `fairlead.make("resource_collection_v0")`, `pettingzoo.make("aec", "fairlead/resource_collection-v0")` |
+|--------------------|------------------------------------------------------------------|
+| Actions            | Discrete(5): 0 = stay, 1 = up, 2 = down, 3 = left, 4 = right (moves off the grid are masked) |
+| Parallel API       | Yes (phase-based: 2 parallel steps per stage)                     |
+| Agents             | `player_0 .. player_{n-1}`, any n >= 2 (2 and 4 are the reference settings) |
+| Observation        | `{"observation": MultiDiscrete([2, 6, max_cycles+1, 5, cooperation, 5, cooperation, 4]) or Box, "action_mask": Box(0,1,(5,),int8)}` |
+
+Agents walk on a small grid and collect resources, which takes cooperation:
+a resource is collected only when at least `cooperation` agents stand on its
+cell at the end of a stage. *Fair* resources share their value equally among
+all agents; *unfair* resources pay most of their value to the leader of the
+stage in which they are collected. Whoever leads therefore profits from
+steering the group to unfair resources: the mediator's choice of leader and
+the leader's choice of target decide how equal the returns are.
+
+### Stages
+
+Each of the `max_cycles` stages: the leader moves, then the followers move
+having seen the leader's move (not each other's); then all moves apply at once
+and collection is resolved. Several agents may share a cell; a move off the
+grid is illegal (masked).
+
+### Resources, rewards, respawn
+
+There are always `n_fair` fair and `n_unfair` unfair resources, each on its
+own cell. When a resource is collected (at least `cooperation` agents on its
+cell after the moves), every agent is paid, collector or not:
+- fair resource: `fair_value / n` to every agent;
+- unfair resource: `unfair_share * unfair_value` to the stage's leader and
+  `(1 - unfair_share) * unfair_value / (n - 1)` to every other agent.
+
+Each agent `i` has a preference weight `w_i` for unfair resources that scales
+only its own pay from unfair resources (`w_i` times the amounts above); fair
+pay is never scaled. Presets: `"neutral"` (every `w_i = 1`), `"mild"` (1.5),
+`"strong"` (3: with the defaults, a 2-player follower then earns more from
+an unfair resource, 3, than from a fair one, 2); or a list of `n` weights >= 0.
+Several resources can be collected in the same stage; each pays as above.
+
+A collected resource respawns immediately, same kind, on a cell drawn
+uniformly at random (from the env's seeded generator) among the cells that
+hold no agent and no resource. Episode start: agents and resources on distinct
+random cells, or the fixed `layout`.
+
+`stage_reward_range = (0, R)` with `R` the most one agent can earn in a stage
+(the `min(n_fair + n_unfair, n // cooperation)` best-paying resources for it).
+
+### Fair action of the leader
+
+The leader's move (from its cell at the start of the stage) *heads for*:
+1. the kind of resource it ends on, if it ends on one (staying included);
+2. otherwise a fair resource if it strictly reduces the leader's Manhattan
+   distance to the nearest fair resource;
+3. otherwise an unfair resource if it strictly reduces the distance to the
+   nearest unfair one;
+4. otherwise neither (e.g. waiting on an empty cell).
+
+The move is **unfair** when it heads for an unfair resource, fair otherwise.
+Unfair resources always pay the leader, so steering the group to one favours
+itself while a fair resource is on the grid (there always is one). Recorded
+per stage as `info["last_stage"]["leader_fair"]`.
+
+### Observations
+
+`obs_encoding="discrete"` (default): int64 vector
+`[role, leader_move + 1, stage, fair_step, fair_partners, unfair_step, unfair_partners, leader_heads]`:
+- `role`, `leader_move + 1`, `stage`: as in every fairlead env (role 0 =
+  leader, 1 = follower; `leader_move + 1` is 0 until the leader has moved).
+- `fair_step` / `unfair_step` (0..4): the move that brings this agent closer
+  to the nearest fair / unfair resource (ties: the first in row-major order),
+  0 when standing on it; vertical moves first when both axes help equally.
+- `fair_partners` / `unfair_partners` (0..cooperation-1): how many other
+  agents stand on that resource's cell, capped at `cooperation - 1` (enough to
+  collect it by joining).
+- `leader_heads`: what the leader's move of this stage heads for (see the
+  fair-action rule): 0 = not moved yet, 1 = neither, 2 = a fair resource,
+  3 = an unfair resource (an unfair leader move).
+
+Tabular table size (product of the `MultiDiscrete` sizes):
+`2 * 6 * (max_cycles+1) * 100 * cooperation**2`, independent of `n` and of the
+grid size: **52,800** with the defaults for 2 and for 4 players
+(`max_cycles=10`, `cooperation=2`). `obs_encoding="box"`: float32 one-hot codes
+of the same features, length `max_cycles + 2 * cooperation + 23` (37 with the
+defaults).
+
+`action_mask`: the legal moves of an agent that acts in the current phase;
+only action 0 (stay) for an agent that waits (the parallel view ignores its
+action). `env.unwrapped.positions` and `env.unwrapped.resources` give the
+cells (row, column) for analysis and rendering.
+
+### Arguments
+
+``` python
+resource_collection_v0.env(n_agents=2, grid_size=(3, 3), n_fair=1, n_unfair=1,
+                           cooperation=2, fair_value=4.0, unfair_value=4.0,
+                           unfair_share=0.75, preference="neutral", layout=None,
+                           max_cycles=10, obs_encoding="discrete",
+                           leader="player_0", render_mode=None)
+```
+
+- `grid_size`: (rows, columns); needs at least `n + n_fair + n_unfair` cells
+  (the default 3 x 3 holds up to 7 agents).
+- `n_fair`, `n_unfair` >= 1: resources of each kind on the grid.
+- `cooperation`: agents needed on a cell to collect, 1..n.
+- `fair_value`, `unfair_value` > 0; `unfair_share` in [1/n, 1].
+- `preference`: `"neutral"`, `"mild"`, `"strong"` or `n` weights >= 0.
+- `layout`: fixed start cells, `{"agents": [[r, c], ...], "fair": [...],
+  "unfair": [...]}` with `n`, `n_fair` and `n_unfair` cells (resources on
+  distinct cells; agents anywhere); `None` draws them at random each episode.
+- `leader`: the built-in leader rule when no mediator is used: an agent name
+  (that agent always leads) or `"round_robin"`; a wrapper (the mediator) sets
+  the leader through `env.unwrapped.set_leader(agent)`.
+
+### Version History
+
+* v0: Initial release (fairlead 0.1.0)
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+
+import numpy as np
+
+from fairlead.envs.stackelberg import StackelbergEnv, check_int, make_constructors
+
+MOVES = ("stay", "up", "down", "left", "right")
+_DELTAS = np.array([[0, 0], [-1, 0], [1, 0], [0, -1], [0, 1]])
+PREFERENCES = {"neutral": 1.0, "mild": 1.5, "strong": 3.0}
+# values of the ``leader_heads`` feature
+NOT_MOVED, HEADS_NEITHER, HEADS_FAIR, HEADS_UNFAIR = range(4)
+
+
+def _positive(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value}")
+    return float(value)
+
+
+def _preference_weights(preference, n: int) -> np.ndarray:
+    choices = f"choose one of {', '.join(map(repr, PREFERENCES))} or give {n} weights >= 0"
+    if isinstance(preference, str):
+        if preference not in PREFERENCES:
+            close = difflib.get_close_matches(preference, list(PREFERENCES), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ValueError(f"unknown preference preset {preference!r}{hint} ({choices})")
+        return np.full(n, PREFERENCES[preference])
+    try:
+        weights = np.asarray(preference, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"preference must be a preset name or numbers; {choices}") from err
+    if weights.shape != (n,):
+        raise ValueError(f"preference needs one weight per agent ({n}), got {preference!r}")
+    if not np.all(np.isfinite(weights)) or np.any(weights < 0):
+        raise ValueError(f"preference weights must be finite numbers >= 0, got {preference!r}")
+    return weights
+
+
+def _step_toward(origin: np.ndarray, target: np.ndarray) -> int:
+    """The move that brings ``origin`` closer to ``target`` (vertical first), 0 when there."""
+    dr, dc = target - origin
+    if dr == dc == 0:
+        return 0
+    if abs(dr) >= abs(dc):
+        return 1 if dr < 0 else 2
+    return 3 if dc < 0 else 4
+
+
+class raw_env(StackelbergEnv):
+    metadata = {**StackelbergEnv.metadata, "name": "resource_collection_v0"}
+    action_names = MOVES
+
+    def __init__(
+        self,
+        n_agents: int = 2,
+        grid_size: tuple[int, int] = (3, 3),
+        n_fair: int = 1,
+        n_unfair: int = 1,
+        cooperation: int = 2,
+        fair_value: float = 4.0,
+        unfair_value: float = 4.0,
+        unfair_share: float = 0.75,
+        preference: str | list[float] = "neutral",
+        layout: dict | None = None,
+        max_cycles: int = 10,
+        obs_encoding: str = "discrete",
+        leader: str = "player_0",
+        render_mode: str | None = None,
+    ):
+        n = check_int("n_agents", n_agents, 2)
+        try:
+            rows, cols = grid_size
+        except (TypeError, ValueError):
+            raise ValueError(f"grid_size must be (rows, columns), got {grid_size!r}") from None
+        self.rows, self.cols = check_int("grid rows", rows, 1), check_int("grid columns", cols, 1)
+        self.n_fair = check_int("n_fair", n_fair, 1)
+        self.n_unfair = check_int("n_unfair", n_unfair, 1)
+        n_resources = self.n_fair + self.n_unfair
+        needed = n + n_resources
+        if self.rows * self.cols < needed:
+            side = math.isqrt(needed - 1) + 1
+            raise ValueError(
+                f"grid_size {self.rows}x{self.cols} has {self.rows * self.cols} cells, too few for "
+                f"{n} agents plus {n_resources} resources (each needs its own cell at the start "
+                f"and for respawns): use at least {needed} cells, e.g. grid_size=({side}, {side})"
+            )
+        self.cooperation = check_int("cooperation", cooperation, 1)
+        if self.cooperation > n:
+            raise ValueError(
+                f"cooperation={cooperation} exceeds n_agents={n}: no resource could be collected; "
+                f"choose 1..{n}"
+            )
+        fair_value = _positive("fair_value", fair_value)
+        unfair_value = _positive("unfair_value", unfair_value)
+        share = _positive("unfair_share", unfair_share)
+        if not 1 / n <= share <= 1:
+            raise ValueError(
+                f"unfair_share must be in [1/n, 1] = [{1 / n:g}, 1] (the leader's part of an "
+                f"unfair resource), got {unfair_share}"
+            )
+        self.preference_weights = _preference_weights(preference, n)
+        c = self.cooperation
+        super().__init__(
+            n, len(MOVES), max_cycles, (5, c, 5, c, 4), obs_encoding, leader, render_mode
+        )
+        self._kinds = (np.arange(self.n_fair), np.arange(self.n_fair, n_resources))
+        self._layout = None if layout is None else self._parse_layout(layout, n)
+        self._fair_pay = np.full(n, fair_value / n)
+        unfair_pay = np.full((n, n), (1 - share) * unfair_value / (n - 1))
+        np.fill_diagonal(unfair_pay, share * unfair_value)
+        self._unfair_pay = unfair_pay * self.preference_weights  # row: leader, column: payee
+        per_resource = [fair_value / n] * self.n_fair + [self._unfair_pay.max()] * self.n_unfair
+        best = sorted(per_resource, reverse=True)[: min(n_resources, n // c)]
+        self._reward_range = (0.0, float(sum(best)))
+        self._move_masks = np.ones((self.rows, self.cols, len(MOVES)), np.int8)
+        self._move_masks[0, :, 1] = self._move_masks[-1, :, 2] = 0
+        self._move_masks[:, 0, 3] = self._move_masks[:, -1, 4] = 0
+
+    def _parse_layout(self, layout, n: int) -> dict[str, np.ndarray]:
+        counts = {"agents": n, "fair": self.n_fair, "unfair": self.n_unfair}
+        form = "{'agents': [[row, col], ...], 'fair': [...], 'unfair': [...]}"
+        if not isinstance(layout, dict) or set(layout) != set(counts):
+            raise ValueError(f"layout must be a dict {form}, got {layout!r}")
+        parsed = {}
+        for key, count in counts.items():
+            cells = np.asarray(layout[key])
+            if cells.shape != (count, 2) or not np.issubdtype(cells.dtype, np.integer):
+                raise ValueError(
+                    f"layout[{key!r}] must list {count} cells [row, col] of integers, "
+                    f"got {layout[key]!r}"
+                )
+            if np.any(cells < 0) or np.any(cells >= (self.rows, self.cols)):
+                raise ValueError(
+                    f"layout[{key!r}] has a cell outside the {self.rows}x{self.cols} grid: "
+                    f"{layout[key]!r}"
+                )
+            parsed[key] = cells.astype(np.int64)
+        resources = np.concatenate([parsed["fair"], parsed["unfair"]])
+        if len(np.unique(resources, axis=0)) < len(resources):
+            raise ValueError(f"layout puts two resources on one cell: {resources.tolist()}")
+        return parsed
+
+    # ------------------------------------------------------------- state
+    @property
+    def positions(self) -> dict[str, tuple[int, int]]:
+        """Each agent's cell (row, column), for analysis and scripted play."""
+        return {a: (int(r), int(c)) for a, (r, c) in zip(self.possible_agents, self._pos)}
+
+    @property
+    def resources(self) -> dict[str, list[tuple[int, int]]]:
+        """The cells of the fair and of the unfair resources."""
+        return {
+            kind: [(int(r), int(c)) for r, c in self._res[idx]]
+            for kind, idx in zip(("fair", "unfair"), self._kinds)
+        }
+
+    def _reset_game(self, rng):
+        self._spawn_rng = rng
+        if self._layout is not None:
+            self._pos = self._layout["agents"].copy()
+            self._res = np.concatenate([self._layout["fair"], self._layout["unfair"]])
+            return
+        n = len(self.possible_agents)
+        cells = rng.choice(self.rows * self.cols, n + self.n_fair + self.n_unfair, replace=False)
+        grid = np.stack(np.divmod(cells, self.cols), axis=1)
+        self._pos, self._res = grid[:n], grid[n:]
+
+    def _distance(self, cell: np.ndarray, kind: np.ndarray) -> int:
+        return int(np.abs(self._res[kind] - cell).sum(axis=1).min())
+
+    def _nearest(self, cell: np.ndarray, kind: np.ndarray) -> np.ndarray:
+        resources = self._res[kind]
+        key = np.abs(resources - cell).sum(axis=1) * self.rows * self.cols + (
+            resources[:, 0] * self.cols + resources[:, 1]
+        )
+        return resources[np.argmin(key)]
+
+    def _heads(self, leader: int, move: int) -> int:
+        before = self._pos[leader]
+        after = before + _DELTAS[move]
+        fair_before, unfair_before = (self._distance(before, kind) for kind in self._kinds)
+        fair_after, unfair_after = (self._distance(after, kind) for kind in self._kinds)
+        if fair_after == 0:
+            return HEADS_FAIR
+        if unfair_after == 0:
+            return HEADS_UNFAIR
+        if fair_after < fair_before:
+            return HEADS_FAIR
+        if unfair_after < unfair_before:
+            return HEADS_UNFAIR
+        return HEADS_NEITHER
+
+    def _count_on(self, cell: np.ndarray) -> int:
+        return int(np.all(self._pos == cell, axis=1).sum())
+
+    # ------------------------------------------------------------- hooks
+    def _game_features(self, agent_index):
+        own = self._pos[agent_index]
+        features = []
+        for kind in self._kinds:
+            target = self._nearest(own, kind)
+            others = self._count_on(target) - int(np.array_equal(own, target))
+            features += [_step_toward(own, target), min(others, self.cooperation - 1)]
+        if self.phase == "follow":
+            leader = self.agent_name_mapping[self.leader]
+            features.append(self._heads(leader, self._actions[leader]))
+        else:
+            features.append(NOT_MOVED)
+        return tuple(features)
+
+    def _legal_actions(self, agent_index):
+        row, col = self._pos[agent_index]
+        return self._move_masks[row, col]
+
+    def _play_stage(self, leader, actions):
+        heads = self._heads(leader, actions[leader])
+        self._pos = self._pos + _DELTAS[actions]
+        rewards = np.zeros(len(self.possible_agents))
+        collected = [
+            r for r, cell in enumerate(self._res) if self._count_on(cell) >= self.cooperation
+        ]
+        for r in collected:
+            rewards += self._fair_pay if r < self.n_fair else self._unfair_pay[leader]
+            self._respawn(r)
+        return rewards, heads != HEADS_UNFAIR
+
+    def _respawn(self, r: int) -> None:
+        occupied = np.zeros(self.rows * self.cols, bool)
+        for cells in (self._pos, self._res):
+            occupied[cells[:, 0] * self.cols + cells[:, 1]] = True
+        cell = self._spawn_rng.choice(np.flatnonzero(~occupied))
+        self._res[r] = divmod(int(cell), self.cols)
+
+    @property
+    def stage_reward_range(self):
+        return self._reward_range
+
+    # ------------------------------------------------------------- render
+    def render(self):
+        text = super().render()
+        if text is None:
+            return None
+        marks = [[""] * self.cols for _ in range(self.rows)]
+        agents = [[[] for _ in range(self.cols)] for _ in range(self.rows)]
+        for kind, mark in zip(self._kinds, "FU"):
+            for row, col in self._res[kind]:
+                marks[row][col] = mark
+        for i, (row, col) in enumerate(self._pos):
+            agents[row][col].append(str(i))
+        cells = [
+            [(mark + ",".join(here)) or "." for mark, here in zip(*lines)]
+            for lines in zip(marks, agents)
+        ]
+        width = max(len(cell) for line in cells for cell in line)
+        grid = "\n".join(" ".join(cell.ljust(width) for cell in line).rstrip() for line in cells)
+        return f"{text}\n{grid}\n(F fair resource, U unfair resource, i = player_i)"
+
+
+env, parallel_env = make_constructors(raw_env)

@@ -1,0 +1,257 @@
+"""cournot_v0: closed forms through the env, fair-action rule, bounds, PettingZoo API, bad input."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+
+import numpy as np
+import pettingzoo
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pettingzoo.test import api_test, parallel_api_test, render_test, seed_test
+
+import fairlead
+from fairlead.envs import cournot_v0
+from fairlead.solver import follower_response, stackelberg_outcome
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Observation is not a NumPy array:UserWarning",
+    "ignore:Observation space for each agent probably should be:UserWarning",
+    "ignore:Observation numpy array is all zeros:UserWarning",
+)
+
+
+def assert_pettingzoo_api(module, kwargs: dict) -> None:
+    """pettingzoo.test's AEC, seed, render and parallel checks, and the step counts of a horizon.
+
+    max_cycles_test itself cannot run (its parallel half assumes one step per
+    stage and samples without masks): every agent must be selected
+    ``max_cycles + 1`` times in the AEC env and the parallel view must take
+    exactly 2 steps per stage.
+    """
+    make = functools.partial(module.env, **kwargs)
+    api_test(make(), num_cycles=40)
+    seed_test(make, num_cycles=40)
+    render_test(lambda render_mode=None: make(render_mode="ansi" if render_mode == "ansi" else None))
+    parallel_api_test(module.parallel_env(**kwargs), num_cycles=40)
+    horizon = kwargs.get("max_cycles", 10)
+    env = make()
+    env.reset(seed=3)
+    counts = dict.fromkeys(env.possible_agents, 0)
+    for agent in env.agent_iter():
+        obs, _, terminated, truncated, _ = env.last()
+        counts[agent] += 1
+        done = terminated or truncated
+        env.step(None if done else env.action_space(agent).sample(obs["action_mask"]))
+    assert counts == dict.fromkeys(env.possible_agents, horizon + 1)
+    par = module.parallel_env(**kwargs)
+    obs, _ = par.reset(seed=3)
+    steps = 0
+    while par.agents:
+        obs, _, terms, truncs, _ = par.step(
+            {a: par.action_space(a).sample(obs[a]["action_mask"]) for a in par.agents}
+        )
+        steps += 1
+        assert not any(truncs.values()) and all(terms.values()) == (steps == 2 * horizon)
+    assert steps == 2 * horizon
+
+
+def play_stage(env, quantities) -> dict[str, float]:
+    """Play one stage (leader first, then followers in AEC order) and return its rewards."""
+    env.reset(seed=0)
+    for agent in [env.unwrapped.leader] + [a for a in env.agents if a != env.unwrapped.leader]:
+        assert env.agent_selection == agent
+        env.step(quantities[env.unwrapped.agent_name_mapping[agent]])
+    return dict(env.rewards)
+
+
+# ------------------------------------------------------------ closed forms (a=12, b=1, c=0)
+def test_follower_best_response_to_every_leader_quantity():
+    env = cournot_v0.env()
+    for q_leader in range(13):
+        follower = np.array([play_stage(env, (q_leader, q))["player_1"] for q in range(13)])
+        best = set(np.flatnonzero(follower == follower.max()))
+        x = (12 - q_leader) / 2
+        if q_leader >= 11:  # no quantity sells above cost (c = 0): every quantity earns 0
+            assert best == set(range(13)) and follower.max() == 0
+        else:
+            assert best == {int(np.floor(x)), int(np.ceil(x))}, q_leader
+        # the solver's pessimistic reply: the best reply that leaves the leader least
+        tensor = env.unwrapped.payoff_tensor
+        pessimistic = follower_response(tensor, 0, q_leader)[1]
+        assert pessimistic in best
+        assert tensor[q_leader, pessimistic, 0] == min(tensor[q_leader, q, 0] for q in best)
+
+
+def test_reference_solver_gives_the_textbook_stackelberg_outcome():
+    env = cournot_v0.env()
+    tensor = env.unwrapped.payoff_tensor
+    outcome = stackelberg_outcome(tensor, 0, tie_break="pessimistic")
+    assert outcome.actions == (6, 3) and outcome.rewards == (18.0, 9.0)
+    optimistic = stackelberg_outcome(tensor, 0, tie_break="optimistic")
+    assert optimistic.actions == (7, 2) and optimistic.rewards == (21.0, 6.0)
+    assert stackelberg_outcome(tensor, 1).actions == (3, 6)  # player_1 leading: mirrored
+    # the env pays exactly what the tensor says, for every profile
+    for profile in itertools.product(range(13), repeat=2):
+        assert list(play_stage(env, profile).values()) == list(tensor[profile])
+    # first-mover advantage: leader 18 > Cournot 16 > follower 9 (Cournot (4, 4) pays 16 each)
+    assert play_stage(env, (4, 4)) == {"player_0": 16.0, "player_1": 16.0}
+    assert play_stage(env, (6, 3)) == {"player_0": 18.0, "player_1": 9.0}
+    assert env.unwrapped.last_stage.leader_fair is False  # 6 > Cournot quantity 4
+
+
+@pytest.mark.parametrize("n", [3, 4])
+def test_n_player_followers_match_the_continuous_limit(n):
+    """Leader at (a-c)/2b = 6: every follower within 1 of (a-c)/(2bn) (a - c = 12)."""
+    target = 12 / (2 * n)
+    for a, c in [(13.0, 1.0), (12.0, 0.0)]:
+        env = cournot_v0.env(n_agents=n, a=a, c=c)
+        tensor = env.unwrapped.payoff_tensor
+        induced = tensor[6]
+        stable = np.ones(induced.shape[:-1], dtype=bool)
+        for axis in range(n - 1):
+            own = induced[..., axis + 1]
+            stable &= own >= own.max(axis=axis, keepdims=True) - 1e-9
+        equilibria = [tuple(e) for e in np.argwhere(stable) if a - (6 + e.sum()) > c]
+        assert equilibria
+        for followers in equilibria:
+            assert all(abs(q - target) <= 1 for q in followers), followers
+            assert abs(sum(followers) - (n - 1) * target) <= 1
+        if c > 0:
+            for tie_break in ("pessimistic", "optimistic"):
+                profile = follower_response(tensor, 0, 6, tie_break)
+                assert profile[1:] in equilibria
+                rewards = play_stage(env, profile)
+                assert list(rewards.values()) == list(tensor[profile])
+        else:  # documented: with c = 0 the pessimistic reply floods the market (price 0)
+            flooded = follower_response(tensor, 0, 6, "pessimistic")
+            assert 12 - sum(flooded) <= 0 and tensor[flooded][0] == 0
+
+
+# ------------------------------------------------------------------ fair action, bounds
+@pytest.mark.parametrize(
+    "kwargs, fair",
+    [
+        ({}, 4),  # 12 / 3
+        ({"n_agents": 3}, 3),  # 12 / 4
+        ({"n_agents": 4}, 2),  # 2.4 rounds down
+        ({"n_agents": 6}, 2),  # 12 / 7 = 1.71 rounds up
+        ({"a": 15.0, "n_agents": 5}, 3),  # 2.5: halves round up
+        ({"a": 14.0, "c": 2.0, "b": 2.0}, 2),  # 12 / 6
+        ({"q_max": 1}, 1),  # capped at q_max
+    ],
+)
+def test_fair_quantity_rule(kwargs, fair):
+    env = cournot_v0.env(**kwargs)
+    assert env.unwrapped.fair_quantity == fair
+    n = kwargs.get("n_agents", 2)
+    for q_leader, expected in [(fair, True), (fair + 1, False)]:
+        if q_leader > env.unwrapped.q_max:
+            continue
+        play_stage(env, (q_leader,) + (0,) * (n - 1))
+        assert env.unwrapped.last_stage.leader_fair is expected
+        assert env.unwrapped.infos["player_1"]["last_stage"]["leader_fair"] is expected
+
+
+def test_fair_rule_follows_the_mediated_leader():
+    env = cournot_v0.env(n_agents=3, leader="round_robin")
+    env.reset(seed=0)
+    assert env.unwrapped.leader == "player_0"
+    for action in (3, 0, 0):  # stage 0: player_0 leads with 3 = fair quantity
+        env.step(action)
+    assert env.unwrapped.leader == "player_1" and env.unwrapped.last_stage.leader_fair
+    env.unwrapped.set_leader("player_2")
+    for action in (9, 0, 0):  # player_2 leads, then player_0, player_1 follow
+        env.step(action)
+    record = env.unwrapped.last_stage
+    assert record.leader == "player_2" and record.actions["player_2"] == 9
+    assert record.leader_fair is False and record.rewards["player_2"] == 27.0
+
+
+@st.composite
+def cournot_configs(draw):
+    n = draw(st.integers(2, 4))
+    c = draw(st.sampled_from([0.0, 0.5, 2.0]))
+    return {
+        "n_agents": n,
+        "a": c + draw(st.floats(0.5, 30.0, allow_nan=False)),
+        "b": draw(st.floats(0.1, 4.0, allow_nan=False)),
+        "c": c,
+        "q_max": draw(st.integers(1, 6 if n < 4 else 3)),
+        "max_cycles": draw(st.integers(1, 5)),
+        "obs_encoding": draw(st.sampled_from(["discrete", "box"])),
+        "leader": draw(st.sampled_from(["player_0", "round_robin", f"player_{n - 1}"])),
+    }
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cournot_configs())
+def test_generated_configurations(kwargs):
+    assert_pettingzoo_api(cournot_v0, kwargs)
+    env = cournot_v0.raw_env(**kwargs)
+    low, high = env.stage_reward_range
+    tensor = env.payoff_tensor
+    assert tensor.min() == pytest.approx(low) and tensor.max() == pytest.approx(high)  # exact bounds
+    assert env.return_scale == pytest.approx(kwargs["max_cycles"] * (high - low))
+    n = kwargs["n_agents"]
+    cournot = (kwargs["a"] - kwargs["c"]) / ((n + 1) * kwargs["b"])
+    assert env.fair_quantity == min(kwargs["q_max"], int(np.floor(cournot + 0.5 + 1e-9)))
+
+
+def test_spaces_and_table_size():
+    env = cournot_v0.env()
+    assert env.action_space("player_0").n == 13
+    assert env.unwrapped.obs_nvec.tolist() == [2, 14, 11] and env.unwrapped.obs_nvec.prod() == 308
+    box = cournot_v0.env(n_agents=4, obs_encoding="box")
+    assert box.observation_space("player_3")["observation"].shape == (27,)
+
+
+def test_render_shows_the_price():
+    env = cournot_v0.env(render_mode="ansi")
+    env.reset()
+    env.step(6)
+    env.step(3)
+    text = env.render()
+    assert "player_0=6" in text and "last price 3 for total quantity 9" in text
+    assert "fair leader quantity <= 4" in text
+
+
+def test_registry_and_scenarios():
+    assert "cournot_v0" in fairlead.list_envs()
+    assert pettingzoo.make("aec", "fairlead/cournot-v0").metadata["name"] == "cournot_v0"
+    four = fairlead.make("cournot-4p", raw=True)
+    assert len(four.possible_agents) == 4 and (four.a, four.b, four.c, four.q_max) == (12, 1, 0, 12)
+    assert fairlead.make("cournot-2p", parallel=True).possible_agents == ["player_0", "player_1"]
+
+
+# ------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"q_max": 0}, ValueError, "q_max must be an integer >= 1"),
+        ({"q_max": 2.5}, TypeError, "q_max must be an integer"),
+        ({"a": 5.0, "c": 5.0}, ValueError, "a .* must exceed c"),
+        ({"a": 3.0, "c": 4.0}, ValueError, "a .* must exceed c"),
+        ({"b": 0.0}, ValueError, "b .* must be > 0"),
+        ({"b": -1.0}, ValueError, "b .* must be > 0"),
+        ({"c": -1.0}, ValueError, "c .* must be >= 0"),
+        ({"a": float("nan")}, ValueError, "a must be a finite number"),
+        ({"b": float("inf")}, ValueError, "b must be a finite number"),
+        ({"a": "12"}, TypeError, "a must be a real number"),
+        ({"c": True}, TypeError, "c must be a real number"),
+        ({"n_agents": 1}, ValueError, "n_agents must be an integer >= 2"),
+        ({"max_cycles": 0}, ValueError, "max_cycles must be an integer >= 1"),
+    ],
+)
+def test_bad_input(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        cournot_v0.env(**kwargs)
+
+
+def test_out_of_range_quantity_is_rejected():
+    env = cournot_v0.raw_env(q_max=4)
+    env.reset()
+    with pytest.raises(ValueError, match=r"out of range; valid actions are 0..4"):
+        env.step(5)
