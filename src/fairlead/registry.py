@@ -97,7 +97,10 @@ def load_scenario(path: str | Path) -> Scenario:
         )
     if not isinstance(data.get("env"), str):
         raise ValueError(f"scenario file {path}: 'env' (an environment name) is required")
-    env_module(data["env"])
+    try:
+        env_module(data["env"])
+    except ValueError as err:
+        raise ValueError(f"scenario file {path}: {err}") from err
     kwargs = data.get("kwargs", {})
     if not isinstance(kwargs, dict):
         raise ValueError(f"scenario file {path}: [kwargs] must be a table")

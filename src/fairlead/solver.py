@@ -49,6 +49,8 @@ def _check(payoffs: np.ndarray, leader: int, tie_break: str) -> int:
         raise ValueError(
             f"payoffs must have shape (k,)*n + (n,) with n >= 2, got {payoffs.shape}"
         )
+    if not np.all(np.isfinite(payoffs)):
+        raise ValueError("payoffs must be finite numbers (found NaN or inf)")
     if not 0 <= leader < n:
         raise ValueError(f"leader must be an agent index in 0..{n - 1}, got {leader}")
     if tie_break not in TIE_BREAKS:
@@ -62,6 +64,8 @@ def follower_response(
     """Every agent's action after the followers' equilibrium reply, or None if none exists."""
     payoffs = np.asarray(payoffs, dtype=float)
     n = _check(payoffs, leader, tie_break)
+    if not 0 <= leader_action < payoffs.shape[0]:
+        raise ValueError(f"leader_action must be in 0..{payoffs.shape[0] - 1}, got {leader_action}")
     induced = np.take(payoffs, leader_action, axis=leader)  # axes: followers in index order
     followers = [i for i in range(n) if i != leader]
     stable = np.ones(induced.shape[:-1], dtype=bool)

@@ -270,7 +270,7 @@ class StackelbergEnv(AECEnv):
         i = self.agent_name_mapping[agent]
         self._check_action(agent, i, action)
         self._cumulative_rewards[agent] = 0.0
-        self._actions[i] = int(action)
+        self._actions[i] = int(action)  # also unwraps a 0-d array
         self._turn += 1
         if self._turn == 1:
             self.phase = "follow"
@@ -282,6 +282,8 @@ class StackelbergEnv(AECEnv):
         self._accumulate_rewards()
 
     def _check_action(self, agent: str, i: int, action) -> None:
+        if isinstance(action, np.ndarray) and action.ndim == 0:
+            action = action.item()
         if action is None or isinstance(action, bool) or not np.issubdtype(
             type(action), np.integer
         ):
@@ -349,12 +351,25 @@ class StackelbergEnv(AECEnv):
         pass
 
 
-def make_constructors(raw_env_cls):
-    """``env()`` and ``parallel_env()`` for a module, following PettingZoo's classic envs."""
-    def env(**kwargs):
-        wrapped = raw_env_cls(**kwargs)
-        wrapped = wrappers.AssertOutOfBoundsWrapper(wrapped)
-        return wrappers.OrderEnforcingWrapper(wrapped)
+class StrictOrderEnforcingWrapper(wrappers.OrderEnforcingWrapper):
+    """PettingZoo's order checks, except that stepping a finished episode is an error, not a warning."""
 
-    env.__doc__ = f"{raw_env_cls.metadata['name']} wrapped in PettingZoo's standard checks."
+    def step(self, action):
+        if self._has_reset and not self.agents:
+            raise RuntimeError("the episode is over; call reset() before step()")
+        super().step(action)
+
+
+def make_constructors(raw_env_cls):
+    """``env()`` and ``parallel_env()`` for a module, following PettingZoo's classic envs.
+
+    The raw env validates actions itself with errors that name the valid
+    choices, so PettingZoo's ``AssertOutOfBoundsWrapper`` (a bare assert) is
+    not applied on top.
+    """
+
+    def env(**kwargs):
+        return StrictOrderEnforcingWrapper(raw_env_cls(**kwargs))
+
+    env.__doc__ = f"{raw_env_cls.metadata['name']} with PettingZoo's order checks."
     return env, parallel_wrapper_fn(env)
