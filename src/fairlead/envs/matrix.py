@@ -67,6 +67,7 @@ class MatrixGameEnv(StackelbergEnv):
         super().__init__(n_agents, k, max_cycles, (), obs_encoding, leader, render_mode)
         self._fair = np.full((n_agents, k), -1, dtype=np.int8)  # -1: not yet computed
         self._tensor: np.ndarray | None = None
+        self._payoff_cache: dict[tuple[int, ...], list[float]] = {}  # profile -> rewards (hot path)
 
     def stage_payoff(self, actions: np.ndarray) -> np.ndarray:
         """Every agent's reward for one action profile (indexed by agent)."""
@@ -95,7 +96,11 @@ class MatrixGameEnv(StackelbergEnv):
         return bool(self._fair[leader, action])
 
     def _play_stage(self, leader, actions):
-        return self.stage_payoff(actions), self.leader_action_is_fair(leader, actions[leader])
+        profile = tuple(actions.tolist())
+        rewards = self._payoff_cache.get(profile)
+        if rewards is None:
+            rewards = self._payoff_cache[profile] = self.stage_payoff(actions).tolist()
+        return rewards, self.leader_action_is_fair(leader, profile[leader])
 
     @property
     def stage_reward_range(self):

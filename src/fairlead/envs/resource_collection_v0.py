@@ -327,11 +327,10 @@ class raw_env(StackelbergEnv):
             target = self._nearest(own, kind)
             others = self._count_on(target) - int(np.array_equal(own, target))
             features += [_step_toward(own, target), min(others, self.cooperation - 1)]
-        if self.phase == "follow":
-            leader = self.agent_name_mapping[self.leader]
-            features.append(self._heads(leader, self._actions[leader]))
-        else:
+        if self.leader_action is None:
             features.append(NOT_MOVED)
+        else:
+            features.append(self._heads(self.agent_name_mapping[self.leader], self.leader_action))
         return tuple(features)
 
     def _legal_actions(self, agent_index):

@@ -54,8 +54,8 @@ class StageRecord:
         return {
             "stage": self.stage,
             "leader": self.leader,
-            "actions": dict(self.actions),
-            "rewards": dict(self.rewards),
+            "actions": self.actions,
+            "rewards": self.rewards,
             "leader_fair": self.leader_fair,
         }
 
@@ -145,6 +145,9 @@ class StackelbergEnv(AECEnv):
         self._wait_mask = np.zeros(num_actions, np.int8)
         self._wait_mask[0] = 1
         self._all_legal = np.ones(num_actions, np.int8)
+        self._orders = [  # turn order of a stage for each leader: leader, then followers by index
+            [leader] + [i for i in range(n_agents) if i != leader] for leader in range(n_agents)
+        ]
         self._rng = np.random.default_rng()
         self.stage = 0
         self.phase = "done"
@@ -190,7 +193,12 @@ class StackelbergEnv(AECEnv):
 
     @property
     def episode_returns(self) -> dict[str, float]:
-        return {a: float(r) for a, r in zip(self.possible_agents, self._returns)}
+        return dict(zip(self.possible_agents, self._returns))
+
+    @property
+    def leader_action(self) -> int | None:
+        """The current stage leader's action once it has acted (what followers see), else None."""
+        return int(self._actions[self._order[0]]) if self.phase == "follow" else None
 
     def set_leader(self, agent: str) -> None:
         if agent not in self.agent_name_mapping:
@@ -223,7 +231,7 @@ class StackelbergEnv(AECEnv):
         self.terminations = dict.fromkeys(self.agents, False)
         self.truncations = dict.fromkeys(self.agents, False)
         self.infos = {a: {} for a in self.agents}
-        self._returns = np.zeros(n)
+        self._returns = [0.0] * n
         self._actions = np.zeros(n, dtype=np.int64)
         self.stage = 0
         self.last_stage: StageRecord | None = None
@@ -238,27 +246,27 @@ class StackelbergEnv(AECEnv):
         self._set_order(leader)
 
     def _set_order(self, leader: int) -> None:
-        n = len(self.possible_agents)
-        self._order = [leader] + [i for i in range(n) if i != leader]
+        self._order = self._orders[leader]
         self._turn = 0
         self.phase = "lead"
-        self.agent_selection = self.possible_agents[leader]
-        for agent in self.agents:
-            self.infos[agent]["stage"] = self.stage
-            self.infos[agent]["leader"] = self.leader
+        name = self.agent_selection = self.possible_agents[leader]
+        for info in self.infos.values():
+            info["stage"] = self.stage
+            info["leader"] = name
 
     def observe(self, agent):
         i = self.agent_name_mapping[agent]
         leader = self._order[0]
-        role = ROLE_LEADER if i == leader else ROLE_FOLLOWER
-        seen = self._actions[leader] + 1 if self.phase == "follow" else 0
-        features = (role, seen, self.stage, *self._game_features(i))
+        following = self.phase == "follow"
+        seen = self._actions[leader] + 1 if following else 0
+        features = (ROLE_LEADER if i == leader else ROLE_FOLLOWER, seen, self.stage, *self._game_features(i))
         if self.obs_encoding == "discrete":
             obs = np.array(features, dtype=np.int64)
         else:
             obs = np.zeros(self._observation_space["observation"].shape, np.float32)
             obs[self._onehot_offsets + np.asarray(features)] = 1.0
-        mask = self._legal_actions(i) if agent in self.acting_agents else self._wait_mask
+        acting = (i == leader) != following if self.phase != "done" else False
+        mask = self._legal_actions(i) if acting else self._wait_mask
         return {"observation": obs, "action_mask": mask.copy()}
 
     def step(self, action):
@@ -282,14 +290,13 @@ class StackelbergEnv(AECEnv):
         self._accumulate_rewards()
 
     def _check_action(self, agent: str, i: int, action) -> None:
-        if isinstance(action, np.ndarray) and action.ndim == 0:
-            action = action.item()
-        if action is None or isinstance(action, bool) or not np.issubdtype(
-            type(action), np.integer
-        ):
-            raise TypeError(
-                f"{agent}'s action must be an integer in 0..{self.num_actions - 1}, got {action!r}"
-            )
+        if type(action) is not int:  # the common case skips the slower checks below
+            if isinstance(action, np.ndarray) and action.ndim == 0:
+                action = action.item()
+            if isinstance(action, bool) or not isinstance(action, (int, np.integer)):
+                raise TypeError(
+                    f"{agent}'s action must be an integer in 0..{self.num_actions - 1}, got {action!r}"
+                )
         if not 0 <= action < self.num_actions:
             raise ValueError(
                 f"{agent}'s action {action} is out of range; valid actions are "
@@ -305,18 +312,16 @@ class StackelbergEnv(AECEnv):
     def _complete_stage(self) -> None:
         leader = self._order[0]
         payoff, fair = self._play_stage(leader, self._actions)
-        self._returns += payoff
-        self.rewards = {a: float(r) for a, r in zip(self.possible_agents, payoff)}
+        payoff = payoff.tolist() if isinstance(payoff, np.ndarray) else [float(r) for r in payoff]
+        agents = self.possible_agents
+        self._returns = [g + r for g, r in zip(self._returns, payoff)]
+        self.rewards = dict(zip(agents, payoff))
         self.last_stage = StageRecord(
-            stage=self.stage,
-            leader=self.possible_agents[leader],
-            actions={a: int(x) for a, x in zip(self.possible_agents, self._actions)},
-            rewards=dict(self.rewards),
-            leader_fair=bool(fair),
+            self.stage, agents[leader], dict(zip(agents, self._actions.tolist())), dict(self.rewards), bool(fair)
         )
-        record = self.last_stage.as_dict()
-        for agent in self.agents:
-            self.infos[agent]["last_stage"] = record
+        record = self.last_stage.as_dict()  # one shared, read-only record for every agent's info
+        for info in self.infos.values():
+            info["last_stage"] = record
         self.stage += 1
         if self.stage >= self.max_cycles:
             self.phase = "done"
