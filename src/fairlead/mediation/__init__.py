@@ -1,0 +1,45 @@
+"""The mediator: leader selection, history features, end-game zero-sum transfer (docs/mediator.md).
+
+``mediate(env, ...)`` wraps any fairlead env (or any env following the
+Stackelberg protocol) in a PettingZoo AEC env whose leaders a mediator picks.
+Its parallel view is ``fairlead.envs.parallel.PhaseParallelEnv(mediate(...))``.
+"""
+
+from fairlead.mediation.mediator import MEDIATOR, MediatedEnv, mediate
+from fairlead.mediation.observation import DEFAULT_HISTORY, HISTORY_FEATURES, MediatorObservation
+from fairlead.mediation.selectors import (
+    SELECTORS,
+    CallableSelector,
+    CatchUpSelector,
+    FixedSelector,
+    LearnedSelector,
+    MediatorView,
+    RandomSelector,
+    RoundRobinSelector,
+    Selector,
+    VoteSelector,
+)
+from fairlead.mediation.transfer import TRANSFER_RULES, Transfer, TransferRule, mean_deviation
+
+__all__ = [
+    "DEFAULT_HISTORY",
+    "HISTORY_FEATURES",
+    "MEDIATOR",
+    "SELECTORS",
+    "TRANSFER_RULES",
+    "CallableSelector",
+    "CatchUpSelector",
+    "FixedSelector",
+    "LearnedSelector",
+    "MediatedEnv",
+    "MediatorObservation",
+    "MediatorView",
+    "RandomSelector",
+    "RoundRobinSelector",
+    "Selector",
+    "Transfer",
+    "TransferRule",
+    "VoteSelector",
+    "mean_deviation",
+    "mediate",
+]

@@ -1,0 +1,450 @@
+"""``mediate()``: pick every stage's leader, then apply the end-game zero-sum transfer.
+
+The mediated env is itself a PettingZoo AEC env (its ``unwrapped`` is the
+mediated env; the env it wraps is ``.env``). It drives the wrapped env only
+through the AEC API and the public Stackelberg protocol of ``env.unwrapped``
+(``set_leader``, ``phase``, ``acting_agents``, ``stage``, ``leader``,
+``last_stage``, ``return_scale``, ``max_cycles``, ``obs_encoding``), so it
+works on any suite env, raw or wrapped, and on any user env with that protocol.
+
+Phases of a stage (``phase``; one parallel step each in ``PhaseParallelEnv``):
+
+``"mediate"``  only with ``mediator_as_agent=True``: the ``mediator`` agent picks the leader.
+``"vote"``     only with a vote selector: every player, in index order, votes for a leader.
+``"lead"``, ``"follow"``  the wrapped env's own phases; ``"done"`` once the game is over.
+
+The mediated env offers the read side of the protocol (``phase``,
+``acting_agents``, ``stage``, ``leader`` (None while the leader is being
+chosen), ``last_stage``, ``episode_returns`` (before transfer), ``return_scale``,
+``max_cycles``, ``obs_encoding``) but no ``set_leader``: the mediator chooses.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+import numpy as np
+from gymnasium import spaces
+from pettingzoo import AECEnv, ParallelEnv
+
+from fairlead.envs.stackelberg import check_int
+from fairlead.fairness import DEFAULT_METRIC, METRICS
+from fairlead.mediation.observation import DEFAULT_HISTORY, MediatorObservation, parse_history
+from fairlead.mediation.selectors import MediatorView, Selector, check_agent, make_selector
+from fairlead.mediation.transfer import parse_transfer
+
+MEDIATOR = "mediator"
+# checked at construction; ``last_stage`` is used too but only exists once the env is reset
+PROTOCOL = ("phase", "acting_agents", "stage", "leader", "set_leader",
+            "episode_returns", "return_scale", "max_cycles", "obs_encoding")
+_RNG_TAG = 0x6D656469  # keeps the mediator's random stream apart from the env's for the same seed
+
+
+def _as_int(action) -> int | None:
+    """``action`` as an int if it is an integer (or a 0-d integer array), else None."""
+    if isinstance(action, np.ndarray) and action.ndim == 0:
+        action = action.item()
+    if isinstance(action, bool) or not isinstance(action, (int, np.integer)):
+        return None
+    return int(action)
+
+
+def _mediator_rng(seed: int | None) -> np.random.Generator:
+    return np.random.default_rng(None if seed is None else [seed, _RNG_TAG])
+
+
+def _check_protocol(env) -> AECEnv:
+    """``env.unwrapped`` if ``env`` is an AEC env whose unwrapped follows the protocol."""
+    if isinstance(env, ParallelEnv):
+        raise TypeError(
+            "mediate() wraps an AEC env, got a parallel env; mediate the AEC env and take "
+            "the parallel view with fairlead.envs.parallel.PhaseParallelEnv(mediate(aec_env, ...))"
+        )
+    if not isinstance(env, AECEnv):
+        raise TypeError(f"mediate() needs a PettingZoo AEC env, got {type(env).__name__}")
+    game = env.unwrapped
+    missing = [name for name in PROTOCOL if name not in dir(game)]
+    if missing:
+        raise TypeError(
+            f"{type(game).__name__} does not follow the Stackelberg protocol (missing: "
+            f"{', '.join(missing)}); mediate() needs a fairlead env or a subclass of "
+            "fairlead.envs.stackelberg.StackelbergEnv (a mediated env cannot be mediated again)"
+        )
+    if game.obs_encoding not in ("discrete", "box"):
+        raise ValueError(
+            f"unknown obs_encoding {game.obs_encoding!r}; the mediator supports 'discrete' and 'box'"
+        )
+    return game
+
+
+def _check_metric(metric: str) -> str:
+    if metric not in METRICS:
+        close = difflib.get_close_matches(str(metric), METRICS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"unknown fairness metric {metric!r}{hint}; valid metrics: {', '.join(METRICS)}")
+    return metric
+
+
+class MediatedEnv(AECEnv):
+    """A Stackelberg env whose leaders are chosen by a mediator; build it with :func:`mediate`."""
+
+    def __init__(self, env: AECEnv, selector, transfer, history, mediator_as_agent: bool,
+                 metric: str | None, seed: int | None, selector_kwargs: dict):
+        super().__init__()
+        self._game = _check_protocol(env)
+        self.env = env
+        self.players = list(env.possible_agents)
+        if not isinstance(mediator_as_agent, bool):
+            raise TypeError(f"mediator_as_agent must be True or False, got {mediator_as_agent!r}")
+        self.mediator_as_agent = mediator_as_agent
+        self.possible_agents = self.players + ([MEDIATOR] if mediator_as_agent else [])
+        if mediator_as_agent:
+            if selector is not None or selector_kwargs:
+                raise ValueError(
+                    "with mediator_as_agent=True the mediator agent's action chooses the leader; "
+                    f"leave selector unset (got selector={selector!r}, {selector_kwargs or 'no kwargs'})"
+                )
+            self.selector: Selector | None = None
+        else:
+            self.selector = make_selector("round_robin" if selector is None else selector, **selector_kwargs)
+        if metric is not None and not mediator_as_agent:
+            raise ValueError("metric= sets the mediator agent's reward; it needs mediator_as_agent=True")
+        self.metric = _check_metric(metric or DEFAULT_METRIC)
+        self.transfer = parse_transfer(transfer)
+        self.history = parse_history(history)
+        if seed is not None:
+            check_int("seed", seed, 0)
+        self._rng = _mediator_rng(seed)
+
+        n = len(self.players)
+        self.mediator_observation = MediatorObservation(
+            n, self.max_cycles, self._game.return_scale, self.history, self.obs_encoding
+        )
+        self.metadata = {**env.metadata, "name": f"mediated_{env.metadata['name']}"}
+        self.render_mode = getattr(env, "render_mode", None)
+        self._init_spaces(n)
+        self.agents: list[str] = []
+        self.rewards, self._cumulative_rewards, self.infos = {}, {}, {}
+        self.terminations, self.truncations = {}, {}
+        self.agent_selection = None
+        self._phase: str | None = None  # "mediate" / "vote" while the leader is chosen, else None
+        self._new_episode()
+        if self.selector is not None:
+            self.selector.reset(list(self.players), self._rng)  # fail early on a bad configuration
+
+    def _init_spaces(self, n: int) -> None:
+        inner_action = self.env.action_space(self.players[0])
+        if not isinstance(inner_action, spaces.Discrete):
+            raise TypeError(f"the mediator needs Discrete player actions, got {inner_action}")
+        self._inner_actions = int(inner_action.n)
+        self._votes_on = self.selector is not None and self.selector.vote_phase
+        if self._votes_on:
+            # players vote among n agents and play among k actions, with one action space
+            self._n_actions = max(self._inner_actions, n)
+            inner_obs = self.env.observation_space(self.players[0])["observation"]
+            if isinstance(inner_obs, spaces.MultiDiscrete):
+                obs = spaces.MultiDiscrete(np.append(inner_obs.nvec, 2), dtype=np.int64)
+            else:
+                low, high = (np.append(bound, edge).astype(inner_obs.dtype)
+                             for bound, edge in ((inner_obs.low, [0, 0]), (inner_obs.high, [1, 1])))
+                obs = spaces.Box(low, high, dtype=inner_obs.dtype)
+            obs_space = spaces.Dict(
+                {"observation": obs, "action_mask": spaces.Box(0, 1, (self._n_actions,), np.int8)}
+            )
+            action_space = spaces.Discrete(self._n_actions)
+            self._observation_spaces = dict.fromkeys(self.players, obs_space)
+            self._action_spaces = dict.fromkeys(self.players, action_space)
+        else:
+            self._n_actions = self._inner_actions
+            self._observation_spaces = {p: self.env.observation_space(p) for p in self.players}
+            self._action_spaces = {p: self.env.action_space(p) for p in self.players}
+        if self.mediator_as_agent:
+            self._observation_spaces[MEDIATOR] = spaces.Dict(
+                {"observation": self.mediator_observation.space,
+                 "action_mask": spaces.Box(0, 1, (n,), np.int8)}
+            )
+            self._action_spaces[MEDIATOR] = spaces.Discrete(n)
+
+    def _new_episode(self) -> None:
+        self._returns = np.zeros(len(self.players))
+        self._leaders: list[int] = []  # leader index of each completed stage
+        self._fair: list[bool] = []
+        self._votes: dict[str, str] = {}
+        self._final: dict[str, dict[str, float]] = {}
+        self._fairness = 0.0  # F(G_t) of the last completed stage, F(G_0) = 0
+
+    # ------------------------------------------------------------ protocol
+    @property
+    def phase(self) -> str:
+        return self._phase or self._game.phase
+
+    @property
+    def acting_agents(self) -> list[str]:
+        if self._phase == "mediate":
+            return [MEDIATOR]
+        if self._phase == "vote":
+            return list(self.players)
+        return list(self._game.acting_agents)
+
+    @property
+    def stage(self) -> int:
+        return self._game.stage
+
+    @property
+    def leader(self) -> str | None:
+        return None if self._phase else self._game.leader
+
+    @property
+    def last_stage(self):
+        return self._game.last_stage
+
+    @property
+    def episode_returns(self) -> dict[str, float]:
+        """The wrapped env's own returns so far (sum of its rewards), before any transfer."""
+        return {p: float(r) for p, r in zip(self.players, self._returns)}
+
+    @property
+    def return_scale(self) -> float:
+        return self._game.return_scale
+
+    @property
+    def max_cycles(self) -> int:
+        return self._game.max_cycles
+
+    @property
+    def obs_encoding(self) -> str:
+        return self._game.obs_encoding
+
+    # ------------------------------------------------------------- AEC API
+    def observation_space(self, agent):
+        return self._observation_spaces[agent]
+
+    def action_space(self, agent):
+        return self._action_spaces[agent]
+
+    def reset(self, seed: int | None = None, options: dict | None = None):
+        if seed is not None:
+            self._rng = _mediator_rng(seed)
+        self.env.reset(seed=seed, options=options)
+        self.agents = self.possible_agents[:]
+        self.rewards = dict.fromkeys(self.agents, 0.0)
+        self._cumulative_rewards = dict.fromkeys(self.agents, 0.0)
+        self.terminations = dict.fromkeys(self.agents, False)
+        self.truncations = dict.fromkeys(self.agents, False)
+        self.infos = {a: {} for a in self.agents}
+        self._new_episode()
+        if self.selector is not None:
+            self.selector.reset(list(self.players), self._rng)
+        self._begin_stage()
+
+    def observe(self, agent):
+        n = len(self.players)
+        if agent == MEDIATOR:
+            mask = np.zeros(n, np.int8)
+            mask[: n if self._phase == "mediate" else 1] = 1  # all choices, or waiting
+            features = self._mediator_features()
+            return {"observation": self.mediator_observation.encode(features), "action_mask": mask}
+        inner = self.env.observe(agent)
+        mask = np.zeros(self._n_actions, np.int8)
+        if self._phase == "vote":
+            mask[:n] = 1
+        elif self._phase == "mediate":
+            mask[0] = 1  # waiting, as in the wrapped env
+        else:
+            mask[: self._inner_actions] = inner["action_mask"]
+        obs = inner["observation"]
+        if self._votes_on:
+            voting = int(self._phase == "vote")
+            obs = (np.append(obs, voting) if self.obs_encoding == "discrete"
+                   else np.concatenate([obs, np.eye(2, dtype=obs.dtype)[voting]]))
+        return {"observation": obs, "action_mask": mask}
+
+    def step(self, action):
+        agent = self.agent_selection
+        if self.terminations.get(agent) or self.truncations.get(agent):
+            self._was_dead_step(action)
+            return
+        if not self.agents:
+            raise RuntimeError("the episode is over or has not started; call reset() before step()")
+        if self._phase == "mediate":
+            self._start_play(self.players[self._agent_index(agent, action, "leader choice")])
+            rewards = dict.fromkeys(self.agents, 0.0)
+        elif self._phase == "vote":
+            rewards = self._vote(agent, self._agent_index(agent, action, "vote"))
+        else:
+            rewards = self._play(agent, action)
+        self.rewards = rewards
+        self._cumulative_rewards[agent] = 0.0
+        self._accumulate_rewards()
+
+    def render(self):
+        text = self.env.render()
+        if text is None:
+            return None
+        chooser = "mediator agent" if self.mediator_as_agent else repr(self.selector)
+        leaders = ", ".join(self.players[i] for i in self._leaders) or "none yet"
+        lines = [text, f"mediator ({chooser}): phase {self.phase}; leaders so far: {leaders}"]
+        if self._final:
+            lines.append("transfer: " + ", ".join(f"{p}={t:+g}" for p, t in self._final["transfer"].items()))
+        return "\n".join(lines)
+
+    def close(self):
+        self.env.close()
+
+    # ------------------------------------------------------------- stages
+    def _begin_stage(self) -> None:
+        self._votes = {}
+        if self.mediator_as_agent:
+            self._phase, self.agent_selection = "mediate", MEDIATOR
+        elif self._votes_on:
+            self._phase, self.agent_selection = "vote", self.players[0]
+        else:
+            self._start_play(self._ask_selector())
+            return
+        self._sync_infos()
+
+    def _start_play(self, leader: str) -> None:
+        self._game.set_leader(leader)
+        self._phase = None
+        self.agent_selection = self.env.agent_selection
+        self._sync_infos()
+
+    def _ask_selector(self) -> str:
+        view = MediatorView(
+            stage=self.stage,
+            agents=tuple(self.players),
+            returns=self.episode_returns,
+            leaders=tuple(self.players[i] for i in self._leaders),
+            leader_fair=tuple(self._fair),
+            observation=self._mediator_features(),
+            rng=self._rng,
+            votes=dict(self._votes) if self._votes_on else None,
+        )
+        return check_agent(self.selector.select(view), self.players, f"selector {self.selector!r}")
+
+    def _vote(self, agent: str, choice: int) -> dict[str, float]:
+        self._votes[agent] = self.players[choice]
+        i = self.players.index(agent)
+        if i + 1 < len(self.players):
+            self.agent_selection = self.players[i + 1]
+        else:
+            self._start_play(self._ask_selector())
+        return dict.fromkeys(self.agents, 0.0)
+
+    def _play(self, agent: str, action) -> dict[str, float]:
+        action = self._play_action(agent, action)
+        stage = self.stage
+        self.env.step(action)
+        rewards = {a: 0.0 for a in self.agents}
+        rewards.update((p, float(self.env.rewards[p])) for p in self.players)
+        if self.stage == stage:
+            self.agent_selection = self.env.agent_selection
+            self._sync_infos()
+            return rewards
+        self._returns += [rewards[p] for p in self.players]
+        record = self.last_stage
+        self._leaders.append(self.players.index(record.leader))
+        self._fair.append(bool(record.leader_fair))
+        if self.mediator_as_agent:
+            rewards[MEDIATOR] = self._fairness_gain()
+        if self._game.phase == "done":
+            self._finish(rewards)
+        else:
+            self._begin_stage()
+        return rewards
+
+    def _fairness_gain(self) -> float:
+        """``F(G_t) - F(G_{t-1})``, F oriented so that higher is fairer."""
+        metric = METRICS[self.metric]
+        # metric.fn is what fairness() calls, minus its per-call argument checks (hot path)
+        kwargs = {"scale": self.return_scale} if metric.needs_scale else {}
+        value = metric.fn(self._returns, **kwargs)
+        value = value if metric.higher_is_fairer else -value
+        gain, self._fairness = value - self._fairness, value
+        return gain
+
+    def _finish(self, rewards: dict[str, float]) -> None:
+        before = self.episode_returns
+        transfer = dict(zip(self.players, map(float, self.transfer(self._returns))))
+        for p, t in transfer.items():
+            rewards[p] += t
+        self._final = {
+            "returns_before_transfer": before,
+            "transfer": transfer,
+            "returns_after_transfer": {p: before[p] + transfer[p] for p in self.players},
+        }
+        self.terminations = dict.fromkeys(self.agents, True)
+        self._sync_infos()
+        while self.env.agents:  # the wrapped env's agents step out with None, as AEC requires
+            self.env.step(None)
+        self.agent_selection = self.agents[0]
+
+    # ---------------------------------------------------------- helpers
+    def _mediator_features(self) -> np.ndarray:
+        return self.mediator_observation.features(self.stage, self._returns, self._leaders, self._fair)
+
+    def _sync_infos(self) -> None:
+        common = {"stage": self.stage, "leader": self.leader}
+        if self._votes_on:
+            common["votes"] = {} if self._phase == "vote" else dict(self._votes)
+        common.update(self._final)
+        for p in self.players:
+            self.infos[p] = {**self.env.infos[p], **common}
+        if self.mediator_as_agent:
+            last = self.env.infos[self.players[0]].get("last_stage")
+            self.infos[MEDIATOR] = {**({"last_stage": last} if last else {}), **common}
+
+    def _agent_index(self, agent: str, action, what: str) -> int:
+        n = len(self.players)
+        valid = f"0..{n - 1} ({', '.join(self.players)})"
+        index = _as_int(action)
+        if index is None:
+            raise TypeError(f"{agent}'s {what} must be an agent index in {valid}, got {action!r}")
+        if not 0 <= index < n:
+            raise ValueError(f"{agent}'s {what} {index} is not an agent; valid choices are {valid}")
+        return index
+
+    def _play_action(self, agent: str, action) -> int:
+        """``action`` as an int in the wrapped env's range; whether it is legal now the env checks."""
+        value = _as_int(action)
+        if value is None:
+            raise TypeError(
+                f"{agent}'s action must be an integer in 0..{self._n_actions - 1}, got {action!r}"
+            )
+        if not 0 <= value < self._n_actions:
+            raise ValueError(
+                f"{agent}'s action {value} is out of range; valid actions are 0..{self._n_actions - 1}"
+            )
+        if value >= self._inner_actions:  # only the vote uses these
+            legal = np.flatnonzero(self.observe(agent)["action_mask"]).tolist()
+            raise ValueError(f"{agent}'s action {value} is masked now (it is a vote); legal actions: {legal}")
+        return value
+
+
+def mediate(
+    env: AECEnv,
+    selector: str | Selector | None = None,
+    transfer=0.0,
+    history=DEFAULT_HISTORY,
+    mediator_as_agent: bool = False,
+    metric: str | None = None,
+    seed: int | None = None,
+    **selector_kwargs,
+) -> MediatedEnv:
+    """Wrap a Stackelberg env so that a mediator picks every stage's leader (see docs/mediator.md).
+
+    ``selector``: a name (``"fixed"`` (``leader=``, default ``player_0``),
+    ``"round_robin"`` (the default), ``"random"``, ``"catch_up"``, ``"vote"``,
+    ``"learned"`` (``policy=``)), a :class:`Selector` or a callable
+    ``view -> agent name``; extra keyword arguments go to a named selector.
+    ``transfer``: end-game transfer strength ``beta`` in [0, 1] (rule
+    ``t_i = -beta (G_i - mean G)``), or ``(rule, beta)`` with a rule name or
+    callable. ``history``: mediator observation features, a tuple from
+    ``("returns", "leaders", "reputation")``, ``()`` or None for none.
+    ``mediator_as_agent``: add the agent ``"mediator"`` whose action is the
+    leader and whose reward is the change in fairness (``metric``, default
+    ``pairwise_equality``) of the players' returns; ``selector`` must then be
+    left unset. ``seed`` seeds the mediator's random choices until
+    ``reset(seed=...)`` reseeds them.
+    """
+    return MediatedEnv(env, selector, transfer, history, mediator_as_agent, metric, seed, selector_kwargs)

@@ -1,0 +1,107 @@
+"""The mediator's observation: the stage index plus switchable history features.
+
+Every feature is a small integer so a tabular learner can index a table of
+shape ``nvec`` with the observation (``table[tuple(obs)]``):
+
+``stage``       ``0 .. max_cycles`` (``max_cycles`` only once the game is over).
+``returns``     per player, its cumulative return so far against the group mean:
+                0 behind, 1 level, 2 ahead. "Level" means within
+                ``RETURN_TOLERANCE * return_scale / max_cycles`` of the mean, a
+                quarter of one stage's reward range, so a single stage's
+                first-mover advantage registers while float noise does not.
+``leaders``     per player, how many stages it has led so far: 0, 1, 2 (= 2 or more).
+``reputation``  per player: 0 never led, 1 its last leadership was fair,
+                2 its last leadership was unfair (the env's fair-action rule,
+                ``last_stage.leader_fair``).
+
+The features appear in that order whatever order ``history`` names them in,
+each history feature as one entry per player in index order. With the box
+encoding the observation is the float32 concatenation of the one-hot codes of
+the same features.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+
+import numpy as np
+from gymnasium import spaces
+
+HISTORY_FEATURES = ("returns", "leaders", "reputation")
+DEFAULT_HISTORY = ("returns", "reputation")
+RETURN_TOLERANCE = 0.25
+LEADER_CAP = 2
+BEHIND, LEVEL, AHEAD = 0, 1, 2
+NEVER_LED, LED_FAIRLY, LED_UNFAIRLY = 0, 1, 2
+FEATURE_SIZES = {"returns": 3, "leaders": LEADER_CAP + 1, "reputation": 3}
+
+
+def parse_history(history) -> tuple[str, ...]:
+    """Validate ``history`` (names, one name, ``()`` or None) into canonical order."""
+    if history is None:
+        return ()
+    names = (history,) if isinstance(history, str) else history
+    try:
+        names = tuple(names)
+    except TypeError:
+        raise TypeError(
+            f"history must be a tuple of feature names from {HISTORY_FEATURES}, () or None; "
+            f"got {history!r}"
+        ) from None
+    for name in names:
+        if name not in HISTORY_FEATURES:
+            close = difflib.get_close_matches(str(name), HISTORY_FEATURES, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(
+                f"unknown history feature {name!r}{hint}; valid features: {HISTORY_FEATURES}"
+            )
+    if len(set(names)) != len(names):
+        raise ValueError(f"history names a feature twice: {names}")
+    return tuple(f for f in HISTORY_FEATURES if f in names)
+
+
+def one_hot(features: np.ndarray, nvec: np.ndarray) -> np.ndarray:
+    """float32 concatenation of the one-hot codes of ``features`` (sizes ``nvec``)."""
+    out = np.zeros(int(nvec.sum()), np.float32)
+    out[np.concatenate([[0], np.cumsum(nvec)[:-1]]) + features] = 1.0
+    return out
+
+
+class MediatorObservation:
+    """Builds the mediator's features and encodes them like the wrapped env does."""
+
+    def __init__(self, n_players: int, max_cycles: int, return_scale: float,
+                 history: tuple[str, ...], encoding: str):
+        self.n_players = n_players
+        self.history = history
+        self.encoding = encoding
+        self.tolerance = RETURN_TOLERANCE * return_scale / max_cycles
+        sizes = [FEATURE_SIZES[name] for name in history for _ in range(n_players)]
+        self.nvec = np.array([max_cycles + 1, *sizes], dtype=np.int64)
+        if encoding == "discrete":
+            self.space = spaces.MultiDiscrete(self.nvec, dtype=np.int64)
+        else:
+            self.space = spaces.Box(0.0, 1.0, (int(self.nvec.sum()),), np.float32)
+
+    def features(self, stage: int, returns: np.ndarray, leaders: Sequence[int],
+                 leader_fair: Sequence[bool]) -> np.ndarray:
+        """int64 feature vector; ``leaders`` are the past stages' leader indices."""
+        parts = [np.array([stage])]
+        for name in self.history:
+            if name == "returns":
+                gap = returns - returns.mean()
+                parts.append(np.where(gap < -self.tolerance, BEHIND,
+                                      np.where(gap > self.tolerance, AHEAD, LEVEL)))
+            elif name == "leaders":
+                counts = np.bincount(np.asarray(leaders, dtype=np.int64), minlength=self.n_players)
+                parts.append(np.minimum(counts, LEADER_CAP))
+            else:
+                reputation = np.full(self.n_players, NEVER_LED)
+                for leader, fair in zip(leaders, leader_fair):  # later stages overwrite earlier
+                    reputation[leader] = LED_FAIRLY if fair else LED_UNFAIRLY
+                parts.append(reputation)
+        return np.concatenate(parts).astype(np.int64)
+
+    def encode(self, features: np.ndarray) -> np.ndarray:
+        return features if self.encoding == "discrete" else one_hot(features, self.nvec)
