@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import itertools
 
 import numpy as np
@@ -10,7 +9,7 @@ import pettingzoo
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pettingzoo.test import api_test, parallel_api_test, render_test, seed_test
+from conftest import assert_pettingzoo_api
 
 import fairlead
 from fairlead.envs import cournot_v0
@@ -21,41 +20,6 @@ pytestmark = pytest.mark.filterwarnings(
     "ignore:Observation space for each agent probably should be:UserWarning",
     "ignore:Observation numpy array is all zeros:UserWarning",
 )
-
-
-def assert_pettingzoo_api(module, kwargs: dict) -> None:
-    """pettingzoo.test's AEC, seed, render and parallel checks, and the step counts of a horizon.
-
-    max_cycles_test itself cannot run (its parallel half assumes one step per
-    stage and samples without masks): every agent must be selected
-    ``max_cycles + 1`` times in the AEC env and the parallel view must take
-    exactly 2 steps per stage.
-    """
-    make = functools.partial(module.env, **kwargs)
-    api_test(make(), num_cycles=40)
-    seed_test(make, num_cycles=40)
-    render_test(lambda render_mode=None: make(render_mode="ansi" if render_mode == "ansi" else None))
-    parallel_api_test(module.parallel_env(**kwargs), num_cycles=40)
-    horizon = kwargs.get("max_cycles", 10)
-    env = make()
-    env.reset(seed=3)
-    counts = dict.fromkeys(env.possible_agents, 0)
-    for agent in env.agent_iter():
-        obs, _, terminated, truncated, _ = env.last()
-        counts[agent] += 1
-        done = terminated or truncated
-        env.step(None if done else env.action_space(agent).sample(obs["action_mask"]))
-    assert counts == dict.fromkeys(env.possible_agents, horizon + 1)
-    par = module.parallel_env(**kwargs)
-    obs, _ = par.reset(seed=3)
-    steps = 0
-    while par.agents:
-        obs, _, terms, truncs, _ = par.step(
-            {a: par.action_space(a).sample(obs[a]["action_mask"]) for a in par.agents}
-        )
-        steps += 1
-        assert not any(truncs.values()) and all(terms.values()) == (steps == 2 * horizon)
-    assert steps == 2 * horizon
 
 
 def play_stage(env, quantities) -> dict[str, float]:

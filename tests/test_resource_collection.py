@@ -7,7 +7,7 @@ import pettingzoo
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_cournot import assert_pettingzoo_api
+from conftest import assert_pettingzoo_api
 
 import fairlead
 from fairlead.envs import resource_collection_v0 as rc

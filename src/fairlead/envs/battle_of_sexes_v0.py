@@ -44,25 +44,14 @@ battle_of_sexes_v0.env(n_agents=2, max_cycles=10, obs_encoding="discrete", leade
 
 from __future__ import annotations
 
-from fairlead.envs.matrix import MatrixGameEnv
+from fairlead.envs.matrix import FixedMatrixGameEnv
 from fairlead.envs.stackelberg import make_constructors
 
-PAYOFF = [[[3.0, 0.0], [0.0, 2.0]], [[2.0, 0.0], [0.0, 3.0]]]
-ACTIONS = ('Bach', 'Stravinsky')
 
-
-class raw_env(MatrixGameEnv):
-    metadata = {**MatrixGameEnv.metadata, "name": "battle_of_sexes_v0"}
-
-    def __init__(
-        self,
-        n_agents: int = 2,
-        max_cycles: int = 10,
-        obs_encoding: str = "discrete",
-        leader: str = "player_0",
-        render_mode: str | None = None,
-    ):
-        super().__init__(PAYOFF, n_agents, max_cycles, ACTIONS, obs_encoding, leader, render_mode)
+class raw_env(FixedMatrixGameEnv):
+    metadata = {**FixedMatrixGameEnv.metadata, "name": "battle_of_sexes_v0"}
+    PAYOFF = [[[3.0, 0.0], [0.0, 2.0]], [[2.0, 0.0], [0.0, 3.0]]]
+    action_names = ('Bach', 'Stravinsky')
 
 
 env, parallel_env = make_constructors(raw_env)

@@ -44,25 +44,14 @@ chicken_v0.env(n_agents=2, max_cycles=10, obs_encoding="discrete", leader="playe
 
 from __future__ import annotations
 
-from fairlead.envs.matrix import MatrixGameEnv
+from fairlead.envs.matrix import FixedMatrixGameEnv
 from fairlead.envs.stackelberg import make_constructors
 
-PAYOFF = [[0.0, 4.0], [1.0, 3.0]]
-ACTIONS = ('Dare', 'Chicken')
 
-
-class raw_env(MatrixGameEnv):
-    metadata = {**MatrixGameEnv.metadata, "name": "chicken_v0"}
-
-    def __init__(
-        self,
-        n_agents: int = 2,
-        max_cycles: int = 10,
-        obs_encoding: str = "discrete",
-        leader: str = "player_0",
-        render_mode: str | None = None,
-    ):
-        super().__init__(PAYOFF, n_agents, max_cycles, ACTIONS, obs_encoding, leader, render_mode)
+class raw_env(FixedMatrixGameEnv):
+    metadata = {**FixedMatrixGameEnv.metadata, "name": "chicken_v0"}
+    PAYOFF = [[0.0, 4.0], [1.0, 3.0]]
+    action_names = ('Dare', 'Chicken')
 
 
 env, parallel_env = make_constructors(raw_env)

@@ -94,16 +94,8 @@ import math
 
 import numpy as np
 
-from fairlead.envs.stackelberg import StackelbergEnv, check_int, make_constructors
+from fairlead.envs.stackelberg import StackelbergEnv, check_int, check_real, make_constructors
 from fairlead.solver import payoff_tensor
-
-
-def _finite(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value}")
-    return float(value)
 
 
 class raw_env(StackelbergEnv):
@@ -121,7 +113,7 @@ class raw_env(StackelbergEnv):
         leader: str = "player_0",
         render_mode: str | None = None,
     ):
-        self.a, self.b, self.c = _finite("a", a), _finite("b", b), _finite("c", c)
+        self.a, self.b, self.c = check_real("a", a), check_real("b", b), check_real("c", c)
         if self.b <= 0:
             raise ValueError(f"b (slope of the inverse demand P = a - bQ) must be > 0, got {b}")
         if self.c < 0:

@@ -106,3 +106,21 @@ class MatrixGameEnv(StackelbergEnv):
     def stage_reward_range(self):
         return float(self.payoff.min()), float(self.payoff.max())
 
+
+
+class FixedMatrixGameEnv(MatrixGameEnv):
+    """A named matrix game: subclasses set ``PAYOFF`` and ``action_names`` as class attributes."""
+
+    PAYOFF: list
+
+    def __init__(
+        self,
+        n_agents: int = 2,
+        max_cycles: int = 10,
+        obs_encoding: str = "discrete",
+        leader: str = "player_0",
+        render_mode: str | None = None,
+    ):
+        super().__init__(
+            self.PAYOFF, n_agents, max_cycles, self.action_names, obs_encoding, leader, render_mode
+        )

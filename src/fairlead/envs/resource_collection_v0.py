@@ -126,21 +126,13 @@ import math
 
 import numpy as np
 
-from fairlead.envs.stackelberg import StackelbergEnv, check_int, make_constructors
+from fairlead.envs.stackelberg import StackelbergEnv, check_int, check_real, make_constructors
 
 MOVES = ("stay", "up", "down", "left", "right")
 _DELTAS = np.array([[0, 0], [-1, 0], [1, 0], [0, -1], [0, 1]])
 PREFERENCES = {"neutral": 1.0, "mild": 1.5, "strong": 3.0}
 # values of the ``leader_heads`` feature
 NOT_MOVED, HEADS_NEITHER, HEADS_FAIR, HEADS_UNFAIR = range(4)
-
-
-def _positive(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value}")
-    return float(value)
 
 
 def _preference_weights(preference, n: int) -> np.ndarray:
@@ -216,9 +208,9 @@ class raw_env(StackelbergEnv):
                 f"cooperation={cooperation} exceeds n_agents={n}: no resource could be collected; "
                 f"choose 1..{n}"
             )
-        fair_value = _positive("fair_value", fair_value)
-        unfair_value = _positive("unfair_value", unfair_value)
-        share = _positive("unfair_share", unfair_share)
+        fair_value = check_real("fair_value", fair_value, positive=True)
+        unfair_value = check_real("unfair_value", unfair_value, positive=True)
+        share = check_real("unfair_share", unfair_share, positive=True)
         if not 1 / n <= share <= 1:
             raise ValueError(
                 f"unfair_share must be in [1/n, 1] = [{1 / n:g}, 1] (the leader's part of an "

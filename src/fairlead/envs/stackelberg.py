@@ -69,6 +69,15 @@ def check_int(name: str, value, minimum: int) -> int:
     return int(value)
 
 
+def check_real(name: str, value, positive: bool = False) -> float:
+    """Validate a finite real argument (optionally > 0), naming it in the error."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    if not np.isfinite(value) or (positive and value <= 0):
+        raise ValueError(f"{name} must be a finite number{' > 0' if positive else ''}, got {value}")
+    return float(value)
+
+
 class StackelbergEnv(AECEnv):
     """Base class of every fairlead environment (see the module docstring).
 

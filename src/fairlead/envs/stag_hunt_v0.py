@@ -44,25 +44,14 @@ stag_hunt_v0.env(n_agents=2, max_cycles=10, obs_encoding="discrete", leader="pla
 
 from __future__ import annotations
 
-from fairlead.envs.matrix import MatrixGameEnv
+from fairlead.envs.matrix import FixedMatrixGameEnv
 from fairlead.envs.stackelberg import make_constructors
 
-PAYOFF = [[2.0, 0.0], [1.0, 1.0]]
-ACTIONS = ('Stag', 'Hare')
 
-
-class raw_env(MatrixGameEnv):
-    metadata = {**MatrixGameEnv.metadata, "name": "stag_hunt_v0"}
-
-    def __init__(
-        self,
-        n_agents: int = 2,
-        max_cycles: int = 10,
-        obs_encoding: str = "discrete",
-        leader: str = "player_0",
-        render_mode: str | None = None,
-    ):
-        super().__init__(PAYOFF, n_agents, max_cycles, ACTIONS, obs_encoding, leader, render_mode)
+class raw_env(FixedMatrixGameEnv):
+    metadata = {**FixedMatrixGameEnv.metadata, "name": "stag_hunt_v0"}
+    PAYOFF = [[2.0, 0.0], [1.0, 1.0]]
+    action_names = ('Stag', 'Hare')
 
 
 env, parallel_env = make_constructors(raw_env)
