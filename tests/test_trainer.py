@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import fairlead
+from conftest import config_id, suite_configs
 from fairlead.solver import stackelberg_outcome
 from fairlead.trainers.config import HyperParams, TrainingConfig, get_method, load_methods
 from fairlead.trainers.jamql import Trainer
@@ -96,3 +97,16 @@ def test_catch_up_and_jamql_are_fairer_than_a_fixed_leader_in_chicken(n_agents):
     jamql = _mean_fairness("chicken_v0", "jamql", seeds, n_agents=n_agents, max_cycles=6)
     assert catch_up > fixed
     assert jamql > fixed
+
+
+@pytest.mark.parametrize("config", suite_configs(), ids=config_id)
+@pytest.mark.parametrize("method", ["jamql", "vote"])
+def test_trainer_runs_on_every_registered_env(config, method):
+    name, kwargs = config
+    trainer = Trainer(name, {**kwargs, "max_cycles": 3}, get_method(method), FAST, seed=0)
+    for _ in range(3):
+        trainer.train_episode()
+    result = trainer.evaluate(1)[0]
+    assert len(result.leaders) == 3
+    assert result.returns.shape == (kwargs["n_agents"],)
+    assert result.returns.sum() == pytest.approx(result.returns_after_transfer.sum())
