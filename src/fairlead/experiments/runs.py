@@ -21,8 +21,9 @@ import csv
 import hashlib
 import io
 import json
+import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +39,12 @@ from fairlead.trainers.evaluation import HEADLINE, summarise
 from fairlead.trainers.jamql import Trainer
 
 RUN_FILE = "run.json"
+_episodes_done = None  # shared counter of training episodes, for the progress bar
+
+
+def _share_counter(counter) -> None:
+    global _episodes_done
+    _episodes_done = counter
 
 
 class RunDirectoryError(ValueError):
@@ -112,8 +119,14 @@ def train_seed(spec: RunSpec, method: str, seed: int, out: Path, stop_after: int
     if checkpoint.exists():
         state, curve = load_checkpoint(checkpoint, spec.fingerprint)
         trainer.load_state_dict(state)
+    if _episodes_done is not None:
+        with _episodes_done.get_lock():
+            _episodes_done.value += trainer.episode  # resumed episodes count as done
     while trainer.episode < tc.episodes:
         trainer.train_episode()
+        if _episodes_done is not None:
+            with _episodes_done.get_lock():
+                _episodes_done.value += 1
         if trainer.episode % tc.log_every == 0 or trainer.episode == tc.episodes:
             point = summarise(trainer.evaluate(tc.curve_episodes, offset=10**6 + trainer.episode),
                               trainer.players, trainer.return_scale)
@@ -157,18 +170,18 @@ def run(spec: RunSpec, out: str | Path, resume: bool = False, jobs: int | None =
     prepare_run_dir(spec, out, resume)
     tasks = [(m, s) for m in spec.methods for s in spec.seeds]
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
-    bar = tqdm(total=len(tasks), desc="training", unit="run", disable=not progress)
-    results: dict[tuple[str, int], dict] = {}
-    if jobs == 1:
-        for m, s in tasks:
-            results[m, s] = train_seed(spec, m, s, out)
-            bar.update()
-    else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(train_seed, spec, m, s, out): (m, s) for m, s in tasks}
-            for future in futures:  # in task order; the bar moves as each finishes
-                results[futures[future]] = future.result()
-                bar.update()
+    counter = multiprocessing.get_context("fork").Value("q", 0)  # episodes trained, all workers
+    bar = tqdm(total=len(tasks) * spec.hp.training.episodes, desc="training", unit="episode",
+               disable=not progress, mininterval=0.5)
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_share_counter,
+                             initargs=(counter,)) as pool:
+        futures = {pool.submit(train_seed, spec, m, s, out): (m, s) for m, s in tasks}
+        pending = set(futures)
+        while pending:
+            _, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            bar.update(counter.value - bar.n)
+        results = {futures[f]: f.result() for f in futures}  # re-raises a worker's error
     bar.close()
     return write_reports(spec, out, [results[t] for t in tasks])
 
