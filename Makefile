@@ -1,7 +1,7 @@
 # Shortcuts for the commands in README.md (each sets up .venv itself).
 VENV := .venv
 
-.PHONY: demo test test-slow bench cards
+.PHONY: demo test test-slow bench cards docs
 
 demo:
 	python3 -m venv $(VENV) && $(VENV)/bin/pip install -q . && $(VENV)/bin/fairlead demo
@@ -17,3 +17,7 @@ bench:
 
 cards:
 	$(VENV)/bin/python tools/gen_env_cards.py
+
+# The documentation site, into site/; warnings are errors.
+docs:
+	python3 -m venv $(VENV) && $(VENV)/bin/pip install -q -e ".[docs]" && $(VENV)/bin/mkdocs build --strict --site-dir site

@@ -8,6 +8,17 @@ from pettingzoo.test import api_test, parallel_api_test, render_test, seed_test
 
 import fairlead
 
+# PettingZoo's api_test warns about every Dict observation (its own classic envs
+# too) and, for the mediator agent, about spaces that differ from the players'.
+API_TEST_WARNINGS = (
+    "ignore:Observation is not a NumPy array:UserWarning",
+    "ignore:Observation space for each agent probably should be:UserWarning",
+    "ignore:Observation numpy array is all zeros:UserWarning",
+    "ignore:We recommend agents to be named:UserWarning",
+    "ignore:Agents have different observation space sizes:UserWarning",
+    "ignore:Observations are different shapes:UserWarning",
+)
+
 # Required or interesting keyword arguments per environment; every registered
 # environment is covered (a new module gets the generic tests automatically).
 EXAMPLE_KWARGS = {
@@ -73,3 +84,4 @@ def assert_pettingzoo_api(module, kwargs: dict) -> None:
         steps += 1
         assert not any(truncs.values()) and all(terms.values()) == (steps == 2 * horizon)
     assert steps == 2 * horizon
+

@@ -17,14 +17,9 @@ from hypothesis import strategies as st
 from pettingzoo.test import api_test, parallel_api_test, render_test, seed_test
 
 import fairlead
-from conftest import config_id, suite_configs
+from conftest import API_TEST_WARNINGS, config_id, suite_configs
 
-# PettingZoo's api_test warns about every Dict observation (its own classic envs too)
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:Observation is not a NumPy array:UserWarning",
-    "ignore:Observation space for each agent probably should be:UserWarning",
-    "ignore:Observation numpy array is all zeros:UserWarning",
-)
+pytestmark = pytest.mark.filterwarnings(*API_TEST_WARNINGS)
 
 ENCODINGS = ("discrete", "box")
 CONFIGS = suite_configs()

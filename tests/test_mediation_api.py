@@ -15,17 +15,10 @@ import pytest
 from pettingzoo.test import api_test, parallel_api_test, render_test, seed_test
 
 import fairlead
-from conftest import config_id, suite_configs
+from conftest import API_TEST_WARNINGS, config_id, suite_configs
 from fairlead.envs.parallel import PhaseParallelEnv
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:Observation is not a NumPy array:UserWarning",
-    "ignore:Observation space for each agent probably should be:UserWarning",
-    "ignore:Observation numpy array is all zeros:UserWarning",
-    "ignore:We recommend agents to be named:UserWarning",
-    "ignore:Agents have different observation space sizes:UserWarning",
-    "ignore:Observations are different shapes:UserWarning",  # the mediator's differ from the players'
-)
+pytestmark = pytest.mark.filterwarnings(*API_TEST_WARNINGS)
 
 MAX_CYCLES = 3
 MODES = {

@@ -9,13 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from conftest import API_TEST_WARNINGS
+
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "mediator.md"
 
-pytestmark = pytest.mark.filterwarnings(  # the page's api_test example warns about Dict observations
-    "ignore:Observation is not a NumPy array:UserWarning",
-    "ignore:Observation space for each agent probably should be:UserWarning",
-    "ignore:Observation numpy array is all zeros:UserWarning",
-)
+pytestmark = pytest.mark.filterwarnings(*API_TEST_WARNINGS)
 
 
 def test_mediator_page_runs():

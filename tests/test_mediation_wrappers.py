@@ -12,17 +12,11 @@ from pettingzoo.test import api_test, parallel_api_test, seed_test
 from pettingzoo.utils.wrappers import AssertOutOfBoundsWrapper, OrderEnforcingWrapper
 
 import fairlead
+from conftest import API_TEST_WARNINGS
 from fairlead.envs.parallel import PhaseParallelEnv
 from fairlead.mediation import MEDIATOR, MediatedEnv
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:Observation is not a NumPy array:UserWarning",
-    "ignore:Observation space for each agent probably should be:UserWarning",
-    "ignore:Observation numpy array is all zeros:UserWarning",
-    "ignore:We recommend agents to be named:UserWarning",
-    "ignore:Agents have different observation space sizes:UserWarning",
-    "ignore:Observations are different shapes:UserWarning",
-)
+pytestmark = pytest.mark.filterwarnings(*API_TEST_WARNINGS)
 
 MODES = {
     "vote": {"selector": "vote", "transfer": 0.5},

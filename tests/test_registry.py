@@ -10,16 +10,12 @@ import pytest
 from pettingzoo.test import api_test
 
 import fairlead
+from conftest import API_TEST_WARNINGS
 from fairlead.envs.parallel import PhaseParallelEnv
 from fairlead.envs.stackelberg import StackelbergEnv
 from fairlead.registry import catalogue_dir, load_scenario
 
-# PettingZoo's api_test warns about every Dict observation (its own classic envs too)
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:Observation is not a NumPy array:UserWarning",
-    "ignore:Observation space for each agent probably should be:UserWarning",
-    "ignore:Observation numpy array is all zeros:UserWarning",
-)
+pytestmark = pytest.mark.filterwarnings(*API_TEST_WARNINGS)
 
 REPO = Path(__file__).resolve().parents[1]
 MATRIX_GAMES = {"prisoners_dilemma_v0", "chicken_v0", "stag_hunt_v0", "battle_of_sexes_v0",

@@ -7,16 +7,12 @@ import pettingzoo
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from conftest import assert_pettingzoo_api
+from conftest import API_TEST_WARNINGS, assert_pettingzoo_api
 
 import fairlead
 from fairlead.envs import resource_collection_v0 as rc
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:Observation is not a NumPy array:UserWarning",
-    "ignore:Observation space for each agent probably should be:UserWarning",
-    "ignore:Observation numpy array is all zeros:UserWarning",
-)
+pytestmark = pytest.mark.filterwarnings(*API_TEST_WARNINGS)
 STAY, UP, DOWN, LEFT, RIGHT = range(5)
 
 
