@@ -179,6 +179,28 @@ def test_fair_action_rule(leader_cell, move, fair, heads):
     assert env.infos["player_0"]["last_stage"]["leader_fair"] is fair
 
 
+
+@pytest.mark.parametrize(
+    "kwargs, fair",
+    [
+        ({}, False),  # neutral weights, share 0.75 > 1/2: favours the leader
+        ({"preference": [0.0, 1.0]}, True),  # the leader gets nothing from it
+        ({"preference": [1.0, 4.0]}, True),  # 0.75 * 1 < 0.25 * 4: pays the follower more
+        ({"preference": [1.0, 2.9]}, False),  # 0.75 > 0.25 * 2.9
+        ({"unfair_share": 0.5}, True),  # an equal split favours nobody
+        ({"n_agents": 3, "unfair_share": 0.4}, False),  # 0.4 > 0.6 / 2
+        ({"n_agents": 3, "unfair_share": 1 / 3}, True),
+    ],
+)
+def test_unfair_move_only_when_the_resource_favours_the_leader(kwargs, fair):
+    n = kwargs.get("n_agents", 2)
+    agents = [[2, 2]] + [[2, 0]] * (n - 1)
+    env = make({"agents": agents, "fair": [[0, 1]], "unfair": [[2, 1]]}, **kwargs)
+    env.step(LEFT)  # the leader ends on the unfair resource
+    assert env.observe("player_1")["observation"][-1] == 3  # heads for an unfair resource, either way
+    record = stage(env, dict.fromkeys([f"player_{i}" for i in range(1, n)], STAY))
+    assert record.leader_fair is fair
+
 def test_observation_features():
     layout = {"agents": [[2, 0], [2, 2], [0, 2]], "fair": [[0, 0]], "unfair": [[2, 2]]}
     env = make(layout, n_agents=3, max_cycles=4)

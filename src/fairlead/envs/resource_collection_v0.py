@@ -58,9 +58,14 @@ The leader's move (from its cell at the start of the stage) *heads for*:
    nearest unfair one;
 4. otherwise neither (e.g. waiting on an empty cell).
 
-The move is **unfair** when it heads for an unfair resource, fair otherwise.
-Unfair resources always pay the leader, so steering the group to one favours
-itself while a fair resource is on the grid (there always is one). Recorded
+The move is **unfair** when it heads for an unfair resource that *favours the
+leader*, fair otherwise. An unfair resource favours the leader when it pays the
+leader more than the mean of what it pays each other agent, preferences
+included: `w_L * unfair_share > mean_{j != L} w_j * (1 - unfair_share) / (n - 1)`.
+With neutral preferences that holds for every `unfair_share > 1/n`, so every
+move towards an unfair resource is unfair while a fair resource is on the grid
+(there always is one); it does not hold for a leader whose weight `w_L` is 0,
+nor for `unfair_share = 1/n` with equal weights (an equal split). Recorded
 per stage as `info["last_stage"]["leader_fair"]`.
 
 ### Observations
@@ -77,7 +82,7 @@ per stage as `info["last_stage"]["leader_fair"]`.
   collect it by joining).
 - `leader_heads`: what the leader's move of this stage heads for (see the
   fair-action rule): 0 = not moved yet, 1 = neither, 2 = a fair resource,
-  3 = an unfair resource (an unfair leader move).
+  3 = an unfair resource (an unfair leader move if it favours the leader).
 
 Tabular table size (product of the `MultiDiscrete` sizes):
 `2 * 6 * (max_cycles+1) * 100 * cooperation**2`, independent of `n` and of the
@@ -227,6 +232,8 @@ class raw_env(StackelbergEnv):
         unfair_pay = np.full((n, n), (1 - share) * unfair_value / (n - 1))
         np.fill_diagonal(unfair_pay, share * unfair_value)
         self._unfair_pay = unfair_pay * self.preference_weights  # row: leader, column: payee
+        others_mean = (self._unfair_pay.sum(axis=1) - np.diag(self._unfair_pay)) / (n - 1)
+        self._unfair_favours_leader = np.diag(self._unfair_pay) > others_mean  # per leader
         per_resource = [fair_value / n] * self.n_fair + [self._unfair_pay.max()] * self.n_unfair
         best = sorted(per_resource, reverse=True)[: min(n_resources, n // c)]
         self._reward_range = (0.0, float(sum(best)))
@@ -339,7 +346,7 @@ class raw_env(StackelbergEnv):
         for r in collected:
             rewards += self._fair_pay if r < self.n_fair else self._unfair_pay[leader]
             self._respawn(r)
-        return rewards, heads != HEADS_UNFAIR
+        return rewards, not (heads == HEADS_UNFAIR and self._unfair_favours_leader[leader])
 
     def _respawn(self, r: int) -> None:
         occupied = np.zeros(self.rows * self.cols, bool)
