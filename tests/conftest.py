@@ -57,14 +57,16 @@ def assert_pettingzoo_api(module, kwargs: dict) -> None:
     max_cycles_test itself cannot run (its parallel half assumes one step per
     stage and samples without masks): every agent must be selected
     ``max_cycles + 1`` times in the AEC env and the parallel view must take
-    exactly 2 steps per stage.
+    exactly 2 steps per stage. ``num_cycles`` covers the whole horizon, so every
+    check plays through the end of the game (a parallel stage takes 2 steps).
     """
-    make = functools.partial(module.env, **kwargs)
-    api_test(make(), num_cycles=40)
-    seed_test(make, num_cycles=40)
-    render_test(lambda render_mode=None: make(render_mode="ansi" if render_mode == "ansi" else None))
-    parallel_api_test(module.parallel_env(**kwargs), num_cycles=40)
     horizon = kwargs.get("max_cycles", 10)
+    cycles = max(40, 2 * horizon)
+    make = functools.partial(module.env, **kwargs)
+    api_test(make(), num_cycles=cycles)
+    seed_test(make, num_cycles=cycles)
+    render_test(lambda render_mode=None: make(render_mode="ansi" if render_mode == "ansi" else None))
+    parallel_api_test(module.parallel_env(**kwargs), num_cycles=cycles)
     env = make()
     env.reset(seed=3)
     counts = dict.fromkeys(env.possible_agents, 0)

@@ -62,6 +62,23 @@ def test_reference_solver_gives_the_textbook_stackelberg_outcome():
     assert env.unwrapped.last_stage.leader_fair is False  # 6 > Cournot quantity 4
 
 
+def follower_equilibria(env, q_leader, above_cost=False) -> list[tuple[int, ...]]:
+    """Every pure equilibrium of player_0's followers after it produces ``q_leader``
+    (only those where the price exceeds the cost if ``above_cost``).
+
+    Brute force over the env's payoff tensor: no follower gains by changing its
+    own quantity alone.
+    """
+    raw = env.unwrapped
+    induced = raw.payoff_tensor[q_leader]
+    stable = np.ones(induced.shape[:-1], dtype=bool)
+    for axis in range(induced.ndim - 1):
+        own = induced[..., axis + 1]
+        stable &= own >= own.max(axis=axis, keepdims=True) - 1e-9
+    return [tuple(int(q) for q in e) for e in np.argwhere(stable)
+            if not above_cost or raw.price(q_leader + e.sum()) > raw.c]
+
+
 @pytest.mark.parametrize("n", [3, 4])
 def test_n_player_followers_match_the_continuous_limit(n):
     """Leader at (a-c)/2b = 6: every follower within 1 of (a-c)/(2bn) (a - c = 12)."""
@@ -69,12 +86,7 @@ def test_n_player_followers_match_the_continuous_limit(n):
     for a, c in [(13.0, 1.0), (12.0, 0.0)]:
         env = cournot_v0.env(n_agents=n, a=a, c=c)
         tensor = env.unwrapped.payoff_tensor
-        induced = tensor[6]
-        stable = np.ones(induced.shape[:-1], dtype=bool)
-        for axis in range(n - 1):
-            own = induced[..., axis + 1]
-            stable &= own >= own.max(axis=axis, keepdims=True) - 1e-9
-        equilibria = [tuple(e) for e in np.argwhere(stable) if a - (6 + e.sum()) > c]
+        equilibria = follower_equilibria(env, 6, above_cost=True)
         assert equilibria
         for followers in equilibria:
             assert all(abs(q - target) <= 1 for q in followers), followers
@@ -88,6 +100,46 @@ def test_n_player_followers_match_the_continuous_limit(n):
         else:  # documented: with c = 0 the pessimistic reply floods the market (price 0)
             flooded = follower_response(tensor, 0, 6, "pessimistic")
             assert 12 - sum(flooded) <= 0 and tensor[flooded][0] == 0
+
+
+@st.composite
+def leader_at_the_continuous_quantity(draw):
+    """A market whose Stackelberg leader quantity (a-c)/2b is on the grid (q_max >= it)."""
+    n = draw(st.integers(2, 5))
+    q_max = draw(st.integers(1, {2: 12, 3: 10, 4: 6, 5: 4}[n]))  # (q_max+1)**n profiles stay small
+    q_leader = draw(st.integers(1, q_max))
+    b = draw(st.sampled_from([0.25, 0.5, 1.0, 1.5, 3.0]))
+    c = draw(st.sampled_from([0.0, 0.5, 2.0, 7.25]))
+    return {"n_agents": n, "a": c + 2 * b * q_leader, "b": b, "c": c, "q_max": q_max}, q_leader
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(leader_at_the_continuous_quantity())
+def test_n_player_rounding_bound(config):
+    """The env card's bound: with the leader at (a-c)/2b, in every follower equilibrium where
+    the price exceeds the cost, each follower is within 2 of (a-c)/(2bn).
+
+    Checked in its sharp form 2 - 3/n (reached, e.g. n = 4, a = 1.5, b = 0.25, c = 0:
+    followers (0, 0, 2) around 0.75): with the price above cost each follower's best
+    reply is its continuous one, (A - Q_-i)/2 with A = q_L, rounded by some e_i,
+    |e_i| <= 1/2; solving the n - 1 replies gives
+    q_i - A/n = 2 e_i - (2/n) sum_j e_j, at most (n-1)/n + (n-2)/n away.
+    """
+    kwargs, q_leader = config
+    env = cournot_v0.env(**kwargs)
+    n, b = kwargs["n_agents"], kwargs["b"]
+    target = (kwargs["a"] - kwargs["c"]) / (2 * b * n)
+    equilibria = follower_equilibria(env, q_leader)
+    priced = follower_equilibria(env, q_leader, above_cost=True)
+    assert priced
+    for followers in priced:
+        assert all(abs(q - target) <= 2 - 3 / n + 1e-9 for q in followers), (followers, target)
+    # the solver replies with one of the equilibria, and the env pays what its tensor says
+    tensor = env.unwrapped.payoff_tensor
+    for tie_break in ("pessimistic", "optimistic"):
+        profile = follower_response(tensor, 0, q_leader, tie_break)
+        assert profile[0] == q_leader and profile[1:] in equilibria
+        assert list(play_stage(env, profile).values()) == pytest.approx(list(tensor[profile]))
 
 
 # ------------------------------------------------------------------ fair action, bounds

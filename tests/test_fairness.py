@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -65,6 +67,22 @@ def test_registry_shape():
     assert {n for n, m in METRICS.items() if not m.higher_is_fairer} == {"cv", "max_min_gap", "mean_abs_difference"}
     with pytest.raises(AttributeError):
         METRICS["jain"].best = 0.0  # frozen
+
+
+def test_every_metric_cites_a_source():
+    """Each metric's docstring and its row of docs/fairness.md's table name a dated source."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "fairness.md").read_text()
+    rows = {}
+    for line in text.splitlines():
+        name = re.match(r"\| `(\w+)`", line)
+        if name:
+            cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+            rows[name.group(1)] = cells[-1]  # the citation column
+    assert set(rows) == set(METRICS)
+    year = re.compile(r"\b(19|20)\d\d\b")
+    for name, m in METRICS.items():
+        assert year.search(rows[name]), f"docs/fairness.md: {name} cites no source: {rows[name]!r}"
+        assert year.search(m.fn.__doc__), f"{name}'s docstring cites no source"
 
 
 # ------------------------------------------------------------------- known values

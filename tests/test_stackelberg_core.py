@@ -5,15 +5,16 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pettingzoo
 import pytest
 
 import fairlead
 from conftest import config_id, suite_configs
 from fairlead.envs.stackelberg import StackelbergEnv
+from fairlead.solver import stackelberg_outcome
 
 ENCODINGS = ("discrete", "box")
 DARE, CHICKEN = 0, 1
-BACH, STRAVINSKY = 0, 1
 CHICKEN_PAYOFF = np.array([[0.0, 4.0], [1.0, 3.0]])
 
 
@@ -392,19 +393,63 @@ def test_mean_pairwise_general(n_agents):
             assert env.last_stage.rewards[f"player_{p}"] == pytest.approx(expected)
 
 
-def test_bimatrix_payoffs_follow_player_identity():
-    # player_0 prefers Bach (3/2), player_1 prefers Stravinsky (2/3), whoever leads
-    for leader in ("player_0", "player_1"):
-        for a0, a1, r0, r1 in [(BACH, BACH, 3, 2), (STRAVINSKY, STRAVINSKY, 2, 3),
-                               (BACH, STRAVINSKY, 0, 0), (STRAVINSKY, BACH, 0, 0)]:
-            env = fairlead.make("battle_of_sexes_v0", max_cycles=1, leader=leader)
-            env.reset()
-            first, second = (a0, a1) if leader == "player_0" else (a1, a0)
-            play(env, [first, second])
+# The published stage games each env card cites, row player (player_0) first:
+# {(row action, column action): (row payoff, column payoff)}, and the subgame-perfect
+# stage outcome: (player_0's action when it leads, leader's payoff, follower's payoff).
+PUBLISHED = {
+    # Axelrod, The Evolution of Cooperation (1984): T=5, R=3, P=1, S=0
+    "prisoners_dilemma_v0": (
+        {("Cooperate", "Cooperate"): (3, 3), ("Cooperate", "Defect"): (0, 5),
+         ("Defect", "Cooperate"): (5, 0), ("Defect", "Defect"): (1, 1)},
+        ("Defect", 1, 1),
+    ),
+    # OpenSpiel matrix_cd (Dare/Chicken)
+    "chicken_v0": (
+        {("Dare", "Dare"): (0, 0), ("Dare", "Chicken"): (4, 1),
+         ("Chicken", "Dare"): (1, 4), ("Chicken", "Chicken"): (3, 3)},
+        ("Dare", 4, 1),
+    ),
+    # OpenSpiel matrix_sh
+    "stag_hunt_v0": (
+        {("Stag", "Stag"): (2, 2), ("Stag", "Hare"): (0, 1),
+         ("Hare", "Stag"): (1, 0), ("Hare", "Hare"): (1, 1)},
+        ("Stag", 2, 2),
+    ),
+    # OpenSpiel matrix_bos: player_0 prefers Bach, player_1 Stravinsky
+    "battle_of_sexes_v0": (
+        {("Bach", "Bach"): (3, 2), ("Stravinsky", "Stravinsky"): (2, 3),
+         ("Bach", "Stravinsky"): (0, 0), ("Stravinsky", "Bach"): (0, 0)},
+        ("Bach", 3, 2),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", PUBLISHED)
+def test_published_payoffs_and_stackelberg_outcomes(name):
+    """Every action profile played through the env pays the published table, whoever leads,
+    and the solver on the payoffs the env paid gives the published leader/follower outcome."""
+    table, (leader_choice, leader_pay, follower_pay) = PUBLISHED[name]
+    names = fairlead.make(name).unwrapped.action_names
+    assert {a for pair in table for a in pair} == set(names)
+    for leader in (0, 1):
+        paid = np.zeros((2, 2, 2))
+        for a0, a1 in itertools.product(range(2), repeat=2):
+            env = fairlead.make(name, max_cycles=1, leader=f"player_{leader}")
+            env.reset(seed=0)
+            play(env, [a0, a1] if leader == 0 else [a1, a0])
             stage = env.unwrapped.last_stage
-            assert stage.leader == leader
+            assert stage.leader == f"player_{leader}"
             assert stage.actions == {"player_0": a0, "player_1": a1}
-            assert stage.rewards == {"player_0": r0, "player_1": r1}
+            paid[a0, a1] = env.rewards["player_0"], env.rewards["player_1"]
+        assert {(names[a0], names[a1]): tuple(paid[a0, a1]) for a0, a1 in np.ndindex(2, 2)} == table
+        outcome = stackelberg_outcome(paid, leader)
+        follower = 1 - leader
+        assert (outcome.rewards[leader], outcome.rewards[follower]) == (leader_pay, follower_pay)
+        if leader == 0:
+            assert names[outcome.actions[0]] == leader_choice
+
+
+def test_bimatrix_payoffs_follow_player_identity():
     # a user bimatrix: payoff[0] is player_0's, payoff[1] player_1's, rows = player_0's action
     payoff = [[[1, 2, 3], [4, 5, 6], [7, 8, 9]], [[-1, -2, -3], [-4, -5, -6], [-7, -8, -9]]]
     env = fairlead.make("matrix_game_v0", payoff=payoff, leader="player_1", max_cycles=1)
@@ -588,6 +633,36 @@ def test_masked_action():
     env.step(1)
     env.step(0)
     assert env.last_stage.rewards == {"player_0": 2.0, "player_1": 1.0, "player_2": 0.0}
+
+
+# player_0 in the top-left corner: "up" (1) and "left" (3) would leave the grid
+CORNER = {"agents": [[0, 0], [2, 2]], "fair": [[0, 2]], "unfair": [[2, 0]]}
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["wrapped", "parallel"])
+@pytest.mark.parametrize(
+    "name, kwargs, action, message",
+    [
+        ("resource_collection_v0", {"layout": CORNER}, 1,
+         r"player_0's action 1 is masked now; legal actions: \[0, 2, 4\]"),
+        ("chicken_v0", {}, 2,
+         r"player_0's action 2 is out of range; valid actions are 0..1 \(Dare, Chicken\)"),
+    ],
+    ids=["masked", "out-of-range"],
+)
+def test_illegal_action_through_public_envs(parallel, name, kwargs, action, message):
+    """What users get (order-enforcing wrapper, phase-based parallel view) raises the env's own error."""
+    env = fairlead.make(name, parallel=parallel, **kwargs)
+    env.reset(seed=0)
+    aec = env.aec_env if parallel else env
+    mask = aec.observe("player_0")["action_mask"]
+    assert action >= len(mask) or not mask[action]
+    assert isinstance(aec, pettingzoo.utils.wrappers.OrderEnforcingWrapper)
+    with pytest.raises(ValueError, match=message):
+        env.step({"player_0": action, "player_1": 0} if parallel else action)
+    assert aec.agent_selection == "player_0" and aec.unwrapped.phase == "lead"  # nothing lost
+    env.step({"player_0": 0, "player_1": 0} if parallel else 0)
+    assert aec.unwrapped.phase == "follow" and aec.unwrapped.stage == 0
 
 
 @pytest.mark.parametrize("raw", RAW_AND_WRAPPED)

@@ -95,9 +95,11 @@ def pairwise_equality(returns, *, scale: float | None = None) -> float:
     attainable episode returns; environments provide it as
     ``env.unwrapped.return_scale = max_cycles * (max stage payoff - min stage payoff)``.
     Higher is fairer; 1 at perfect equality; in [0, 1] whenever every
-    ``|G_i - G_j| <= scale``. This is ``1 - mean_abs_difference / scale``, the
-    Gini mean difference (Gini 1912) normalised by the payoff range instead of
-    by the mean.
+    ``|G_i - G_j| <= scale``. This library's metric: ``1 - mean_abs_difference / scale``,
+    i.e. Gini's mean difference (Gini 1912; see :func:`mean_abs_difference`)
+    normalised by the game's payoff range, where the Gini coefficient
+    normalises it by the mean (Cowell, *Measuring Inequality*, 3rd ed., 2011,
+    section 2.2: ``G = sum_i sum_j |x_i - x_j| / (2 n^2 mean)``).
 
     Why it is the default:
 
@@ -205,22 +207,33 @@ def min_max_ratio(returns) -> float:
 
 
 def max_min_gap(returns) -> float:
-    """Gap between the best- and worst-off agent, ``max(x) - min(x)``.
+    """The range: gap between the best- and worst-off agent, ``max(x) - min(x)``.
 
-    Lower is fairer; 0 at perfect equality; any real returns; in the units of
-    the returns (shift-invariant, scales linearly).
+    The range is the simplest inequality measure in F. A. Cowell, *Measuring
+    Inequality*, 3rd ed., Oxford University Press 2011, section 2.2
+    ("Inequality measures"), as ``R = (max(x) - min(x)) / mean(x)``. Ours is
+    not divided by anything (neither the mean nor the env's ``return_scale``):
+    it is defined for any real returns, negative included, and is
+    shift-invariant, but it is in the units of the returns and scales
+    linearly with them. Like Cowell's range it looks only at the two extremes,
+    so a transfer between two agents strictly inside the range leaves it
+    unchanged. Lower is fairer; 0 at perfect equality.
     """
     x = _as_returns(returns)
     return float(x.max() - x.min())
 
 
 def mean_abs_difference(returns) -> float:
-    """Mean absolute difference (Gini mean difference; Gini 1912).
+    """Mean absolute difference: Gini's mean difference (C. Gini, *Variabilità e mutabilità*, 1912).
 
     ``MAD = mean_{i<j} |x_i - x_j|``, the mean over the ``n (n - 1) / 2``
     *unordered* pairs (equal to the mean over ordered pairs ``i != j``).
     Lower is fairer; 0 at perfect equality; any real returns; in the units of
-    the returns (shift-invariant, scales linearly).
+    the returns (shift-invariant, scales linearly). The Gini coefficient is
+    the same sum divided by the mean instead: ``G = sum_i sum_j |x_i - x_j| /
+    (2 n^2 mean)``, half the *relative* mean difference (Cowell, *Measuring
+    Inequality*, 3rd ed., Oxford University Press 2011, section 2.2), which
+    also counts the ``n`` zero gaps ``i = j``.
     """
     x = _as_returns(returns)
     return float(_pairwise_gaps(x).mean())
@@ -303,9 +316,9 @@ METRICS: dict[str, Metric] = {
         Metric("min_max_ratio", min_max_ratio, True, 1.0, False,
                "min / max, in [0,1]; needs x >= 0, max > 0; higher fairer"),
         Metric("max_min_gap", max_min_gap, False, 0.0, False,
-               "max - min, any reals; lower fairer"),
+               "max - min, the range (Cowell 2011) not divided by the mean; any reals; lower fairer"),
         Metric("mean_abs_difference", mean_abs_difference, False, 0.0, False,
-               "mean_{i<j} |x_i - x_j|, any reals; lower fairer"),
+               "mean_{i<j} |x_i - x_j|, Gini mean difference (Gini 1912); any reals; lower fairer"),
         Metric("ggf", ggf, True, None, False,
                "generalised Gini welfare sum w_i v_(i), w_i = 2^-i (Zimmer et al. 2021); higher better"),
         Metric("alpha_fair", alpha_fair, True, None, False,
