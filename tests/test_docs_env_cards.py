@@ -14,7 +14,7 @@ import fairlead
 
 REPO = Path(__file__).resolve().parents[1]
 CARDS = REPO / "docs" / "envs"
-PROTOCOL = REPO / "docs" / "stackelberg-protocol.md"
+PROTOCOL_PAGE = REPO / "docs" / "stackelberg-protocol.md"
 
 
 def _load_tool():
@@ -99,16 +99,19 @@ def test_module_without_docstring_is_an_error(monkeypatch):
 # ------------------------------------------------------------------ the protocol page
 # (its code blocks run in tests/test_docs.py, with every other page's)
 def test_protocol_page_names_every_protocol_attribute():
+    """The docstring's list, the page's table and what mediate() requires are one and the same."""
     from fairlead.envs import stackelberg
+    from fairlead.mediation.mediator import PROTOCOL
 
-    text = PROTOCOL.read_text()
-    documented = re.findall(r"^``(\w+)", stackelberg.__doc__, re.M)
-    assert {"phase", "acting_agents", "stage", "leader", "set_leader", "last_stage",
-            "episode_returns", "return_scale"} <= set(documented)
-    for name in documented:
-        assert f"`{name}" in text, f"protocol attribute {name} is not on the protocol page"
+    listed = stackelberg.__doc__.split("Public protocol")[1]
+    in_docstring = re.findall(r"^``(\w+)", listed, re.M)
+    text = PROTOCOL_PAGE.read_text()
+    table = text.split("## The public protocol")[1].split("\n\n```")[0]
+    in_table = re.findall(r"^\| `(\w+)", table, re.M)
+    assert sorted(in_docstring) == sorted(PROTOCOL), "stackelberg.py's docstring vs mediator.PROTOCOL"
+    assert sorted(in_table) == sorted(PROTOCOL), "docs/stackelberg-protocol.md's table vs mediator.PROTOCOL"
     for hook in ("_play_stage", "stage_reward_range", "_reset_game", "_game_features", "_legal_actions"):
-        assert hook in text
+        assert hook in text and hook in stackelberg.__doc__
 
 
 if __name__ == "__main__":  # pragma: no cover

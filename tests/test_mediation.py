@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -207,6 +208,48 @@ def test_learned_selector_uses_the_policy_on_the_mediator_observation():
     assert [obs.tolist() for obs in seen] == [[0, 0, 0], [1, 1, 0], [2, 1, 1], [3, 2, 1]]
 
 
+def greedy_table_policy(env, seed):
+    """A greedy tabular mediator: seeded random values for every state of the discrete observation."""
+    rng = np.random.default_rng(seed)
+    nvec = env.mediator_observation.nvec
+    table = {state: rng.random(len(env.players)) for state in itertools.product(*map(range, nvec))}
+    seen = []
+
+    def policy(observation):
+        seen.append(tuple(observation.tolist()))
+        return int(np.argmax(table[seen[-1]]))
+
+    return policy, seen
+
+
+def test_learned_selector_deploys_a_policy_trained_as_the_mediator_agent():
+    """The same greedy table picks the same leaders as the mediator agent and through selector="learned"."""
+    def make(**mode):
+        return mediate(chicken(3, 6), transfer=0.5, **mode)
+
+    def players_act(env, agent, obs):  # deterministic play, so only the leader choice can differ
+        legal = np.flatnonzero(obs["action_mask"])
+        return int(legal[int(obs["observation"].sum()) % len(legal)])
+
+    every_leader = set()
+    for seed in range(4):
+        as_agent = make(mediator_as_agent=True)
+        agent_policy, agent_seen = greedy_table_policy(as_agent, seed)
+
+        def choose(env, agent, obs):
+            return agent_policy(obs["observation"]) if agent == MEDIATOR else players_act(env, agent, obs)
+
+        _, agent_final, agent_leaders, _, _ = run_episode(as_agent, seed=seed, choose=choose)
+        learned_policy, learned_seen = greedy_table_policy(as_agent, seed)
+        deployed = make(selector="learned", policy=learned_policy)
+        _, final, leaders, _, _ = run_episode(deployed, seed=seed, choose=players_act)
+        assert leaders == agent_leaders and learned_seen == agent_seen
+        before = "returns_before_transfer"
+        assert final["player_0"][before] == agent_final["player_0"][before]  # the same game was played
+        every_leader.update(leaders)
+    assert every_leader == {"player_0", "player_1", "player_2"}  # the policies really choose
+
+
 class Recorder(Selector):
     def __init__(self):
         self.views, self.resets = [], 0
@@ -307,11 +350,83 @@ def test_history_order_and_box_encoding():
         for action in (0, DARE, CHICKEN, 1):
             env.step(action)
     discrete = b.observe(MEDIATOR)["observation"]
-    one_hot = a.observe(MEDIATOR)["observation"]
-    assert one_hot.dtype == np.float32 and a.observation_space(MEDIATOR)["observation"].contains(one_hot)
-    segments = np.split(one_hot, np.cumsum(b.mediator_observation.nvec)[:-1])
+    box = a.observe(MEDIATOR)["observation"]
+    assert box.dtype == np.float32 and a.observation_space(MEDIATOR)["observation"].contains(box)
+    nvec = b.mediator_observation.nvec
+    assert box.shape == (nvec.sum() + 2,)  # the one-hot codes, then one returns float per player
+    segments = np.split(box[: nvec.sum()], np.cumsum(nvec)[:-1])
     assert [int(s.argmax()) for s in segments] == discrete.tolist()
     assert all(s.sum() == 1 for s in segments)
+
+
+@pytest.mark.parametrize("history, low", [
+    ((), []),
+    (("reputation",), []),
+    (("returns",), [-1.0] * 3),
+    (("leaders",), [0.0] * 3),
+    (HISTORY_FEATURES, [-1.0] * 3 + [0.0] * 3),
+])
+def test_box_bounds_of_the_float_features(history, low):
+    env = mediate(chicken(3, 4, obs_encoding="box"), mediator_as_agent=True, history=history)
+    space = env.observation_space(MEDIATOR)["observation"]
+    codes = int(env.mediator_observation.nvec.sum())
+    assert space.shape == (codes + len(low),) and space.dtype == np.float32
+    assert space.low.tolist() == [0.0] * codes + low and space.high.tolist() == [1.0] * (codes + len(low))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(suite_configs()), st.integers(1, 6), st.integers(0, 2**16))
+def test_box_float_features_follow_the_env_records(config, stages, seed):
+    """The floats are (G - mean G) / return_scale and leader shares, G summed from the env's stage records."""
+    name, kwargs = config
+    env = mediate(fairlead.make(name, **{**kwargs, "max_cycles": stages, "obs_encoding": "box"}),
+                  mediator_as_agent=True, history=HISTORY_FEATURES)
+    game = env.env.unwrapped
+    players, scale = env.players, game.return_scale
+    codes = int(env.mediator_observation.nvec.sum())
+    rng = np.random.default_rng(seed)
+    env.reset(seed=seed)
+    own, led, records, checked = np.zeros(len(players)), np.zeros(len(players)), None, 0
+    for agent in env.agent_iter():
+        obs, _, terminated, truncated, _ = env.last()
+        record = game.last_stage
+        if record is not None and record is not records:  # a stage completed: book it from the record
+            records = record
+            own += [record.rewards[p] for p in players]
+            led[players.index(record.leader)] += 1
+        if agent == MEDIATOR:
+            assert env.observation_space(MEDIATOR)["observation"].contains(obs["observation"])
+            floats = obs["observation"][codes:]
+            expected = np.concatenate([(own - own.mean()) / scale, led / stages])
+            np.testing.assert_allclose(floats, expected, rtol=1e-6, atol=1e-6)
+            checked += 1
+        env.step(None if terminated or truncated else int(rng.choice(np.flatnonzero(obs["action_mask"]))))
+    assert checked == stages + 1 and led.sum() == stages  # every stage's choice, and the final observation
+
+
+def test_box_returns_are_clipped_when_a_wrapper_inside_pays_beyond_the_game_range():
+    import supersuit
+
+    inner = supersuit.reward_lambda_v0(chicken(2, 1, obs_encoding="box"), lambda reward: 10 * reward)
+    # (pairwise_equality, the default metric, refuses returns beyond return_scale; jain needs no scale)
+    env = mediate(inner, mediator_as_agent=True, metric="jain", history=("returns",))
+    env.reset(seed=0)
+    env.step(0), env.step(DARE), env.step(CHICKEN)  # 40 / 10: gaps +-15, return_scale 4
+    obs = env.observe(MEDIATOR)["observation"]
+    assert obs[-2:].tolist() == [1.0, -1.0] and env.observation_space(MEDIATOR)["observation"].contains(obs)
+
+
+def test_constant_game_with_a_mediator_agent():
+    """return_scale 0: the default metric cannot normalise (clear error); the returns floats stay 0."""
+    def flat(**kwargs):
+        return fairlead.make("matrix_game_v0", payoff=[[1, 1], [1, 1]], max_cycles=2, **kwargs)
+
+    with pytest.raises(ValueError, match=r"divides by the env's return_scale, which is 0.0.*pass metric= one of"):
+        mediate(flat(), mediator_as_agent=True)
+    env = mediate(flat(obs_encoding="box"), mediator_as_agent=True, metric="jain", history=("returns",))
+    totals = run_episode(env)[0]
+    assert env.observe(MEDIATOR)["observation"][-2:].tolist() == [0.0, 0.0]
+    assert totals[MEDIATOR] == pytest.approx(1.0)  # Jain's index of equal returns
 
 
 # ---------------------------------------------------------------- transfer
@@ -326,8 +441,9 @@ def test_history_order_and_box_encoding():
 def test_transfer_properties(config, beta, selector, stages, seed):
     name, kwargs = config
     env = mediate(fairlead.make(name, **{**kwargs, "max_cycles": stages}), selector, transfer=beta)
-    totals, final, _, _, own = run_episode(env, seed=seed)
+    totals, final, leaders, _, own = run_episode(env, seed=seed)
     info = final["player_0"]
+    assert info["leaders"] == leaders  # the full per-stage leader list
     keys = ("returns_before_transfer", "transfer", "returns_after_transfer")
     assert all(final[p][k] == info[k] for p in env.players for k in keys)
     before, transfer, after = (info[k] for k in keys)

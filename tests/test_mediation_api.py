@@ -1,22 +1,35 @@
 """PettingZoo's API checks on mediated versions of every suite env, for every leader-choice mode.
 
 Generic over ``suite_configs()``: a new env is covered without touching this
-file. Every mode runs without transfer (discrete observations) and with
-transfer 0.5 (box observations), so both encodings meet every mode.
+file. Every (env, mode) case runs twice, with transfer on and off and with
+both observation encodings; the two pairings alternate between neighbouring
+cases, so every mode and every env meet all four (transfer, encoding)
+combinations at the cost of two. Also here: generated Cournot and resource
+collection configurations, mediated, and a user-written env (a plain
+``AECEnv`` with the documented Stackelberg protocol, no fairlead base class).
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import warnings
 
 import numpy as np
 import pytest
+from gymnasium import spaces
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pettingzoo import AECEnv
 from pettingzoo.test import api_test, parallel_api_test, render_test, seed_test
+from test_cournot import cournot_configs
+from test_resource_collection import configs as resource_collection_configs
 
 import fairlead
 from conftest import API_TEST_WARNINGS, config_id, suite_configs
 from fairlead.envs.parallel import PhaseParallelEnv
+from fairlead.envs.stackelberg import StackelbergEnv, StageRecord
+from fairlead.mediation import SELECTORS
 
 pytestmark = pytest.mark.filterwarnings(*API_TEST_WARNINGS)
 
@@ -31,9 +44,25 @@ MODES = {
     "mediator_agent": {"mediator_as_agent": True},
 }
 PHASES_PER_STAGE = {mode: 3 if mode in ("vote", "mediator_agent") else 2 for mode in MODES}
-SETTINGS = [(0.0, "discrete"), (0.5, "box")]
-CASES = [(c, mode, s) for c in suite_configs() for mode in MODES for s in SETTINGS]
+SETTINGS = list(itertools.product((0.0, 0.5), ("discrete", "box")))  # (transfer, obs_encoding)
+PAIRINGS = [((0.0, "discrete"), (0.5, "box")), ((0.5, "discrete"), (0.0, "box"))]
+CASES = [(config, mode, setting)
+         for i, config in enumerate(suite_configs()) for j, mode in enumerate(MODES)
+         for setting in PAIRINGS[(i + j) % 2]]
 IDS = [f"{config_id(c)}-{mode}-beta{s[0]}-{s[1]}" for c, mode, s in CASES]
+
+
+def test_modes_cover_every_selector_and_the_mediator_agent():
+    assert set(MODES) == set(SELECTORS) | {"mediator_agent"}
+    assert {MODES[name]["selector"] for name in SELECTORS} == set(SELECTORS)
+
+
+def test_cases_cross_transfer_with_encoding():
+    """Every mode and every env meet transfer on and off with both encodings."""
+    for mode in MODES:
+        assert {s for _, m, s in CASES if m == mode} == set(SETTINGS), mode
+    for config in suite_configs():
+        assert {s for c, _, s in CASES if c == config} == set(SETTINGS), config_id(config)
 
 
 def make_mediated(config, mode, setting, render_mode=None, max_cycles=MAX_CYCLES):
@@ -109,3 +138,152 @@ def test_max_cycles(config, mode, setting, max_cycles):
         assert not any(truncs.values()) and all(terms.values()) == (steps == total)
         assert steps <= total
     assert steps == total
+
+
+# --------------------------------------------------------- generated configurations
+@pytest.mark.parametrize("name, configs", [
+    ("cournot_v0", cournot_configs()),
+    ("resource_collection_v0", resource_collection_configs()),
+])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_generated_configurations_mediated(name, configs, data):
+    kwargs = data.draw(configs, label="kwargs")
+    mode = data.draw(st.sampled_from(list(MODES)), label="mode")
+    transfer = data.draw(st.sampled_from([0.0, 0.5]), label="transfer")
+
+    def build():
+        return fairlead.mediate(fairlead.make(name, **kwargs), transfer=transfer, **MODES[mode])
+
+    cycles = PHASES_PER_STAGE[mode] * kwargs["max_cycles"] + 1  # through the end of the game
+    api_test(build(), num_cycles=cycles)
+    parallel_api_test(PhaseParallelEnv(build()), num_cycles=cycles)
+
+
+# ------------------------------------------------------------------ a user-written env
+class MeetEnv(AECEnv):
+    """Exactly the documented protocol (docs/stackelberg-protocol.md), written without StackelbergEnv.
+
+    Each agent picks a place (2 actions); a follower earns 1 for meeting the
+    leader, the leader the share of followers that met it.
+    """
+
+    metadata = {"name": "meet_v0", "render_modes": [], "is_parallelizable": True}
+
+    def __init__(self, n_agents=3, max_cycles=3):
+        super().__init__()
+        self.possible_agents = [f"player_{i}" for i in range(n_agents)]
+        self.max_cycles, self.obs_encoding = max_cycles, "discrete"
+        self.return_scale = float(max_cycles)  # stage rewards lie in [0, 1]
+        self._obs_space = spaces.Dict({"observation": spaces.MultiDiscrete([2, 3, max_cycles + 1]),
+                                       "action_mask": spaces.Box(0, 1, (2,), np.int8)})
+        self._action_space = spaces.Discrete(2)
+
+    def observation_space(self, agent):
+        return self._obs_space
+
+    def action_space(self, agent):
+        return self._action_space
+
+    def reset(self, seed=None, options=None):
+        self.agents = self.possible_agents[:]
+        self.rewards = dict.fromkeys(self.agents, 0.0)
+        self._cumulative_rewards = dict.fromkeys(self.agents, 0.0)
+        self.terminations = dict.fromkeys(self.agents, False)
+        self.truncations = dict.fromkeys(self.agents, False)
+        self.infos = {a: {} for a in self.agents}
+        self.stage, self.last_stage = 0, None
+        self.episode_returns = dict.fromkeys(self.agents, 0.0)
+        self._open_stage()
+
+    def _open_stage(self):
+        self.phase, self.actions = "lead", {}
+        self.leader = self.agent_selection = self.possible_agents[0]  # built-in rule: player_0 leads
+
+    @property
+    def acting_agents(self):
+        if self.phase == "lead":
+            return [self.leader]
+        return [a for a in self.possible_agents if a != self.leader] if self.phase == "follow" else []
+
+    def set_leader(self, agent):
+        if agent not in self.possible_agents:
+            raise ValueError(f"cannot make {agent!r} the leader; valid agents are {self.possible_agents}")
+        if self.phase != "lead":
+            raise RuntimeError(f"the leader can only be set in phase 'lead', not {self.phase!r}")
+        self.leader = self.agent_selection = agent
+
+    def observe(self, agent):
+        seen = self.actions[self.leader] + 1 if self.phase == "follow" else 0
+        mask = [1, 1] if agent in self.acting_agents else [1, 0]
+        return {"observation": np.array([int(agent != self.leader), seen, self.stage], np.int64),
+                "action_mask": np.array(mask, np.int8)}
+
+    def step(self, action):
+        agent = self.agent_selection
+        if self.terminations[agent] or self.truncations[agent]:
+            return self._was_dead_step(action)
+        self._cumulative_rewards[agent] = 0.0
+        self.actions[agent] = int(action)
+        self.rewards = dict.fromkeys(self.agents, 0.0)
+        self.phase = "follow"
+        waiting = [a for a in self.acting_agents if a not in self.actions]
+        if waiting:
+            self.agent_selection = waiting[0]
+        else:
+            self._complete_stage()
+        self._accumulate_rewards()
+
+    def _complete_stage(self):
+        met = {a: float(self.actions[a] == self.actions[self.leader]) for a in self.agents}
+        met[self.leader] = (sum(met.values()) - 1) / (len(self.agents) - 1)
+        self.rewards = met
+        self.episode_returns = {a: self.episode_returns[a] + met[a] for a in self.agents}
+        self.last_stage = StageRecord(self.stage, self.leader, dict(self.actions), met, True)
+        self.stage += 1
+        for info in self.infos.values():
+            info.update(stage=self.stage, leader=self.leader, last_stage=self.last_stage.as_dict())
+        if self.stage < self.max_cycles:
+            self._open_stage()
+        else:
+            self.phase = "done"
+            self.terminations = dict.fromkeys(self.agents, True)
+            self.agent_selection = self.agents[0]
+
+
+@pytest.mark.filterwarnings("ignore:Environment has not defined a render:UserWarning")  # none needed
+@pytest.mark.parametrize("mode", MODES)
+def test_user_env_with_the_documented_protocol_can_be_mediated(mode):
+    assert not isinstance(MeetEnv(), StackelbergEnv)
+    api_test(MeetEnv(), num_cycles=12)
+    for transfer in (0.0, 0.5):
+        api_test(fairlead.mediate(MeetEnv(), transfer=transfer, **MODES[mode]), num_cycles=12)
+        parallel_api_test(PhaseParallelEnv(fairlead.mediate(MeetEnv(), transfer=transfer, **MODES[mode])),
+                          num_cycles=12)
+    env = fairlead.mediate(MeetEnv(), **MODES[mode])
+    env.reset(seed=0)
+    for agent in env.agent_iter():
+        obs, _, terminated, truncated, info = env.last()
+        env.step(None if terminated or truncated else int(np.flatnonzero(obs["action_mask"])[-1]))
+    expected = {"fixed": ["player_1"] * 3, "round_robin": ["player_0", "player_1", "player_2"]}
+    if mode in expected:  # the mediator's choice reached the user env through set_leader
+        assert info["leaders"] == expected[mode]
+    assert [info["returns_before_transfer"][p] for p in env.players] == [3.0, 3.0, 3.0]  # all met
+
+
+def test_user_env_missing_a_protocol_attribute_is_a_clear_error():
+    class NoEncoding(MeetEnv):
+        def __init__(self):
+            super().__init__()
+            del self.obs_encoding
+
+    class NoReturns(MeetEnv):
+        def reset(self, seed=None, options=None):
+            super().reset(seed, options)
+            del self.episode_returns
+
+    with pytest.raises(TypeError, match=r"NoEncoding does not follow the Stackelberg protocol \(missing: obs_encoding"):
+        fairlead.mediate(NoEncoding())
+    env = fairlead.mediate(NoReturns())  # what it needs to build is there; the rest is checked at reset
+    with pytest.raises(TypeError, match=r"NoReturns .* \(missing: episode_returns\); .*stackelberg-protocol.md"):
+        env.reset()

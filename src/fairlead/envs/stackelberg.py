@@ -7,11 +7,15 @@ simultaneous among themselves even though the AEC API asks them one by one).
 Rewards arrive when the stage completes. The end of the game is a termination:
 the horizon is part of the game and the stage index is observable.
 
-Subclasses describe one stage game through four hooks (``_reset_game``,
-``_game_features``, ``_play_stage`` and optionally ``_legal_actions``); this
-module owns the turn order, the observations, validation and bookkeeping.
+Subclasses describe one stage game through hooks (``_play_stage``, the
+property ``stage_reward_range``, optionally ``_reset_game``, ``_game_features``
+and ``_legal_actions``); this module owns the turn order, the observations,
+validation and bookkeeping.
 
-Public protocol (what wrappers such as the mediator may use; nothing private):
+Public protocol: what wrappers such as the mediator may use, nothing private.
+It is the list ``fairlead.mediation.mediator.PROTOCOL`` that ``mediate()``
+requires; docs/stackelberg-protocol.md says what else an env written without
+this base class needs in order to be mediated.
 
 ``phase``             ``"lead"``, ``"follow"`` or ``"done"``.
 ``acting_agents``     the agents that act in the current phase, in AEC order.
@@ -22,6 +26,10 @@ Public protocol (what wrappers such as the mediator may use; nothing private):
 ``last_stage``        :class:`StageRecord` of the last completed stage, or None.
 ``episode_returns``   the environment's own returns so far, per agent.
 ``return_scale``      spread of attainable episode returns (for fairness).
+``max_cycles``        the number of stages of a game.
+``obs_encoding``      ``"discrete"`` (int ``MultiDiscrete`` observations) or
+                      ``"box"`` (float ``Box``); the mediator encodes its own
+                      observation the same way.
 """
 
 from __future__ import annotations

@@ -3,9 +3,8 @@
 The mediated env is itself a PettingZoo AEC env (its ``unwrapped`` is the
 mediated env; the env it wraps is ``.env``). It drives the wrapped env only
 through the AEC API and the public Stackelberg protocol of ``env.unwrapped``
-(``set_leader``, ``phase``, ``acting_agents``, ``stage``, ``leader``,
-``last_stage``, ``return_scale``, ``max_cycles``, ``obs_encoding``), so it
-works on any suite env, raw or wrapped, and on any user env with that protocol.
+(``PROTOCOL``, documented in docs/stackelberg-protocol.md), so it works on any
+suite env, raw or wrapped, and on any user env that follows that protocol.
 
 Phases of a stage (``phase``; one parallel step each in ``PhaseParallelEnv``):
 
@@ -34,9 +33,11 @@ from fairlead.mediation.selectors import MediatorView, Selector, check_agent, ma
 from fairlead.mediation.transfer import parse_transfer
 
 MEDIATOR = "mediator"
-# checked at construction; ``last_stage`` is used too but only exists once the env is reset
-PROTOCOL = ("phase", "acting_agents", "stage", "leader", "set_leader",
+# the public Stackelberg protocol mediate() requires of env.unwrapped (docs/stackelberg-protocol.md):
+# what it needs to build is checked when mediate() is called, all of it after the env's first reset
+PROTOCOL = ("phase", "acting_agents", "stage", "leader", "set_leader", "last_stage",
             "episode_returns", "return_scale", "max_cycles", "obs_encoding")
+NEEDED_TO_BUILD = ("set_leader", "return_scale", "max_cycles", "obs_encoding")
 _RNG_TAG = 0x6D656469  # keeps the mediator's random stream apart from the env's for the same seed
 
 
@@ -63,18 +64,23 @@ def _check_protocol(env) -> AECEnv:
     if not isinstance(env, AECEnv):
         raise TypeError(f"mediate() needs a PettingZoo AEC env, got {type(env).__name__}")
     game = env.unwrapped
-    missing = [name for name in PROTOCOL if name not in dir(game)]
-    if missing:
-        raise TypeError(
-            f"{type(game).__name__} does not follow the Stackelberg protocol (missing: "
-            f"{', '.join(missing)}); mediate() needs a fairlead env or a subclass of "
-            "fairlead.envs.stackelberg.StackelbergEnv (a mediated env cannot be mediated again)"
-        )
+    _require(game, NEEDED_TO_BUILD)
     if game.obs_encoding not in ("discrete", "box"):
         raise ValueError(
             f"unknown obs_encoding {game.obs_encoding!r}; the mediator supports 'discrete' and 'box'"
         )
     return game
+
+
+def _require(game, names) -> None:
+    """A TypeError naming the protocol attributes in ``names`` that ``game`` lacks."""
+    missing = [name for name in names if not hasattr(game, name)]
+    if missing:
+        raise TypeError(
+            f"{type(game).__name__} does not follow the Stackelberg protocol (missing: "
+            f"{', '.join(missing)}); mediate() needs a fairlead env or an env with the protocol "
+            "of docs/stackelberg-protocol.md (a mediated env cannot be mediated again)"
+        )
 
 
 def _check_metric(metric: str) -> str:
@@ -92,6 +98,7 @@ class MediatedEnv(AECEnv):
                  metric: str | None, seed: int | None, selector_kwargs: dict):
         super().__init__()
         self._game = _check_protocol(env)
+        self._protocol_checked = False  # all of PROTOCOL, after the first reset
         self.env = env
         self.players = list(env.possible_agents)
         if not isinstance(mediator_as_agent, bool):
@@ -110,6 +117,13 @@ class MediatedEnv(AECEnv):
         if metric is not None and not mediator_as_agent:
             raise ValueError("metric= sets the mediator agent's reward; it needs mediator_as_agent=True")
         self.metric = _check_metric(metric or DEFAULT_METRIC)
+        if mediator_as_agent and METRICS[self.metric].needs_scale and not self._game.return_scale > 0:
+            unscaled = [name for name, m in METRICS.items() if not m.needs_scale]
+            raise ValueError(
+                f"metric {self.metric!r} (the mediator agent's reward) divides by the env's return_scale, "
+                f"which is {self._game.return_scale} here (every stage pays the same); pass metric= "
+                f"one of {', '.join(unscaled)}"
+            )
         self.transfer = parse_transfer(transfer)
         self.history = parse_history(history)
         if seed is not None:
@@ -226,6 +240,9 @@ class MediatedEnv(AECEnv):
         if seed is not None:
             self._rng = _mediator_rng(seed)
         self.env.reset(seed=seed, options=options)
+        if not self._protocol_checked:
+            _require(self._game, PROTOCOL)
+            self._protocol_checked = True
         self.agents = self.possible_agents[:]
         self.rewards = dict.fromkeys(self.agents, 0.0)
         self._cumulative_rewards = dict.fromkeys(self.agents, 0.0)
@@ -242,8 +259,7 @@ class MediatedEnv(AECEnv):
         if agent == MEDIATOR:
             mask = np.zeros(n, np.int8)
             mask[: n if self._phase == "mediate" else 1] = 1  # all choices, or waiting
-            features = self._mediator_features()
-            return {"observation": self.mediator_observation.encode(features), "action_mask": mask}
+            return {"observation": self.mediator_observation.encode(*self._history()), "action_mask": mask}
         inner = self.env.observe(agent)
         mask = np.zeros(self._n_actions, np.int8)
         if self._phase == "vote":
@@ -316,7 +332,7 @@ class MediatedEnv(AECEnv):
             returns=self.episode_returns,
             leaders=tuple(self.players[i] for i in self._leaders),
             leader_fair=tuple(self._fair),
-            observation=self._mediator_features(),
+            observation=self.mediator_observation.features(*self._history()),
             rng=self._rng,
             votes=dict(self._votes) if self._votes_on else None,
         )
@@ -369,6 +385,7 @@ class MediatedEnv(AECEnv):
         for p, t in transfer.items():
             rewards[p] += t
         self._final = {
+            "leaders": [self.players[i] for i in self._leaders],
             "returns_before_transfer": before,
             "transfer": transfer,
             "returns_after_transfer": {p: before[p] + transfer[p] for p in self.players},
@@ -380,8 +397,9 @@ class MediatedEnv(AECEnv):
         self.agent_selection = self.agents[0]
 
     # ---------------------------------------------------------- helpers
-    def _mediator_features(self) -> np.ndarray:
-        return self.mediator_observation.features(self.stage, self._returns, self._leaders, self._fair)
+    def _history(self) -> tuple:
+        """What the mediator observation is built from: stage, returns, past leaders, their fairness."""
+        return self.stage, self._returns, self._leaders, self._fair
 
     def _sync_infos(self) -> None:
         common = {"stage": self.stage, "leader": self.leader}
@@ -435,7 +453,8 @@ def mediate(
 
     ``selector``: a name (``"fixed"`` (``leader=``, default ``player_0``),
     ``"round_robin"`` (the default), ``"random"``, ``"catch_up"``, ``"vote"``,
-    ``"learned"`` (``policy=``)), a :class:`Selector` or a callable
+    ``"learned"`` (``policy=``: any external policy, mediator observation ->
+    leader, e.g. a trained mediator's greedy policy)), a :class:`Selector` or a callable
     ``view -> agent name``; extra keyword arguments go to a named selector.
     ``transfer``: end-game transfer strength ``beta`` in [0, 1] (rule
     ``t_i = -beta (G_i - mean G)``), or ``(rule, beta)`` with a rule name or

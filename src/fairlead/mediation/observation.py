@@ -1,7 +1,8 @@
 """The mediator's observation: the stage index plus switchable history features.
 
-Every feature is a small integer so a tabular learner can index a table of
-shape ``nvec`` with the observation (``table[tuple(obs)]``):
+Discrete encoding (``obs_encoding="discrete"``): every feature is a small
+integer, so a tabular learner can index a table of shape ``nvec`` with the
+observation (``table[tuple(obs)]``):
 
 ``stage``       ``0 .. max_cycles`` (``max_cycles`` only once the game is over).
 ``returns``     per player, its cumulative return so far against the group mean:
@@ -9,15 +10,29 @@ shape ``nvec`` with the observation (``table[tuple(obs)]``):
                 ``RETURN_TOLERANCE * return_scale / max_cycles`` of the mean, a
                 quarter of one stage's reward range, so a single stage's
                 first-mover advantage registers while float noise does not.
-``leaders``     per player, how many stages it has led so far: 0, 1, 2 (= 2 or more).
+``leaders``     per player, how many stages it has led so far, **capped**:
+                0, 1, 2 (= 2 or more). The full list of every stage's leader
+                is ``MediatorView.leaders`` (and ``info["leaders"]`` at the end).
 ``reputation``  per player: 0 never led, 1 its last leadership was fair,
                 2 its last leadership was unfair (the env's fair-action rule,
                 ``last_stage.leader_fair``).
 
 The features appear in that order whatever order ``history`` names them in,
-each history feature as one entry per player in index order. With the box
-encoding the observation is the float32 concatenation of the one-hot codes of
-the same features.
+each history feature as one entry per player in index order.
+
+Box encoding (``obs_encoding="box"``): a float32 vector, the one-hot codes of
+the discrete features above (``sum(nvec)`` entries, in [0, 1]) followed by the
+float features, in this order and one entry per player in index order:
+
+``returns``     ``(G_i - mean(G)) / return_scale``, the exact cumulative return
+                relative to the mean, in [-1, 1] (clipped to it: only a reward
+                wrapper inside the mediator that pays beyond the game's
+                ``stage_reward_range`` can reach the clip; a game whose
+                ``return_scale`` is 0 divides by 1 instead).
+``leaders``     the share of all stages led so far, ``count_i / max_cycles``,
+                in [0, 1] (uncapped).
+
+``reputation`` has no float feature (its one-hot code is already exact).
 """
 
 from __future__ import annotations
@@ -35,6 +50,7 @@ LEADER_CAP = 2
 BEHIND, LEVEL, AHEAD = 0, 1, 2
 NEVER_LED, LED_FAIRLY, LED_UNFAIRLY = 0, 1, 2
 FEATURE_SIZES = {"returns": 3, "leaders": LEADER_CAP + 1, "reputation": 3}
+FLOAT_FEATURES = {"returns": -1.0, "leaders": 0.0}  # box-only float features: name -> lower bound (upper 1)
 
 
 def parse_history(history) -> tuple[str, ...]:
@@ -74,19 +90,24 @@ class MediatorObservation:
     def __init__(self, n_players: int, max_cycles: int, return_scale: float,
                  history: tuple[str, ...], encoding: str):
         self.n_players = n_players
+        self.max_cycles = max_cycles
+        self.return_divisor = return_scale if return_scale > 0 else 1.0
         self.history = history
         self.encoding = encoding
         self.tolerance = RETURN_TOLERANCE * return_scale / max_cycles
+        self.float_names = tuple(name for name in history if name in FLOAT_FEATURES)
         sizes = [FEATURE_SIZES[name] for name in history for _ in range(n_players)]
         self.nvec = np.array([max_cycles + 1, *sizes], dtype=np.int64)
         if encoding == "discrete":
             self.space = spaces.MultiDiscrete(self.nvec, dtype=np.int64)
         else:
-            self.space = spaces.Box(0.0, 1.0, (int(self.nvec.sum()),), np.float32)
+            low = np.concatenate([np.zeros(int(self.nvec.sum()))]
+                                 + [np.full(n_players, FLOAT_FEATURES[name]) for name in self.float_names])
+            self.space = spaces.Box(low.astype(np.float32), np.float32(1.0), dtype=np.float32)
 
     def features(self, stage: int, returns: np.ndarray, leaders: Sequence[int],
                  leader_fair: Sequence[bool]) -> np.ndarray:
-        """int64 feature vector; ``leaders`` are the past stages' leader indices."""
+        """int64 discrete feature vector; ``leaders`` are the past stages' leader indices."""
         parts = [np.array([stage])]
         for name in self.history:
             if name == "returns":
@@ -94,8 +115,7 @@ class MediatorObservation:
                 parts.append(np.where(gap < -self.tolerance, BEHIND,
                                       np.where(gap > self.tolerance, AHEAD, LEVEL)))
             elif name == "leaders":
-                counts = np.bincount(np.asarray(leaders, dtype=np.int64), minlength=self.n_players)
-                parts.append(np.minimum(counts, LEADER_CAP))
+                parts.append(np.minimum(self._leader_counts(leaders), LEADER_CAP))
             else:
                 reputation = np.full(self.n_players, NEVER_LED)
                 for leader, fair in zip(leaders, leader_fair):  # later stages overwrite earlier
@@ -103,5 +123,23 @@ class MediatorObservation:
                 parts.append(reputation)
         return np.concatenate(parts).astype(np.int64)
 
-    def encode(self, features: np.ndarray) -> np.ndarray:
-        return features if self.encoding == "discrete" else one_hot(features, self.nvec)
+    def float_features(self, returns: np.ndarray, leaders: Sequence[int]) -> np.ndarray:
+        """float32 vector of the box encoding's float features (empty without returns or leaders)."""
+        parts = [np.zeros(0)]
+        for name in self.float_names:
+            if name == "returns":
+                parts.append(np.clip((returns - returns.mean()) / self.return_divisor, -1.0, 1.0))
+            else:
+                parts.append(self._leader_counts(leaders) / self.max_cycles)
+        return np.concatenate(parts).astype(np.float32)
+
+    def encode(self, stage: int, returns: np.ndarray, leaders: Sequence[int],
+               leader_fair: Sequence[bool]) -> np.ndarray:
+        """The observation in the wrapped env's encoding."""
+        features = self.features(stage, returns, leaders, leader_fair)
+        if self.encoding == "discrete":
+            return features
+        return np.concatenate([one_hot(features, self.nvec), self.float_features(returns, leaders)])
+
+    def _leader_counts(self, leaders: Sequence[int]) -> np.ndarray:
+        return np.bincount(np.asarray(leaders, dtype=np.int64), minlength=self.n_players)

@@ -115,8 +115,11 @@ class VoteSelector(Selector):
 class LearnedSelector(Selector):
     """The leader comes from an external policy: ``policy(observation) -> agent index or name``.
 
-    ``observation`` is the mediator observation (discrete encoding); this is
-    the hook a learned mediator (e.g. JAM-QL's) plugs into.
+    ``observation`` is the mediator observation (discrete encoding). Any policy
+    fits, e.g. the greedy policy of a mediator trained elsewhere, to deploy it
+    without training. (JAM-QL does not use this selector: it trains its
+    mediator as the ``mediator`` agent of ``mediate(..., mediator_as_agent=True)``,
+    whose observation, in the discrete encoding, is the same vector.)
     """
 
     def __init__(self, policy: Callable[[np.ndarray], int | str] | None = None):
