@@ -665,6 +665,21 @@ def test_illegal_action_through_public_envs(parallel, name, kwargs, action, mess
     assert aec.unwrapped.phase == "follow" and aec.unwrapped.stage == 0
 
 
+
+@pytest.mark.parametrize("bad, message", [(5, "out of range"), (2.0, "must be an integer")])
+def test_parallel_step_is_all_or_nothing(bad, message):
+    """An illegal follower action applies no action of the phase; the corrected step then works."""
+    par = fairlead.make("chicken_v0", parallel=True, n_agents=3, max_cycles=2)
+    par.reset(seed=0)
+    par.step({"player_0": 0, "player_1": 0, "player_2": 0})  # the leader dares
+    game = par.aec_env.unwrapped
+    with pytest.raises((ValueError, TypeError), match=f"player_2's action .*{message}.*no action of this phase was applied"):
+        par.step({"player_0": 0, "player_1": 1, "player_2": bad})
+    assert game.phase == "follow" and game.stage == 0 and par.aec_env.agent_selection == "player_1"
+    _, rewards, _, _, _ = par.step({"player_0": 0, "player_1": 1, "player_2": 1})
+    assert game.last_stage.actions == {"player_0": 0, "player_1": 1, "player_2": 1}
+    assert rewards == game.last_stage.rewards
+
 @pytest.mark.parametrize("raw", RAW_AND_WRAPPED)
 def test_step_after_end(raw):
     env = fairlead.make("chicken_v0", max_cycles=1, raw=raw)

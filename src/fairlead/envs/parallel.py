@@ -8,10 +8,16 @@ choice or a vote). Every live agent receives an action and an observation each
 step; an agent that waits has only action 0 marked in its ``action_mask`` and
 its action is ignored. A stage therefore takes ``len(phases per stage)`` steps
 (2 for a plain env), and the episode ``max_cycles`` times that.
+
+A step is all or nothing: every acting agent's action is checked (range and
+action mask) before any is applied, so an illegal action raises and leaves the
+phase as it was, to be stepped again with corrected actions.
 """
 
 from __future__ import annotations
 
+import numpy as np
+from gymnasium import spaces
 from pettingzoo import AECEnv, ParallelEnv
 
 
@@ -56,6 +62,8 @@ class PhaseParallelEnv(ParallelEnv):
             raise ValueError(
                 f"phase {env.phase!r} needs actions from {acting}; missing {missing}"
             )
+        for agent in acting:
+            self._check_action(agent, actions[agent])
         rewards = dict.fromkeys(self.agents, 0.0)
         for agent in acting:
             if env.agent_selection != agent:
@@ -71,6 +79,25 @@ class PhaseParallelEnv(ParallelEnv):
         infos = {a: dict(env.infos[a]) for a in self.agents}
         self.agents = [a for a in self.agents if not (terminations[a] or truncations[a])]
         return observations, rewards, terminations, truncations, infos
+
+    def _check_action(self, agent: str, action) -> None:
+        """Raise the error stepping ``agent``'s ``action`` would raise, before anything is applied."""
+        space = self.aec_env.action_space(agent)
+        if not isinstance(space, spaces.Discrete):
+            return  # the env checks it when stepped
+        n = int(space.n)
+        value = action.item() if isinstance(action, np.ndarray) and action.ndim == 0 else action
+        kept = "; no action of this phase was applied"
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{agent}'s action must be an integer in 0..{n - 1}, got {action!r}{kept}")
+        if not 0 <= value < n:
+            names = getattr(self.aec_env.unwrapped, "action_names", ())
+            described = f" ({', '.join(names)})" if len(names) == n else ""
+            raise ValueError(f"{agent}'s action {value} is out of range; valid actions are 0..{n - 1}{described}{kept}")
+        mask = self.aec_env.observe(agent)["action_mask"]
+        if not mask[value]:
+            legal = np.flatnonzero(mask).tolist()
+            raise ValueError(f"{agent}'s action {value} is masked now; legal actions: {legal}{kept}")
 
     def _observations(self):
         return {a: self.aec_env.observe(a) for a in self.aec_env.agents}
