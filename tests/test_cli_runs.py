@@ -1,14 +1,21 @@
 """The command line and run directories: determinism, resume, refusal, bad input."""
 
 import hashlib
+import shutil
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import fairlead
+from fairlead import cli, fairness
 from fairlead.cli import main
 from fairlead.experiments.checkpoint import load_checkpoint
 from fairlead.experiments.runs import load_spec, prepare_run_dir, train_seed
+from fairlead.registry import catalogue_dir
+from fairlead.trainers.config import load_methods
+from fairlead.trainers.jamql import Trainer
 
 SMALL = ["--env", "chicken_v0", "--max-cycles", "3", "--seeds", "2", "--episodes", "40", "--no-progress"]
 
@@ -65,15 +72,58 @@ def load_spec_for(out):
     return spec
 
 
+def interrupt(out: Path) -> None:
+    """As if the run was killed before its last result and the reports were written."""
+    (out / "catch-up" / "seed_1" / "result.json").unlink()
+    (out / "metrics.csv").unlink()
+
+
 def test_resume_via_cli_after_interruption(tmp_path, capsys):
     out = tmp_path / "run"
     assert train(out) == 0
     reference = (out / "metrics.csv").read_text()
-    (out / "catch-up" / "seed_1" / "result.json").unlink()  # as if killed before the end
-    (out / "metrics.csv").unlink()
+    interrupt(out)
     assert train(out) == 2 and "--resume" in capsys.readouterr().err
-    assert train(out, "--resume") == 0
+    assert train(out, "--resume") == 0  # the original options + --resume
     assert (out / "metrics.csv").read_text() == reference
+    interrupt(out)
+    assert main(["train", "--resume", str(out), "--no-progress", "--jobs", "2"]) == 0  # the recorded options
+    assert (out / "metrics.csv").read_text() == reference
+
+
+def test_resume_with_contradicting_options_names_them_and_touches_nothing(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train(out) == 0
+    interrupt(out)
+    before = tree_digest(out)
+    capsys.readouterr()
+    assert main(["train", "--resume", str(out), "--method", "fixed", "--episodes", "50", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "different run" in err
+    assert "methods (--method): recorded 'jamql,catch-up', asked 'fixed'" in err
+    assert "training.episodes (--episodes or --config): recorded 40, asked 50" in err
+    assert "seeds" not in err and "max_cycles" not in err  # options not given keep the recorded values
+    assert main(["train", "--resume", str(out), "--max-cycles", "4", "--no-progress"]) == 2
+    assert "env_kwargs.max_cycles (--max-cycles): recorded 3, asked 4" in capsys.readouterr().err
+    assert tree_digest(out) == before
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--resume", "A", "--out", "B"], "--resume A and --out B name different directories"),
+        (["--env", "chicken_v0", "--method", "fixed"], "train needs --out DIR for a new run, or --resume DIR"),
+        (["--method", "fixed", "--out", "B"], "a new run needs --env (or --resume DIR"),
+        (["--out", "B"], "a new run needs --env and --method (or --resume DIR"),
+        (["--resume", "B"], "B is not a run directory (no run.json)"),
+    ],
+)
+def test_train_needs_a_run_directory_and_a_new_run_needs_env_and_method(
+        tmp_path, monkeypatch, capsys, args, message):
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", *args, "--no-progress"]) == 2
+    assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_out_directory_with_a_different_run_is_refused_and_untouched(tmp_path, capsys):
@@ -81,40 +131,222 @@ def test_out_directory_with_a_different_run_is_refused_and_untouched(tmp_path, c
     assert train(out) == 0
     before = tree_digest(out)
     assert main(["train", *SMALL, "--method", "fixed", "--out", str(out), "--resume"]) == 2
-    assert "different run" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "different run" in err and "methods (--method): recorded 'jamql,catch-up', asked 'fixed'" in err
     assert tree_digest(out) == before
     stranger = tmp_path / "stranger"
     stranger.mkdir()
     (stranger / "notes.txt").write_text("mine")
     assert train(stranger) == 2 and "not empty" in capsys.readouterr().err
-    assert train(tmp_path / "nothing", "--resume") == 2 and "nothing to resume" in capsys.readouterr().err
+    assert train(tmp_path / "nothing", "--resume") == 2 and "no run.json" in capsys.readouterr().err
+    assert not (tmp_path / "nothing").exists()
 
 
-def test_corrupt_checkpoint_gives_a_clear_error(tmp_path, capsys):
+def test_out_that_is_a_file_is_refused_and_untouched(tmp_path, capsys):
+    path = tmp_path / "notes.txt"
+    path.write_text("mine")
+    assert train(path) == 2
+    assert f"{path} is a file, not a directory; choose another --out" in capsys.readouterr().err
+    assert path.read_text() == "mine"
+
+
+FOREIGN = b"(stands for the same file of another run)"
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("checkpoint.npz", b"garbage", "is corrupt or not a fairlead checkpoint (not an .npz archive)"),
+        ("checkpoint.npz", FOREIGN, "belongs to a different run"),
+        ("result.json", b'{"row": {"method": "jamq', "is corrupt or not a fairlead result"),
+        ("result.json", FOREIGN, "belongs to a different run"),
+    ],
+    ids=["corrupt-checkpoint", "foreign-checkpoint", "corrupt-result", "foreign-result"],
+)
+def test_corrupt_or_foreign_seed_file_is_refused_before_any_training(tmp_path, capsys, name, content, message):
     out = tmp_path / "run"
     assert train(out) == 0
-    (out / "jamql" / "seed_0" / "result.json").unlink()
-    (out / "jamql" / "seed_0" / "checkpoint.npz").write_bytes(b"garbage")
-    assert train(out, "--resume") == 2
-    assert "corrupt" in capsys.readouterr().err
+    for result in out.rglob("result.json"):
+        result.unlink()  # interrupted: every (method, seed) still has files to write
+    if content == FOREIGN:
+        other = tmp_path / "other"
+        assert train(other, "--episodes", "30") == 0  # the same layout, another run
+        content = (other / "jamql" / "seed_0" / name).read_bytes()
+    target = out / "jamql" / "seed_0" / name
+    target.write_bytes(content)
+    before = tree_digest(out)
+    capsys.readouterr()
+    assert main(["train", "--resume", str(out), "--no-progress", "--jobs", "2"]) == 2
+    err = capsys.readouterr().err
+    assert f"{target} {message}" in err
+    assert "allow_pickle" not in err
+    assert tree_digest(out) == before
+
+
+def test_a_failing_worker_stops_the_others_before_they_write(tmp_path, capsys, monkeypatch):
+    real = Trainer.train_episode
+
+    def train_episode(self):
+        if (self.method.name, self.seed) == ("jamql", 0):
+            raise RuntimeError("boom in jamql seed 0")
+        time.sleep(0.2)  # 8 s per (method, seed): still training when jamql seed 0 fails
+        return real(self)
+
+    monkeypatch.setattr(Trainer, "train_episode", train_episode)  # the forked workers inherit it
+    out = tmp_path / "run"
+    start = time.monotonic()
+    assert train(out, jobs="2") == 2
+    assert "boom in jamql seed 0" in capsys.readouterr().err
+    assert time.monotonic() - start < 8  # less than one (method, seed): the others stopped, queued ones never ran
+    assert [p.name for p in out.rglob("*") if p.is_file()] == ["run.json"]
+
+
+def test_duplicate_methods_are_refused_before_anything_is_written(tmp_path, capsys):
+    assert train(tmp_path / "o", method="jamql,catch-up,jamql") == 2
+    assert "method jamql given more than once; give each method once" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.fixture
+def method_catalogue(tmp_path, monkeypatch):
+    """A copy of the shipped trainers/ folder, read instead of it; returns its methods/ folder."""
+    shutil.copytree(catalogue_dir("trainers"), tmp_path / "catalogue" / "trainers")
+    monkeypatch.setattr("fairlead.trainers.config.catalogue_dir", lambda kind: tmp_path / "catalogue" / kind)
+    return tmp_path / "catalogue" / "trainers" / "methods"
+
+
+@pytest.mark.parametrize(
+    "content, fragments",
+    [
+        ('selector = "mediator"\nhistory = ["returns", "reputaton"]',
+         ["did you mean 'reputation'", "valid features: ('returns', 'leaders', 'reputation')"]),
+        ('selector = "mediator"\nhistory = 3', ["history must be a tuple of feature names from"]),
+        ('selector = "catchup"', ["unknown selector 'catchup' (did you mean 'catch_up'?)",
+                                  "valid selectors: mediator, fixed, round_robin, random, catch_up, vote"]),
+        ('description = "no selector"', ["'selector' is missing", "valid selectors: mediator, fixed"]),
+        ('selector = "learned"', ["unknown selector 'learned'", "valid selectors: mediator, fixed"]),
+        ('selector = "mediator"\ntransfer = "half"', ["transfer strength beta must be a number in [0, 1], got 'half'"]),
+        ('selector = "mediator"\ntransfer = 1.5', ["transfer strength beta must be in [0, 1], got 1.5"]),
+        ('selector = "fixed"\n[selector_kwargs]\nleeder = "player_1"', ["selector 'fixed' takes only leader"]),
+        ('selector = "mediator"\n[selector_kwargs]\nleader = "player_1"', ["takes no [selector_kwargs]"]),
+    ],
+)
+def test_malformed_method_files_are_explained_before_anything_is_written(
+        tmp_path, capsys, method_catalogue, content, fragments):
+    path = method_catalogue / "mine.toml"
+    path.write_text(content)
+    assert train(tmp_path / "o", method="mine") == 2
+    err = capsys.readouterr().err
+    assert f"method file {path}: " in err
+    for fragment in fragments:
+        assert fragment in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_method_file_added_to_the_catalogue_trains(tmp_path, capsys, method_catalogue):
+    (method_catalogue / "mine.toml").write_text(
+        'selector = "fixed"\nhistory = "leaders"\ntransfer = 1\n[selector_kwargs]\nleader = "player_1"\n')
+    assert load_methods()["mine"].history == ("leaders",) and load_methods()["mine"].transfer == 1.0
+    assert train(tmp_path / "o", method="mine") == 0
+    assert "| mine | 2 |" in capsys.readouterr().out
+
+
+def test_unknown_env_keyword_names_the_env_and_the_valid_ones(tmp_path, capsys):
+    scenario = tmp_path / "mine.toml"
+    scenario.write_text('env = "chicken_v0"\n[kwargs]\nn_agent = 3\n')
+    assert main(["train", "--env", str(scenario), "--method", "fixed", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert (f"scenario file {scenario}: environment chicken_v0 has no argument 'n_agent'; "
+            "did you mean 'n_agents'? Valid arguments: n_agents, max_cycles, obs_encoding, leader, render_mode") in err
+    assert not (tmp_path / "o").exists()
+    with pytest.raises(TypeError, match=r"^environment chicken_v0 has no argument 'n_agent'; did you mean 'n_agents'"):
+        fairlead.make("chicken-4p", n_agent=2)
+
+
+def test_demo_trains_every_method(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(cli.DEMO, "seeds", 2)
+    monkeypatch.setitem(cli.DEMO, "episodes", 20)
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--jobs", "1", "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    methods = list(load_methods())
+    assert printed.startswith(f"Training {len(methods)} methods x 2 seeds on chicken-2p (20 episodes each)")
+    for method in methods:
+        assert f"| {method} | 2 |" in printed
+    for name in ("run.json", "metrics.csv", "curves.csv", "summary.md"):
+        assert (out / name).is_file()
+    assert len((out / "metrics.csv").read_text().splitlines()) == 1 + 2 * len(methods)
+    assert load_spec(out).hp.training.episodes == 20
 
 
 def test_eval_re_evaluates_a_finished_run(tmp_path, capsys):
     out = tmp_path / "run"
     assert train(out) == 0
     capsys.readouterr()
-    assert main(["eval", str(out), "--episodes", "2"]) == 0
-    assert "| jamql | 2 |" in capsys.readouterr().out
-    assert (out / "eval.csv").exists()
+    assert main(["eval", str(out), "--episodes", "3"]) == 0
+    captured = capsys.readouterr()
+    assert "| jamql | 2 |" in captured.out
+    assert "evaluating: 100%" in captured.err and "12/12" in captured.err  # 2 methods x 2 seeds x 3 episodes
+    assert main(["eval", str(out), "--no-progress"]) == 0  # the run's own evaluation episodes, from the checkpoints
+    assert capsys.readouterr().err == ""
+    assert (out / "eval.csv").read_bytes() == (out / "metrics.csv").read_bytes()
     assert main(["eval", str(tmp_path)]) == 2
     assert "not a run directory" in capsys.readouterr().err
 
 
-def test_list_shows_envs_methods_and_metrics(capsys):
+def test_eval_refuses_an_unfinished_run_and_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train(out) == 0
+    for name in ("result.json", "checkpoint.npz"):
+        (out / "jamql" / "seed_1" / name).unlink()
+    assert train_seed(load_spec(out), "jamql", 1, out, stop_after=10) == {}  # interrupted at episode 10
+    before = tree_digest(out)
+    capsys.readouterr()
+    assert main(["eval", str(out), "--no-progress"]) == 2
+    assert (f"jamql seed 1 stopped at episode 10 of 40: finish it first with `fairlead train --resume {out}`"
+            in capsys.readouterr().err)
+    assert tree_digest(out) == before
+
+
+def test_eval_refuses_a_run_with_a_missing_checkpoint_and_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train(out) == 0
+    checkpoint = out / "catch-up" / "seed_1" / "checkpoint.npz"
+    checkpoint.unlink()
+    before = tree_digest(out)
+    capsys.readouterr()
+    assert main(["eval", str(out), "--no-progress"]) == 2
+    assert f"{checkpoint} is missing" in capsys.readouterr().err
+    assert tree_digest(out) == before
+
+
+@pytest.mark.parametrize(
+    "command, options",
+    [
+        ("list", ["{all,envs,scenarios,methods,metrics}"]),
+        ("train", ["fairlead train --resume DIR", "--env", "--method", "--seeds", "--episodes", "--out", "--config",
+                   "--n-agents", "--max-cycles", "--resume [DIR]", "--jobs", "--no-progress"]),
+        ("eval", ["dir", "--episodes", "--no-progress"]),
+        ("demo", ["--out", "--jobs", "--no-progress"]),
+    ],
+)
+def test_every_command_has_help(capsys, command, options):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    assert text.startswith(f"usage: fairlead {command}")
+    for option in options:
+        assert option in text
+
+
+def test_list_shows_every_env_scenario_method_and_metric(capsys):
     assert main(["list"]) == 0
-    out = capsys.readouterr().out
-    for name in ("chicken_v0", "chicken-4p", "jamql-no-history", "catch-up", "pairwise_equality"):
-        assert name in out
+    listed = {line.split()[0] for line in capsys.readouterr().out.splitlines() if line.startswith("  ")}
+    expected = {*fairlead.list_envs(), *fairlead.list_scenarios(), *load_methods(), *fairness.METRICS}
+    assert expected <= listed
+    assert main(["list", "metrics"]) == 0
+    assert {line.split()[0] for line in capsys.readouterr().out.splitlines()[1:]} == set(fairness.METRICS)
 
 
 @pytest.mark.parametrize(

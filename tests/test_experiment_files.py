@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 from fairlead.experiments.atomic import write_atomic
-from fairlead.experiments.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from fairlead.experiments.checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    load_result,
+    save_checkpoint,
+    save_result,
+)
 from fairlead.experiments.report import mean_ci, t_critical
 from fairlead.trainers.qlearning import QConfig, TabularQLearner
 
@@ -58,12 +64,42 @@ def test_checkpoint_from_another_run_is_refused(tmp_path):
         load_checkpoint(path, "xyz")
 
 
-@pytest.mark.parametrize("content", [b"", b"not a zip file", b"PK\x03\x04garbage"])
+@pytest.mark.parametrize("content", [b"", b"not a zip file", b"PK\x03\x04garbage", b"\x80\x04garbage"])
 def test_corrupt_checkpoint_is_refused(tmp_path, content):
     path = tmp_path / "c.npz"
     path.write_bytes(content)
-    with pytest.raises(CheckpointError, match="corrupt"):
+    with pytest.raises(CheckpointError, match="corrupt") as info:
         load_checkpoint(path, "abc")
+    assert str(path) in str(info.value)
+    assert "allow_pickle" not in str(info.value)  # numpy's hint to load a non-zip file as a pickle
+
+
+def test_result_round_trip(tmp_path):
+    path = tmp_path / "result.json"
+    save_result(path, "abc", {"method": "m", "seed": 0, "x": 0.5}, [{"episode": 5, "x": 0.25}])
+    assert load_result(path, "abc") == {"row": {"method": "m", "seed": 0, "x": 0.5},
+                                        "curve": [{"episode": 5, "x": 0.25}]}
+    assert json.loads(path.read_text())["fingerprint"] == "abc"
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ('{"row": ', "is corrupt or not a fairlead result"),
+        ("\udcff", "is corrupt or not a fairlead result"),
+        ('{"row": {}, "curve": []}', "is not a fairlead-result-v1 file"),
+        ('["fairlead-result-v1"]', "is not a fairlead-result-v1 file"),
+        ('{"format": "fairlead-result-v1", "fingerprint": "xyz", "row": {}, "curve": []}',
+         "belongs to a different run (fingerprint 'xyz', expected 'abc')"),
+        ('{"format": "fairlead-result-v1", "fingerprint": "abc", "row": {}}', "is incomplete"),
+    ],
+)
+def test_bad_result_file_is_refused_with_its_name(tmp_path, content, message):
+    path = tmp_path / "result.json"
+    path.write_bytes(content.encode(errors="surrogateescape"))
+    with pytest.raises(CheckpointError) as info:
+        load_result(path, "abc")
+    assert f"result file {path} {message}" in str(info.value)
 
 
 def test_foreign_npz_is_refused(tmp_path):

@@ -9,9 +9,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from fairlead.experiments.checkpoint import CheckpointError
-from fairlead.experiments.runs import RunDirectoryError, RunSpec, run
+from fairlead.experiments.runs import RunDirectoryError, RunSpec, load_spec, run
 
 DEMO = {"env": "chicken-2p", "seeds": 3, "episodes": 1000}
+DEFAULT_SEEDS = 10
 
 
 def _positive_int(text: str) -> int:
@@ -53,41 +54,65 @@ def cmd_list(args) -> None:
             print(f"  {name:20s} {metric.summary}")
 
 
-def _spec(env: str, methods, seeds: int, episodes: int | None, config, n_agents, max_cycles) -> RunSpec:
+def _spec(args, recorded: RunSpec | None) -> RunSpec:
+    """The run the options ask for; an option not given takes the recorded run's value, else the default."""
     from fairlead.registry import resolve
     from fairlead.trainers.config import load_hyperparams
 
-    overrides = {k: v for k, v in (("n_agents", n_agents), ("max_cycles", max_cycles)) if v is not None}
-    env_name, env_kwargs = resolve(env, **overrides)
-    hp = load_hyperparams(config)
-    if episodes is not None:
-        hp = replace(hp, training=replace(hp.training, episodes=episodes))
-    return RunSpec(env_name, env_kwargs, tuple(methods), tuple(range(seeds)), hp)
+    overrides = {k: v for k, v in (("n_agents", args.n_agents), ("max_cycles", args.max_cycles)) if v is not None}
+    if recorded is None or args.env is not None:
+        env_name, env_kwargs = resolve(args.env, **overrides)
+    else:
+        env_name, env_kwargs = recorded.env, {**recorded.env_kwargs, **overrides}
+    methods = recorded.methods if args.method is None else _methods(args.method)
+    if args.seeds is not None:
+        seeds = tuple(range(args.seeds))
+    else:
+        seeds = recorded.seeds if recorded is not None else tuple(range(DEFAULT_SEEDS))
+    hp = recorded.hp if recorded is not None and args.config is None else load_hyperparams(args.config)
+    if args.episodes is not None:
+        hp = replace(hp, training=replace(hp.training, episodes=args.episodes))
+    return RunSpec(env_name, env_kwargs, methods, seeds, hp)
+
+
+def _train_dir(args) -> Path:
+    """The run directory: ``--resume DIR`` or ``--out DIR`` (both only if they agree)."""
+    resume_dir = Path(args.resume) if isinstance(args.resume, str) else None
+    if resume_dir is not None and args.out is not None and args.out != resume_dir:
+        raise ValueError(f"--resume {resume_dir} and --out {args.out} name different directories; "
+                         "give the run directory once, as --resume DIR")
+    if resume_dir is None and args.out is None:
+        raise ValueError("train needs --out DIR for a new run, or --resume DIR to continue one")
+    return resume_dir or args.out
 
 
 def cmd_train(args) -> None:
-    spec = _spec(args.env, args.method, args.seeds, args.episodes, args.config, args.n_agents, args.max_cycles)
-    table = run(spec, args.out, resume=args.resume, jobs=args.jobs, progress=not args.no_progress)
+    out = _train_dir(args)
+    missing = [flag for flag, value in (("--env", args.env), ("--method", args.method)) if value is None]
+    if not args.resume and missing:
+        raise ValueError(f"a new run needs {' and '.join(missing)} (or --resume DIR to continue a recorded run)")
+    spec = _spec(args, load_spec(out) if args.resume else None)
+    table = run(spec, out, resume=bool(args.resume), jobs=args.jobs, progress=not args.no_progress)
     print(table)
-    print(f"\nresults in {args.out} (metrics.csv, curves.csv, summary.md)")
+    print(f"\nresults in {out} (metrics.csv, curves.csv, summary.md)")
 
 
 def cmd_demo(args) -> None:
     from fairlead.trainers.config import load_methods
 
-    out = args.out or tempfile.mkdtemp(prefix="fairlead-demo-")
-    spec = _spec(DEMO["env"], tuple(load_methods()), DEMO["seeds"], DEMO["episodes"], None, None, None)
-    print(f"Training {len(spec.methods)} methods x {len(spec.seeds)} seeds on {DEMO['env']} "
+    out = args.out or Path(tempfile.mkdtemp(prefix="fairlead-demo-"))
+    print(f"Training {len(load_methods())} methods x {DEMO['seeds']} seeds on {DEMO['env']} "
           f"({DEMO['episodes']} episodes each); fairness is measured on the env's returns before transfer.")
-    table = run(spec, out, jobs=args.jobs, progress=not args.no_progress)
-    print(table)
-    print(f"\nresults in {out} (metrics.csv, curves.csv, summary.md)")
+    train = ["train", "--env", DEMO["env"], "--method", "all", "--seeds", str(DEMO["seeds"]),
+             "--episodes", str(DEMO["episodes"]), "--out", str(out)]  # exactly `fairlead train` with these
+    train += (["--jobs", str(args.jobs)] if args.jobs else []) + (["--no-progress"] if args.no_progress else [])
+    cmd_train(build_parser().parse_args(train))
 
 
 def cmd_eval(args) -> None:
     from fairlead.experiments.runs import evaluate_run
 
-    print(evaluate_run(Path(args.dir), episodes=args.episodes))
+    print(evaluate_run(args.dir, episodes=args.episodes, progress=not args.no_progress))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,17 +126,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("what", nargs="?", default="all", choices=["all", "envs", "scenarios", "methods", "metrics"])
     p.set_defaults(func=cmd_list)
 
-    p = sub.add_parser("train", help="train methods over seeds and print the fairness comparison")
-    p.add_argument("--env", required=True, help="environment (chicken_v0) or scenario (chicken-4p) or scenario .toml")
-    p.add_argument("--method", required=True, type=_methods,
-                   help="method name, comma-separated names, or 'all' (see `fairlead list methods`)")
-    p.add_argument("--seeds", type=_positive_int, default=10, help="number of seeds, 0..N-1 (default 10)")
-    p.add_argument("--episodes", type=_positive_int, help="training episodes per seed (default from trainers/defaults.toml)")
-    p.add_argument("--out", required=True, type=Path, help="run directory (must be new, or this run's with --resume)")
+    p = sub.add_parser(
+        "train", help="train methods over seeds and print the fairness comparison",
+        usage="fairlead train --env ENV --method METHOD --out DIR [options]\n"
+              "       fairlead train --resume DIR [options]",
+    )
+    p.add_argument("--env", help="environment (chicken_v0) or scenario (chicken-4p) or scenario .toml; "
+                                 "required for a new run")
+    p.add_argument("--method", help="method name, comma-separated names, or 'all' (see `fairlead list methods`); "
+                                    "required for a new run")
+    p.add_argument("--seeds", type=_positive_int,
+                   help=f"number of seeds, 0..N-1 (default {DEFAULT_SEEDS}, or the resumed run's)")
+    p.add_argument("--episodes", type=_positive_int, help="training episodes per seed (default from "
+                   "trainers/defaults.toml, or the resumed run's)")
+    p.add_argument("--out", type=Path, help="run directory of a new run (must not exist, or be empty)")
     p.add_argument("--config", type=Path, help="TOML overriding trainers/defaults.toml ([training], [agent], [mediator])")
     p.add_argument("--n-agents", type=_positive_int, help="number of players (env option)")
     p.add_argument("--max-cycles", type=_positive_int, help="stages per episode (env option)")
-    p.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
+    p.add_argument("--resume", nargs="?", const=True, metavar="DIR",
+                   help="continue the interrupted run in DIR (or in --out) with its recorded options; "
+                        "options given too must agree with them")
     p.add_argument("--jobs", type=_positive_int, help="parallel worker processes (default: all cores)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
@@ -119,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="re-evaluate a finished run's greedy policies and print the table")
     p.add_argument("dir", type=Path, help="run directory written by `fairlead train`")
     p.add_argument("--episodes", type=_positive_int, help="greedy evaluation episodes per seed (default: the run's)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("demo", help=f"train every method on {DEMO['env']} ({DEMO['seeds']} seeds) and print the comparison")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import inspect
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,21 +113,43 @@ def list_scenarios(directory: str | Path | None = None) -> dict[str, Scenario]:
     return {p.stem: load_scenario(p) for p in sorted(folder.glob("*.toml"))}
 
 
+def check_env_kwargs(env: str, kwargs: dict, where: str = "") -> None:
+    """TypeError naming the env, the keyword and the valid ones if ``env`` takes no keyword in ``kwargs``."""
+    params = inspect.signature(env_module(env).raw_env).parameters.values()
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return
+    valid = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    for key in kwargs:
+        if key not in valid:
+            raise TypeError(
+                f"{where}environment {env} has no argument {key!r}{_suggest(key, valid) or '.'} "
+                f"Valid arguments: {', '.join(valid)}"
+            )
+
+
 def resolve(name: str, **kwargs) -> tuple[str, dict]:
-    """(environment module name, keyword arguments) behind an env, scenario or TOML path."""
+    """(environment module name, keyword arguments) behind an env, scenario or TOML path.
+
+    Every keyword is checked against the environment's arguments (``kwargs`` first,
+    then the scenario's), so a typo fails here with the valid names, not in the env.
+    """
     if name.endswith(".toml"):
-        scenario = load_scenario(name)
-        return scenario.env, {**scenario.kwargs, **kwargs}
-    if _canonical(name) in ENV_MODULES:
+        scenario, where = load_scenario(name), f"scenario file {name}: "
+    elif _canonical(name) in ENV_MODULES:
+        check_env_kwargs(_canonical(name), kwargs)
         return _canonical(name), kwargs
-    scenarios = list_scenarios()
-    if name not in scenarios:
-        choices = list(ENV_MODULES) + list(scenarios)
-        raise ValueError(
-            f"unknown environment or scenario {name!r}{_suggest(name, choices)} "
-            f"Valid names: {', '.join(choices)}"
-        )
-    return scenarios[name].env, {**scenarios[name].kwargs, **kwargs}
+    else:
+        scenarios = list_scenarios()
+        if name not in scenarios:
+            choices = list(ENV_MODULES) + list(scenarios)
+            raise ValueError(
+                f"unknown environment or scenario {name!r}{_suggest(name, choices)} "
+                f"Valid names: {', '.join(choices)}"
+            )
+        scenario, where = scenarios[name], f"scenario {name!r}: "
+    check_env_kwargs(scenario.env, kwargs)
+    check_env_kwargs(scenario.env, scenario.kwargs, where)
+    return scenario.env, {**scenario.kwargs, **kwargs}
 
 
 def make(name: str, *, parallel: bool = False, raw: bool = False, **kwargs):

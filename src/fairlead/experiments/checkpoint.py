@@ -1,10 +1,12 @@
-"""Checkpoints of one (method, seed) training run: one ``.npz`` file, written atomically.
+"""The files of one (method, seed) training run, written atomically: its checkpoint and its result.
 
-The file holds every learner's Q-table as arrays and a JSON header with a
-format tag, the run's fingerprint, the episode count, the generators' states
-and the learning-curve points so far. Loading checks all of it, so a corrupt
-file or one from another run fails with a clear error instead of resuming
-into a different experiment.
+The checkpoint (``.npz``) holds every learner's Q-table as arrays and a JSON
+header with a format tag, the run's fingerprint, the episode count, the
+generators' states and the learning-curve points so far. The result
+(``.json``) holds a format tag, the fingerprint, the final evaluation row and
+the learning curve. Loading checks all of it, so a corrupt file or one from
+another run fails with a clear error instead of resuming into a different
+experiment.
 """
 
 from __future__ import annotations
@@ -19,10 +21,21 @@ import numpy as np
 from fairlead.experiments.atomic import write_atomic
 
 FORMAT = "fairlead-checkpoint-v1"
+RESULT_FORMAT = "fairlead-result-v1"
 
 
 class CheckpointError(ValueError):
-    """A checkpoint that cannot be resumed from (corrupt, foreign or mismatched)."""
+    """A checkpoint or result file that cannot be used (corrupt, foreign or mismatched)."""
+
+
+def _check_header(what: str, header, fmt: str, fingerprint: str) -> None:
+    if not isinstance(header, dict) or header.get("format") != fmt:
+        raise CheckpointError(f"{what} is not a {fmt} file")
+    if header.get("fingerprint") != fingerprint:
+        raise CheckpointError(
+            f"{what} belongs to a different run (fingerprint {header.get('fingerprint')!r}, "
+            f"expected {fingerprint!r}); refusing to use it"
+        )
 
 
 def save_checkpoint(path: Path, fingerprint: str, trainer_state: dict, curve: list[dict]) -> None:
@@ -51,14 +64,10 @@ def load_checkpoint(path: Path, fingerprint: str) -> tuple[dict, list[dict]]:
             header = json.loads(str(data["header"]))
             arrays = {k: data[k] for k in data.files if k != "header"}
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError, EOFError) as err:
-        raise CheckpointError(f"checkpoint {path} is corrupt or not a fairlead checkpoint ({err})") from err
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise CheckpointError(f"checkpoint {path} is not a {FORMAT} file")
-    if header.get("fingerprint") != fingerprint:
-        raise CheckpointError(
-            f"checkpoint {path} belongs to a different run (fingerprint {header.get('fingerprint')!r}, "
-            f"expected {fingerprint!r}); refusing to resume from it"
-        )
+        # numpy reads a non-zip file as a pickle and suggests allow_pickle=: never right for a checkpoint
+        detail = "not an .npz archive" if "allow_pickle" in str(err) else err
+        raise CheckpointError(f"checkpoint {path} is corrupt or not a fairlead checkpoint ({detail})") from err
+    _check_header(f"checkpoint {path}", header, FORMAT, fingerprint)
     try:
         learners = {
             agent: {
@@ -69,5 +78,22 @@ def load_checkpoint(path: Path, fingerprint: str) -> tuple[dict, list[dict]]:
             for agent, meta in header["learners"].items()
         }
         return {"episode": header["episode"], "learners": learners}, header["curve"]
-    except (KeyError, TypeError) as err:
+    except (KeyError, TypeError, AttributeError) as err:
         raise CheckpointError(f"checkpoint {path} is incomplete ({err})") from err
+
+
+def save_result(path: Path, fingerprint: str, row: dict, curve: list[dict]) -> None:
+    record = {"format": RESULT_FORMAT, "fingerprint": fingerprint, "row": row, "curve": curve}
+    write_atomic(path, json.dumps(record, indent=2))
+
+
+def load_result(path: Path, fingerprint: str) -> dict:
+    """Return ``{"row": ..., "curve": ...}`` or raise :class:`CheckpointError`."""
+    try:
+        record = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as err:
+        raise CheckpointError(f"result file {path} is corrupt or not a fairlead result ({err})") from err
+    _check_header(f"result file {path}", record, RESULT_FORMAT, fingerprint)
+    if not isinstance(record.get("row"), dict) or not isinstance(record.get("curve"), list):
+        raise CheckpointError(f"result file {path} is incomplete (it needs a 'row' table and a 'curve' list)")
+    return {"row": record["row"], "curve": record["curve"]}

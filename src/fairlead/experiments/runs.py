@@ -12,7 +12,8 @@ Layout of a run directory::
 Every file is written atomically. A directory that holds a different run is
 never touched; ``resume=True`` continues an interrupted run from its
 checkpoints and ends with exactly the Q-tables and numbers an uninterrupted
-run would have.
+run would have. Every checkpoint and result file is checked before any
+training starts, so a corrupt or foreign one leaves the directory as it was.
 """
 
 from __future__ import annotations
@@ -31,20 +32,27 @@ from tqdm import tqdm
 
 from fairlead import __version__
 from fairlead.experiments.atomic import write_atomic
-from fairlead.experiments.checkpoint import load_checkpoint, save_checkpoint
+from fairlead.experiments.checkpoint import load_checkpoint, load_result, save_checkpoint, save_result
 from fairlead.experiments.report import summary_table
 from fairlead.registry import env_module, make
 from fairlead.trainers.config import HyperParams, apply_overrides, get_method
 from fairlead.trainers.evaluation import HEADLINE, summarise
 from fairlead.trainers.jamql import Trainer
 
-RUN_FILE = "run.json"
+RUN_FILE, CHECKPOINT_FILE, RESULT_FILE = "run.json", "checkpoint.npz", "result.json"
 _episodes_done = None  # shared counter of training episodes, for the progress bar
+_stop = None  # shared flag: set when a worker failed, so the others stop
 
 
-def _share_counter(counter) -> None:
-    global _episodes_done
-    _episodes_done = counter
+def _share(counter, stop) -> None:
+    global _episodes_done, _stop
+    _episodes_done, _stop = counter, stop
+
+
+def _count(episodes: int) -> None:
+    if _episodes_done is not None:
+        with _episodes_done.get_lock():
+            _episodes_done.value += episodes
 
 
 class RunDirectoryError(ValueError):
@@ -62,9 +70,13 @@ class RunSpec:
     def __post_init__(self):
         env_module(self.env)  # clear error for unknown names
         for method in self.methods:
-            get_method(method)
+            get_method(method)  # unknown names and malformed method files fail here
         if not self.methods or not self.seeds:
             raise ValueError("a run needs at least one method and one seed")
+        for kind, values in (("method", self.methods), ("seed", self.seeds)):
+            twice = sorted({v for v in values if values.count(v) > 1}, key=values.index)
+            if twice:
+                raise ValueError(f"{kind} {', '.join(map(str, twice))} given more than once; give each {kind} once")
         make(self.env, **self.env_kwargs)  # validate env options now, not in a worker
 
     def as_dict(self) -> dict:
@@ -81,9 +93,56 @@ class RunSpec:
         blob = json.dumps(self.as_dict(), sort_keys=True, default=list)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
+    def fields(self) -> dict:
+        """Every setting as a flat ``name: value`` table, to say which one two runs disagree on."""
+        return {
+            "env": self.env,
+            **{f"env_kwargs.{k}": v for k, v in self.env_kwargs.items()},
+            "methods": ",".join(self.methods),
+            "seeds": list(self.seeds),
+            **{f"{section}.{k}": v for section, values in self.hp.as_dict().items() for k, v in values.items()},
+        }
+
+
+# The `fairlead train` option behind each field (env_kwargs.* come from --env, the rest from --config).
+OPTIONS = {"env": "--env", "env_kwargs.n_agents": "--n-agents", "env_kwargs.max_cycles": "--max-cycles",
+           "methods": "--method", "seeds": "--seeds", "training.episodes": "--episodes or --config"}
+
+
+def spec_differences(recorded: RunSpec, asked: RunSpec) -> list[str]:
+    """One line per field where ``asked`` differs from ``recorded``, naming the option that sets it."""
+    old, new = recorded.fields(), asked.fields()
+
+    def show(values: dict, key: str) -> str:
+        return repr(values[key]) if key in values else "unset"
+
+    lines = []
+    for key in dict.fromkeys([*old, *new]):
+        if show(old, key) != show(new, key):
+            option = OPTIONS.get(key, "--env" if key.startswith("env_kwargs.") else "--config")
+            lines.append(f"{key} ({option}): recorded {show(old, key)}, asked {show(new, key)}")
+    return lines
+
+
+def seed_dir(out: Path, method: str, seed: int) -> Path:
+    return out / method / f"seed_{seed}"
+
+
+def check_seed_files(spec: RunSpec, out: Path) -> None:
+    """Load every checkpoint and result file of ``spec`` in ``out``: a corrupt or foreign one raises now."""
+    for method in spec.methods:
+        for seed in spec.seeds:
+            folder = seed_dir(out, method, seed)
+            if (folder / RESULT_FILE).exists():
+                load_result(folder / RESULT_FILE, spec.fingerprint)
+            if (folder / CHECKPOINT_FILE).exists():
+                load_checkpoint(folder / CHECKPOINT_FILE, spec.fingerprint)
+
 
 def prepare_run_dir(spec: RunSpec, out: Path, resume: bool) -> None:
-    """Claim ``out`` for ``spec``, or explain why it cannot be used."""
+    """Claim ``out`` for ``spec``, or explain why it cannot be used (before writing anything)."""
+    if out.exists() and not out.is_dir():
+        raise RunDirectoryError(f"{out} is a file, not a directory; choose another --out")
     run_file = out / RUN_FILE
     if run_file.exists():
         try:
@@ -91,12 +150,14 @@ def prepare_run_dir(spec: RunSpec, out: Path, resume: bool) -> None:
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise RunDirectoryError(f"{run_file} is unreadable ({err}); choose another --out") from err
         if existing != spec.fingerprint:
+            differences = "; ".join(spec_differences(load_spec(out), spec)) or f"fingerprint {existing}"
             raise RunDirectoryError(
-                f"{out} holds a different run (fingerprint {existing}, this run {spec.fingerprint}); "
-                "choose another --out, or repeat that run's exact options to resume it"
+                f"{out} holds a different run ({differences}); "
+                f"choose another --out, or continue that run with `fairlead train --resume {out}`"
             )
         if not resume:
             raise RunDirectoryError(f"{out} already holds this run; pass --resume to continue it")
+        check_seed_files(spec, out)
         return
     if resume:
         raise RunDirectoryError(f"nothing to resume: {out} has no {RUN_FILE}")
@@ -107,26 +168,29 @@ def prepare_run_dir(spec: RunSpec, out: Path, resume: bool) -> None:
 
 
 def train_seed(spec: RunSpec, method: str, seed: int, out: Path, stop_after: int | None = None) -> dict:
-    """Train one (method, seed) run to completion (or ``stop_after`` episodes) and evaluate it."""
-    folder = out / method / f"seed_{seed}"
-    result_file = folder / "result.json"
-    if result_file.exists():
-        return json.loads(result_file.read_text())
+    """Train one (method, seed) run to completion (or ``stop_after`` episodes) and evaluate it.
+
+    Returns ``{}`` if it stopped early (``stop_after``, or another worker failed).
+    """
+    folder = seed_dir(out, method, seed)
+    result_file = folder / RESULT_FILE
     hp, tc = spec.hp, spec.hp.training
+    if result_file.exists():
+        result = load_result(result_file, spec.fingerprint)
+        _count(tc.episodes)
+        return result
     trainer = Trainer(spec.env, spec.env_kwargs, get_method(method), hp, seed)
-    checkpoint = folder / "checkpoint.npz"
+    checkpoint = folder / CHECKPOINT_FILE
     curve: list[dict] = []
     if checkpoint.exists():
         state, curve = load_checkpoint(checkpoint, spec.fingerprint)
         trainer.load_state_dict(state)
-    if _episodes_done is not None:
-        with _episodes_done.get_lock():
-            _episodes_done.value += trainer.episode  # resumed episodes count as done
+    _count(trainer.episode)  # resumed episodes count as done
     while trainer.episode < tc.episodes:
+        if _stop is not None and _stop.value:
+            return {}
         trainer.train_episode()
-        if _episodes_done is not None:
-            with _episodes_done.get_lock():
-                _episodes_done.value += 1
+        _count(1)
         if trainer.episode % tc.log_every == 0 or trainer.episode == tc.episodes:
             point = summarise(trainer.evaluate(tc.curve_episodes, offset=10**6 + trainer.episode),
                               trainer.players, trainer.return_scale)
@@ -138,9 +202,9 @@ def train_seed(spec: RunSpec, method: str, seed: int, out: Path, stop_after: int
             return {}
     row = {"method": method, "seed": seed,
            **summarise(trainer.evaluate(tc.eval_episodes), trainer.players, trainer.return_scale)}
-    result = {"row": row, "curve": [{"method": method, "seed": seed, **p} for p in curve]}
-    write_atomic(result_file, json.dumps(result, indent=2))
-    return result
+    curve = [{"method": method, "seed": seed, **p} for p in curve]
+    save_result(result_file, spec.fingerprint, row, curve)
+    return {"row": row, "curve": curve}
 
 
 def _csv(rows: list[dict]) -> str:
@@ -165,24 +229,31 @@ def write_reports(spec: RunSpec, out: Path, results: list[dict]) -> str:
 
 def run(spec: RunSpec, out: str | Path, resume: bool = False, jobs: int | None = None,
         progress: bool = True) -> str:
-    """Train every (method, seed), write the reports, return the summary table."""
+    """Train every (method, seed), write the reports, return the summary table.
+
+    If a worker fails, the others stop at their next episode, queued work never
+    starts, and the worker's error is raised.
+    """
     out = Path(out)
     prepare_run_dir(spec, out, resume)
     tasks = [(m, s) for m in spec.methods for s in spec.seeds]
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
-    counter = multiprocessing.get_context("fork").Value("q", 0)  # episodes trained, all workers
-    bar = tqdm(total=len(tasks) * spec.hp.training.episodes, desc="training", unit="episode",
-               disable=not progress, mininterval=0.5)
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_share_counter,
-                             initargs=(counter,)) as pool:
+    counter, stop = context.Value("q", 0), context.Value("b", 0)  # episodes trained by all workers; stop flag
+    with tqdm(total=len(tasks) * spec.hp.training.episodes, desc="training", unit="episode",
+              disable=not progress, mininterval=0.5) as bar, \
+            ProcessPoolExecutor(jobs, mp_context=context, initializer=_share, initargs=(counter, stop)) as pool:
         futures = {pool.submit(train_seed, spec, m, s, out): (m, s) for m, s in tasks}
         pending = set(futures)
         while pending:
-            _, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
             bar.update(counter.value - bar.n)
-        results = {futures[f]: f.result() for f in futures}  # re-raises a worker's error
-    bar.close()
+            failed = sorted((f for f in done if f.exception() is not None), key=lambda f: tasks.index(futures[f]))
+            if failed:
+                stop.value = 1
+                pool.shutdown(cancel_futures=True)
+                raise failed[0].exception()
+        results = {futures[f]: f.result() for f in futures}
     return write_reports(spec, out, [results[t] for t in tasks])
 
 
@@ -192,33 +263,48 @@ def load_spec(out: Path) -> RunSpec:
         record = json.loads((out / RUN_FILE).read_text())
         hp = apply_overrides(HyperParams(), record["hyperparameters"], str(out / RUN_FILE))
         spec = RunSpec(record["env"], record["env_kwargs"], tuple(record["methods"]), tuple(record["seeds"]), hp)
-    except FileNotFoundError as err:
+    except (FileNotFoundError, NotADirectoryError) as err:
         raise RunDirectoryError(f"{out} is not a run directory (no {RUN_FILE})") from err
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise RunDirectoryError(f"{out / RUN_FILE} is unreadable or malformed ({err})") from err
     if spec.fingerprint != record.get("fingerprint"):
         raise RunDirectoryError(
             f"{out} was trained with method or hyper-parameter definitions that have changed since; "
-            "its checkpoints cannot be evaluated as the same run"
+            "its checkpoints cannot be resumed or evaluated as the same run"
         )
     return spec
 
 
-def evaluate_run(out: Path, episodes: int | None = None) -> str:
-    """Greedy re-evaluation of every (method, seed) checkpoint; writes eval.csv, returns the table."""
+def _finished_state(spec: RunSpec, out: Path, method: str, seed: int) -> dict:
+    checkpoint = seed_dir(out, method, seed) / CHECKPOINT_FILE
+    if not checkpoint.exists():
+        raise RunDirectoryError(f"{checkpoint} is missing: train the run first (or `fairlead train --resume {out}`)")
+    state = load_checkpoint(checkpoint, spec.fingerprint)[0]
+    if state["episode"] < spec.hp.training.episodes:
+        raise RunDirectoryError(f"{method} seed {seed} stopped at episode {state['episode']} of "
+                                f"{spec.hp.training.episodes}: finish it first with `fairlead train --resume {out}`")
+    return state
+
+
+def evaluate_run(out: str | Path, episodes: int | None = None, progress: bool = True) -> str:
+    """Greedy re-evaluation of every (method, seed) checkpoint; writes eval.csv, returns the table.
+
+    Every checkpoint is checked (present, of this run, fully trained) before any is evaluated.
+    """
+    out = Path(out)
     spec = load_spec(out)
     episodes = episodes or spec.hp.training.eval_episodes
+    states = {(m, s): _finished_state(spec, out, m, s) for m in spec.methods for s in spec.seeds}
     rows = []
-    for method in spec.methods:
-        for seed in spec.seeds:
-            checkpoint = out / method / f"seed_{seed}" / "checkpoint.npz"
-            if not checkpoint.exists():
-                raise RunDirectoryError(f"{checkpoint} is missing: train (or --resume) the run first")
+    with tqdm(total=len(states) * episodes, desc="evaluating", unit="episode",
+              disable=not progress, mininterval=0.5) as bar:
+        for (method, seed), state in states.items():
             trainer = Trainer(spec.env, spec.env_kwargs, get_method(method), spec.hp, seed)
-            trainer.load_state_dict(load_checkpoint(checkpoint, spec.fingerprint)[0])
-            if trainer.episode < spec.hp.training.episodes:
-                raise RunDirectoryError(f"{method} seed {seed} stopped at episode {trainer.episode}: resume it first")
-            rows.append({"method": method, "seed": seed,
-                         **summarise(trainer.evaluate(episodes), trainer.players, trainer.return_scale)})
+            trainer.load_state_dict(state)
+            played = []
+            for j in range(episodes):  # one at a time for the bar; same seeds as trainer.evaluate(episodes)
+                played += trainer.evaluate(1, offset=j)
+                bar.update()
+            rows.append({"method": method, "seed": seed, **summarise(played, trainer.players, trainer.return_scale)})
     write_atomic(out / "eval.csv", _csv(rows))
     return summary_table(rows, spec.methods, headline=HEADLINE)

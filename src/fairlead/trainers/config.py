@@ -13,6 +13,9 @@ import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
+from fairlead.mediation.observation import parse_history
+from fairlead.mediation.selectors import SELECTORS, make_selector
+from fairlead.mediation.transfer import check_beta
 from fairlead.registry import catalogue_dir
 from fairlead.trainers.qlearning import QConfig
 
@@ -111,21 +114,32 @@ def load_hyperparams(config_file: str | Path | None = None) -> HyperParams:
 
 
 def _load_method(path: Path) -> Method:
+    """One method file, fully checked: every error names the file and the valid choices."""
     data = _read_toml(path)
     valid = {"description", "selector", "history", "transfer", "selector_kwargs"}
     unknown = set(data) - valid
     if unknown:
         raise ValueError(f"method file {path}: unknown keys {sorted(unknown)}; valid keys: {sorted(valid)}")
-    if not isinstance(data.get("selector"), str):
-        raise ValueError(f"method file {path}: 'selector' (a selector name or \"mediator\") is required")
-    return Method(
-        name=path.stem,
-        selector=data["selector"],
-        history=tuple(data.get("history", ())),
-        transfer=float(data.get("transfer", 0.0)),
-        selector_kwargs=dict(data.get("selector_kwargs", {})),
-        description=data.get("description", ""),
-    )
+    selectors = (LEARNED_MEDIATOR, *(s for s in SELECTORS if s != "learned"))  # "learned" needs a callable
+    selector, selector_kwargs = data.get("selector"), data.get("selector_kwargs", {})
+    if selector not in selectors:
+        problem = "'selector' is missing" if selector is None else f"unknown selector {selector!r}"
+        raise ValueError(f"method file {path}: {problem}{_suggest(str(selector), selectors)}; "
+                         f"valid selectors: {', '.join(selectors)}")
+    if not isinstance(selector_kwargs, dict):
+        raise ValueError(f"method file {path}: [selector_kwargs] must be a table")
+    if selector == LEARNED_MEDIATOR and selector_kwargs:
+        raise ValueError(f"method file {path}: selector \"{LEARNED_MEDIATOR}\" takes no [selector_kwargs]")
+    if not isinstance(data.get("description", ""), str):
+        raise ValueError(f"method file {path}: description must be a string")
+    try:
+        if selector != LEARNED_MEDIATOR:
+            make_selector(selector, **selector_kwargs)
+        history = parse_history(data.get("history", ()))
+        transfer = check_beta(data.get("transfer", 0.0))
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"method file {path}: {err}") from err
+    return Method(path.stem, selector, history, transfer, dict(selector_kwargs), data.get("description", ""))
 
 
 def load_methods() -> dict[str, Method]:
