@@ -1,13 +1,20 @@
 """The JAM-QL trainer: convergence to the exact Stackelberg answer, mechanisms, switches."""
 
+import csv
+
 import numpy as np
 import pytest
 
 import fairlead
 from conftest import config_id, suite_configs
+from fairlead.envs.matrix import MatrixGameEnv
+from fairlead.experiments.report import mean_ci
+from fairlead.experiments.runs import RunSpec, run
+from fairlead.registry import env_module, resolve
 from fairlead.solver import stackelberg_outcome
-from fairlead.trainers.config import HyperParams, TrainingConfig, get_method, load_methods
-from fairlead.trainers.jamql import Trainer
+from fairlead.trainers.config import HyperParams, Method, TrainingConfig, get_method, load_hyperparams, load_methods
+from fairlead.trainers.evaluation import HEADLINE, summarise
+from fairlead.trainers.jamql import MEDIATOR, Trainer
 from fairlead.trainers.qlearning import QConfig
 
 FAST = HyperParams(
@@ -24,15 +31,61 @@ def trained(env, method, seed, episodes=600, **env_kwargs):
     return trainer
 
 
-@pytest.mark.parametrize("env", ["chicken_v0", "prisoners_dilemma_v0", "stag_hunt_v0", "battle_of_sexes_v0"])
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_fixed_leader_learners_reach_the_subgame_perfect_outcome(env, seed):
-    """Budget: 600 episodes of 3 stages; every greedy stage must be the solver's outcome."""
-    trainer = trained(env, "fixed", seed, max_cycles=3)
-    raw = fairlead.make(env, raw=True)
-    expected = stackelberg_outcome(raw.payoff_tensor, leader=0)
+# matrix_game_v0's payoff for the convergence test: a 3-action bimatrix where committing pays.
+# player_0 leading commits to action 0 (answered by 0: rewards 3, 2), an action it never plays
+# in the simultaneous game (its action 1 strictly dominates it); player_1 leading commits to 2.
+COMMITMENT = [[[3, 1, 0], [4, 2, 1], [0, 0, 2]],  # player_0's reward for (a_0, a_1)
+              [[2, 0, 1], [0, 2, 1], [1, 0, 3]]]  # player_1's reward
+MATRIX_GAMES = [(name, {"payoff": COMMITMENT} if name == "matrix_game_v0" else {})
+                for name in fairlead.list_envs() if issubclass(env_module(name).raw_env, MatrixGameEnv)]
+
+
+def unique_outcome(payoffs, leader):
+    """The solver's outcome, checked to be the only subgame-perfect one: no tie anywhere."""
+    outcome = stackelberg_outcome(payoffs, leader)
+    follower = 1 - leader
+    game = np.moveaxis(payoffs, leader, 0)  # game[leader action, follower action] -> rewards
+    leader_values = []
+    for reply in game:  # the follower's options after each leader action
+        best = np.sort(reply[:, follower])
+        assert best[-1] > best[-2], "the follower must have a unique best reply to every leader action"
+        leader_values.append(reply[np.argmax(reply[:, follower]), leader])
+    best = np.sort(leader_values)
+    assert best[-1] > best[-2], "the leader must have a unique best action"
+    assert outcome == stackelberg_outcome(payoffs, leader, tie_break="optimistic")
+    return outcome
+
+
+def test_the_convergence_test_covers_every_two_player_matrix_game():
+    names = {name for name, _ in MATRIX_GAMES}
+    assert names >= {"prisoners_dilemma_v0", "chicken_v0", "stag_hunt_v0", "battle_of_sexes_v0", "matrix_game_v0"}
+    assert not names & {"cournot_v0", "resource_collection_v0"}
+
+
+# The convergence budget: the shipped defaults (trainers/defaults.toml) written out.
+DEFAULT_BUDGET = HyperParams(
+    training=TrainingConfig(episodes=1500),
+    agent=QConfig(alpha=0.1, gamma=0.95, epsilon_start=1.0, epsilon_end=0.05, epsilon_decay_episodes=1000),
+)
+# Every player leads in the bimatrix games; in a symmetric game player_1 leading is the mirror image.
+LEADS = [(name, kwargs, leader) for name, kwargs in MATRIX_GAMES
+         for leader in ((0, 1) if fairlead.make(name, raw=True, **kwargs).bimatrix else (0,))]
+
+
+@pytest.mark.parametrize("env, env_kwargs, leader", LEADS, ids=[f"{n}-leader{l}" for n, _, l in LEADS])
+@pytest.mark.parametrize("seed", [0, 1, 2, *(pytest.param(s, marks=pytest.mark.slow) for s in range(3, 10))])
+def test_fixed_leader_learners_reach_the_subgame_perfect_outcome(env, env_kwargs, leader, seed):
+    """Budget: DEFAULT_BUDGET (1500 episodes) on a 3-stage game; in every greedy stage the leader's
+    action and the follower's reply must be the solver's unique outcome (seeds 3-9: ``-m slow``)."""
+    method = Method("fixed-leader", "fixed", selector_kwargs={"leader": f"player_{leader}"})
+    trainer = Trainer(env, {**env_kwargs, "max_cycles": 3}, method, DEFAULT_BUDGET, seed)
+    for _ in range(DEFAULT_BUDGET.training.episodes):
+        trainer.train_episode()
+    expected = unique_outcome(fairlead.make(env, raw=True, **env_kwargs).payoff_tensor, leader)
     result = trainer.evaluate(1)[0]
-    assert result.leaders == (0, 0, 0)
+    assert result.leaders == (leader,) * 3
+    played = [tuple(stage.actions[p] for p in trainer.players) for stage in result.stages]
+    assert played == [expected.actions] * 3
     assert result.returns.tolist() == pytest.approx([3 * r for r in expected.rewards])
 
 
@@ -60,11 +113,100 @@ def test_transfer_switch_changes_only_post_transfer_returns():
         assert np.ptp(r.returns_after_transfer) == pytest.approx(0.5 * np.ptp(r.returns))
 
 
+def log_decisions(trainer, agent):
+    """Log every decision of ``agent``'s learner as (phase, state, action), in order."""
+    learner, log = trainer.learners[agent], []
+    act = learner.act
+
+    def logged(state, mask, explore):
+        action = act(state, mask, explore)
+        log.append((trainer.env.phase, state, action))
+        return action
+
+    learner.act = logged
+    return log
+
+
+def catch_up_leader(past, players):
+    returns = [sum(stage.rewards[p] for stage in past) for p in players]
+    return int(np.argmin(returns))  # ties: lowest index
+
+
+def plurality(votes, n):
+    counts = np.bincount(votes, minlength=n)
+    return set(np.flatnonzero(counts == counts.max()).tolist())
+
+
+@pytest.mark.parametrize("method", list(load_methods()))
+def test_selection_switch_decides_who_chooses_the_leader(method):
+    """selector = "mediator": a mediator learner exists and each stage's leader is its action;
+    a baseline has no mediator learner and its leaders follow its selector's rule."""
+    n, stages = 3, 5
+    trainer = Trainer("chicken_v0", {"n_agents": n, "max_cycles": stages}, get_method(method), FAST, seed=0)
+    learned = get_method(method).selector == "mediator"
+    assert (MEDIATOR in trainer.learners) == learned
+    assert list(trainer.learners) == trainer.players + [MEDIATOR] * learned
+    logs = {agent: log_decisions(trainer, agent) for agent in trainer.learners}
+    chosen = set()
+    for _ in range(20):  # exploring play: leaders and actions vary
+        for log in logs.values():
+            log.clear()
+        result = trainer.train_episode()
+        chosen |= set(result.leaders)
+        assert result.leaders == tuple(trainer.players.index(stage.leader) for stage in result.stages)
+        if learned:
+            assert [(phase, a) for phase, _, a in logs[MEDIATOR]] == [("mediate", a) for a in result.leaders]
+            continue
+        votes = [[a for phase, _, a in logs[p] if phase == "vote"] for p in trainer.players]
+        assert all(len(v) == (stages if method == "vote" else 0) for v in votes)
+        for t, leader in enumerate(result.leaders):
+            if method == "fixed":
+                assert leader == 0
+            elif method == "alternating":
+                assert leader == t % n
+            elif method == "catch-up":
+                assert leader == catch_up_leader(result.stages[:t], trainer.players)
+            elif method == "vote":
+                assert leader in plurality([v[t] for v in votes], n)
+            else:
+                assert method == "random", f"no rule to check for method {method}"
+    assert chosen == ({0} if method == "fixed" else set(range(n)))
+
+
+def documented_mediator_state(past, players, tolerance):
+    """[stage, standing per player, reputation per player] after the stage records ``past``.
+
+    standing: cumulative return against the mean, 0 behind / 1 level (within ``tolerance``) / 2 ahead;
+    reputation: 0 never led, 1 last led fairly, 2 last led unfairly (docs/mediator.md).
+    """
+    returns = np.array([sum(stage.rewards[p] for stage in past) for p in players])
+    standing = [0 if g < -tolerance else 2 if g > tolerance else 1 for g in returns - returns.mean()]
+    reputation = [0] * len(players)
+    for stage in past:
+        reputation[players.index(stage.leader)] = 1 if stage.leader_fair else 2
+    return (len(past), *standing, *reputation)
+
+
 def test_history_switch_sets_what_the_mediator_sees():
-    with_history = Trainer("chicken_v0", {}, get_method("jamql"), FAST, 0)
-    without = Trainer("chicken_v0", {}, get_method("jamql-no-history"), FAST, 0)
-    assert without.env.observation_space("mediator")["observation"].shape == (1,)  # the stage only
-    assert with_history.env.observation_space("mediator")["observation"].shape[0] > 1
+    """History on: the mediator sees the players' standing and reputation, as the env's records
+    give them; history off: it sees the stage index only."""
+    env_kwargs, stages = {"n_agents": 3, "max_cycles": 6}, 6
+    with_history = Trainer("chicken_v0", env_kwargs, get_method("jamql"), FAST, 0)
+    without = Trainer("chicken_v0", env_kwargs, get_method("jamql-no-history"), FAST, 0)
+    tolerance = 0.25 * with_history.return_scale / stages  # a quarter of one stage's reward range
+    seen_on, seen_off = log_decisions(with_history, MEDIATOR), log_decisions(without, MEDIATOR)
+    features = set()
+    for _ in range(20):
+        seen_on.clear()
+        seen_off.clear()
+        result = with_history.train_episode()
+        assert [s for _, s, _ in seen_on] == [
+            documented_mediator_state(result.stages[:t], with_history.players, tolerance) for t in range(stages)]
+        features.update((i, value) for _, s, _ in seen_on for i, value in enumerate(s[1:]))
+        without.train_episode()
+        assert [s for _, s, _ in seen_off] == [(t,) for t in range(stages)]
+    # the states really vary: each player is seen behind, level and ahead, never led, led fairly and unfairly
+    assert features == {(i, v) for i in range(6) for v in range(3)}
 
 
 def test_same_seed_same_tables_different_seed_different_play():
@@ -80,8 +222,6 @@ def test_same_seed_same_tables_different_seed_different_play():
 
 
 def _mean_fairness(env, method, seeds, **env_kwargs):
-    from fairlead.trainers.evaluation import HEADLINE, summarise
-
     values = []
     for seed in seeds:
         trainer = trained(env, method, seed, episodes=600, **env_kwargs)
@@ -110,3 +250,22 @@ def test_trainer_runs_on_every_registered_env(config, method):
     assert len(result.leaders) == 3
     assert result.returns.shape == (kwargs["n_agents"],)
     assert result.returns.sum() == pytest.approx(result.returns_after_transfer.sum())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scenario", ["chicken-2p", "chicken-4p"])
+def test_at_the_default_budget_catch_up_and_jamql_are_clearly_fairer_than_a_fixed_leader(scenario, tmp_path):
+    """10 seeds, the shipped hyper-parameters, `fairlead train`'s code path (2 workers): the 95%
+    confidence interval of the headline fairness lies wholly above the fixed leader's."""
+    env, env_kwargs = resolve(scenario)
+    spec = RunSpec(env, env_kwargs, ("fixed", "catch-up", "jamql"), tuple(range(10)), load_hyperparams())
+    run(spec, tmp_path, jobs=2, progress=False)
+    with open(tmp_path / "metrics.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    ci = {m: mean_ci([float(r[HEADLINE]) for r in rows if r["method"] == m]) for m in spec.methods}
+    assert [len([r for r in rows if r["method"] == m]) for m in spec.methods] == [10, 10, 10]
+    fixed_mean, fixed_half = ci["fixed"]
+    for method in ("catch-up", "jamql"):
+        mean, half = ci[method]
+        assert mean - half > fixed_mean + fixed_half, (
+            f"{method} {mean:.3f} ± {half:.3f}, fixed {fixed_mean:.3f} ± {fixed_half:.3f}")

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fairlead.envs.stackelberg import StageRecord
 from fairlead.mediation import mediate
 from fairlead.registry import make
 from fairlead.trainers.config import HyperParams, Method
@@ -56,6 +57,7 @@ class EpisodeResult:
     returns_after_transfer: np.ndarray
     leaders: tuple[int, ...]  # leader index of each stage
     leader_fair: tuple[bool, ...]
+    stages: tuple[StageRecord, ...]  # the env's record of each stage: leader, actions, rewards, leader_fair
 
 
 class Trainer:
@@ -98,7 +100,7 @@ class Trainer:
         env = self.env
         env.reset(seed=env_seed)
         pending: dict[str, tuple[tuple[int, ...], int]] = {}  # agent -> (state, action) awaiting its update
-        leaders, fair = [], []
+        leaders, fair, stages = [], [], []
         record, final_info = None, None
         for agent in env.agent_iter():
             obs, reward, terminated, truncated, info = env.last()
@@ -117,6 +119,7 @@ class Trainer:
             stage = env.unwrapped.last_stage
             if stage is not None and stage is not record:
                 record = stage
+                stages.append(stage)
                 leaders.append(self.players.index(stage.leader))
                 fair.append(stage.leader_fair)
         return EpisodeResult(
@@ -124,6 +127,7 @@ class Trainer:
             returns_after_transfer=np.array([final_info["returns_after_transfer"][a] for a in self.players]),
             leaders=tuple(leaders),
             leader_fair=tuple(fair),
+            stages=tuple(stages),
         )
 
     # ---------------------------------------------------------- checkpoints

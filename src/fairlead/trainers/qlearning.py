@@ -32,7 +32,7 @@ class QConfig:
     gamma: float = 0.95  # discount per decision
     epsilon_start: float = 1.0
     epsilon_end: float = 0.05
-    epsilon_decay_episodes: int = 800  # linear decay length
+    epsilon_decay_episodes: int = 1000  # linear decay length (as in trainers/defaults.toml)
 
     def __post_init__(self):
         checks = {
