@@ -78,7 +78,7 @@ def env_module(name: str):
     canonical = _canonical(name)
     if canonical not in ENV_MODULES:
         raise ValueError(
-            f"unknown environment {name!r}{_suggest(canonical, ENV_MODULES)} "
+            f"unknown environment {name!r}{_suggest(canonical, ENV_MODULES) or '.'} "
             f"Valid environments: {', '.join(ENV_MODULES)}"
         )
     return importlib.import_module(f"fairlead.envs.{canonical}")
@@ -143,7 +143,7 @@ def resolve(name: str, **kwargs) -> tuple[str, dict]:
         if name not in scenarios:
             choices = list(ENV_MODULES) + list(scenarios)
             raise ValueError(
-                f"unknown environment or scenario {name!r}{_suggest(name, choices)} "
+                f"unknown environment or scenario {name!r}{_suggest(name, choices) or '.'} "
                 f"Valid names: {', '.join(choices)}"
             )
         scenario, where = scenarios[name], f"scenario {name!r}: "
