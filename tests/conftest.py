@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import functools
 
+from hypothesis import strategies as st
 from pettingzoo.test import api_test, parallel_api_test, render_test, seed_test
 
 import fairlead
+from fairlead.envs.resource_collection_v0 import PREFERENCES
 
 # PettingZoo's api_test warns about every Dict observation (its own classic envs
 # too) and, for the mediator agent, about spaces that differ from the players'.
@@ -87,3 +89,48 @@ def assert_pettingzoo_api(module, kwargs: dict) -> None:
         assert not any(truncs.values()) and all(terms.values()) == (steps == 2 * horizon)
     assert steps == 2 * horizon
 
+
+# Hypothesis strategies of constructor arguments, shared by the env tests and the mediated API tests.
+@st.composite
+def cournot_configs(draw):
+    n = draw(st.integers(2, 4))
+    c = draw(st.sampled_from([0.0, 0.5, 2.0]))
+    return {
+        "n_agents": n,
+        "a": c + draw(st.floats(0.5, 30.0, allow_nan=False)),
+        "b": draw(st.floats(0.1, 4.0, allow_nan=False)),
+        "c": c,
+        "q_max": draw(st.integers(1, 6 if n < 4 else 3)),
+        "max_cycles": draw(st.integers(1, 5)),
+        "obs_encoding": draw(st.sampled_from(["discrete", "box"])),
+        "leader": draw(st.sampled_from(["player_0", "round_robin", f"player_{n - 1}"])),
+    }
+
+
+@st.composite
+def resource_collection_configs(draw):
+    n = draw(st.integers(2, 5))
+    n_fair, n_unfair = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    rows = draw(st.integers(1, 4))
+    fewest = -(-(n + n_fair + n_unfair) // rows)  # enough cells for agents plus resources
+    cols = draw(st.integers(fewest, fewest + 2))
+    preference = draw(
+        st.one_of(
+            st.sampled_from(list(PREFERENCES)),
+            st.lists(st.floats(0.0, 5.0), min_size=n, max_size=n),
+        )
+    )
+    return {
+        "n_agents": n,
+        "grid_size": (rows, cols),
+        "n_fair": n_fair,
+        "n_unfair": n_unfair,
+        "cooperation": draw(st.integers(1, n)),
+        "fair_value": draw(st.floats(0.1, 10.0)),
+        "unfair_value": draw(st.floats(0.1, 10.0)),
+        "unfair_share": draw(st.floats(1 / n, 1.0)),
+        "preference": preference,
+        "max_cycles": draw(st.integers(1, 6)),
+        "obs_encoding": draw(st.sampled_from(["discrete", "box"])),
+        "leader": draw(st.sampled_from(["player_0", "round_robin", f"player_{n - 1}"])),
+    }

@@ -9,7 +9,7 @@ import pettingzoo
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from conftest import API_TEST_WARNINGS, assert_pettingzoo_api
+from conftest import API_TEST_WARNINGS, assert_pettingzoo_api, cournot_configs
 
 import fairlead
 from fairlead.envs import cournot_v0
@@ -182,20 +182,6 @@ def test_fair_rule_follows_the_mediated_leader():
     assert record.leader_fair is False and record.rewards["player_2"] == 27.0
 
 
-@st.composite
-def cournot_configs(draw):
-    n = draw(st.integers(2, 4))
-    c = draw(st.sampled_from([0.0, 0.5, 2.0]))
-    return {
-        "n_agents": n,
-        "a": c + draw(st.floats(0.5, 30.0, allow_nan=False)),
-        "b": draw(st.floats(0.1, 4.0, allow_nan=False)),
-        "c": c,
-        "q_max": draw(st.integers(1, 6 if n < 4 else 3)),
-        "max_cycles": draw(st.integers(1, 5)),
-        "obs_encoding": draw(st.sampled_from(["discrete", "box"])),
-        "leader": draw(st.sampled_from(["player_0", "round_robin", f"player_{n - 1}"])),
-    }
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -22,11 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pettingzoo import AECEnv
 from pettingzoo.test import api_test, parallel_api_test, render_test, seed_test
-from test_cournot import cournot_configs
-from test_resource_collection import configs as resource_collection_configs
 
 import fairlead
-from conftest import API_TEST_WARNINGS, config_id, suite_configs
+from conftest import API_TEST_WARNINGS, config_id, cournot_configs, resource_collection_configs, suite_configs
 from fairlead.envs.parallel import PhaseParallelEnv
 from fairlead.envs.stackelberg import StackelbergEnv, StageRecord
 from fairlead.mediation import SELECTORS

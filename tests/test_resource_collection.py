@@ -6,8 +6,7 @@ import numpy as np
 import pettingzoo
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from conftest import API_TEST_WARNINGS, assert_pettingzoo_api
+from conftest import API_TEST_WARNINGS, assert_pettingzoo_api, resource_collection_configs
 
 import fairlead
 from fairlead.envs import resource_collection_v0 as rc
@@ -251,37 +250,10 @@ def test_stage_reward_range(kwargs, high):
 
 
 # ------------------------------------------------------------------ generated configurations
-@st.composite
-def configs(draw):
-    n = draw(st.integers(2, 5))
-    n_fair, n_unfair = draw(st.integers(1, 2)), draw(st.integers(1, 2))
-    rows = draw(st.integers(1, 4))
-    fewest = -(-(n + n_fair + n_unfair) // rows)  # enough cells for agents plus resources
-    cols = draw(st.integers(fewest, fewest + 2))
-    preference = draw(
-        st.one_of(
-            st.sampled_from(list(rc.PREFERENCES)),
-            st.lists(st.floats(0.0, 5.0), min_size=n, max_size=n),
-        )
-    )
-    return {
-        "n_agents": n,
-        "grid_size": (rows, cols),
-        "n_fair": n_fair,
-        "n_unfair": n_unfair,
-        "cooperation": draw(st.integers(1, n)),
-        "fair_value": draw(st.floats(0.1, 10.0)),
-        "unfair_value": draw(st.floats(0.1, 10.0)),
-        "unfair_share": draw(st.floats(1 / n, 1.0)),
-        "preference": preference,
-        "max_cycles": draw(st.integers(1, 6)),
-        "obs_encoding": draw(st.sampled_from(["discrete", "box"])),
-        "leader": draw(st.sampled_from(["player_0", "round_robin", f"player_{n - 1}"])),
-    }
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(configs())
+@given(resource_collection_configs())
 def test_generated_configurations(kwargs):
     assert_pettingzoo_api(rc, kwargs)
     # rewards stay within stage_reward_range and resources never share a cell

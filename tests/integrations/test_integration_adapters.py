@@ -54,7 +54,6 @@ def test_numeric_info_parallel_env(mode):
     parallel_api_test(env, num_cycles=20)
     observations, infos = env.reset(seed=0)
     keys = {"stage", "leader", "episode_return"}
-    rng = np.random.default_rng(0)
     while env.agents:
         assert all(set(info) == keys and all(isinstance(v, float) for v in info.values()) for info in infos.values())
         actions = {a: env.action_space(a).sample(observations[a]["action_mask"]) for a in env.agents}
