@@ -2,7 +2,8 @@
 
 Generic over ``suite_configs()``: a new env is covered without touching this
 file. Every (env, mode) case runs twice, with transfer on and off and with
-both observation encodings; the two pairings alternate between neighbouring
+both observation encodings (transfer on also switches on the players' own
+history features, see ``make_mediated``); the two pairings alternate between neighbouring
 cases, so every mode and every env meet all four (transfer, encoding)
 combinations at the cost of two. Also here: generated Cournot and resource
 collection configurations, mediated, and a user-written env (a plain
@@ -28,6 +29,7 @@ from conftest import API_TEST_WARNINGS, config_id, cournot_configs, resource_col
 from fairlead.envs.parallel import PhaseParallelEnv
 from fairlead.envs.stackelberg import StackelbergEnv, StageRecord
 from fairlead.mediation import SELECTORS
+from fairlead.mediation.observation import AGENT_HISTORY_FEATURES
 
 pytestmark = pytest.mark.filterwarnings(*API_TEST_WARNINGS)
 
@@ -64,11 +66,18 @@ def test_cases_cross_transfer_with_encoding():
 
 
 def make_mediated(config, mode, setting, render_mode=None, max_cycles=MAX_CYCLES):
+    """Transfer "on" (0.5) also appends every agent-history feature to the players' observations, and
+    uses the return-based rule with the discrete encoding and the action-based one with the box encoding,
+    so every mode and env meet both rules."""
     name, kwargs = config
     transfer, encoding = setting
     base = fairlead.make(name, **{**kwargs, "max_cycles": max_cycles, "obs_encoding": encoding,
                                   "render_mode": render_mode})
-    return fairlead.mediate(base, transfer=transfer, **MODES[mode])
+    extra = {}
+    if transfer:
+        extra["agent_history"] = AGENT_HISTORY_FEATURES
+        transfer = transfer if encoding == "discrete" else ("unfair_advantage", 2 * transfer)
+    return fairlead.mediate(base, transfer=transfer, **extra, **MODES[mode])
 
 
 @pytest.mark.parametrize("config, mode, setting", CASES, ids=IDS)

@@ -90,10 +90,6 @@ def test_fixed_leader_learners_reach_the_subgame_perfect_outcome(env, env_kwargs
 
 
 def test_every_shipped_method_trains_and_reports():
-    assert list(load_methods()) == [
-        "jamql", "jamql-no-history", "jamql-no-endgame", "jamql-selection-only",
-        "fixed", "alternating", "random", "vote", "catch-up",
-    ]
     for method in load_methods():
         trainer = trained("chicken_v0", method, seed=0, episodes=5, n_agents=3, max_cycles=4)
         result = trainer.evaluate(1)[0]
@@ -101,12 +97,70 @@ def test_every_shipped_method_trains_and_reports():
         assert result.returns.shape == (3,)
 
 
-def test_transfer_switch_changes_only_post_transfer_returns():
-    on = trained("chicken_v0", "jamql", seed=0, episodes=20).evaluate(2)
+MECHANISMS = {  # each of JAM-QL's mechanisms and the method fields that switch it
+    "selection": ("selector", "selector_kwargs"),
+    "history": ("history", "agent_history"),
+    "endgame": ("transfer",),
+}
+ABLATIONS = {"jamql-no-selection": "selection", "jamql-no-history": "history", "jamql-no-endgame": "endgame"}
+
+
+def changed_fields(a: Method, b: Method) -> set[str]:
+    return {f for fields in MECHANISMS.values() for f in fields if getattr(a, f) != getattr(b, f)}
+
+
+@pytest.mark.parametrize("ablation", ABLATIONS)
+def test_each_ablation_removes_exactly_one_mechanism(ablation):
+    jamql, other = get_method("jamql"), get_method(ablation)
+    mechanism = ABLATIONS[ablation]
+    allowed = set(MECHANISMS[mechanism]) | ({"history"} if mechanism == "selection" else set())
+    # (only a learned mediator reads its `history`: a rotation has no use for it)
+    assert changed_fields(jamql, other) and changed_fields(jamql, other) <= allowed
+    off = {"selection": other.selector == "round_robin", "history": not other.history and not other.agent_history,
+           "endgame": other.transfer == 0.0}
+    assert off[mechanism]
+
+
+def test_jamql_has_all_three_mechanisms_and_selection_only_has_one():
+    jamql, only = get_method("jamql"), get_method("jamql-selection-only")
+    assert jamql.vector_mediator and jamql.history and jamql.agent_history and jamql.transfer != 0.0
+    assert only.vector_mediator and not only.history and not only.agent_history and only.transfer == 0.0
+
+
+def test_baselines_share_jamqls_agents_so_only_leader_selection_differs():
+    jamql = get_method("jamql")
+    for name in ("fixed", "alternating", "random", "vote", "catch-up"):
+        baseline = get_method(name)
+        assert baseline.agent_history == jamql.agent_history and baseline.transfer == 0.0
+        assert changed_fields(jamql, baseline) <= {"selector", "selector_kwargs", "history", "transfer"}
+
+
+def test_action_transfer_charges_the_advantage_taken_in_unfair_leads():
+    """jamql's transfer, recomputed from the stage records: t_i = -kappa n/(n-1) (u_i - mean u)."""
+    rule, kappa = get_method("jamql").transfer
+    assert rule == "unfair_advantage"
+    trainer = trained("chicken_v0", "jamql", seed=0, episodes=30, n_agents=3, max_cycles=4)
+    charged = 0
+    for _ in range(10):
+        result = trainer.train_episode()  # exploring play: some leads are unfair
+        u = np.zeros(3)
+        for stage in result.stages:
+            rewards = np.array([stage.rewards[p] for p in trainer.players])
+            leader = trainer.players.index(stage.leader)
+            if not stage.leader_fair:
+                u[leader] += max(0.0, rewards[leader] - np.delete(rewards, leader).mean())
+        expected = -kappa * 3 / 2 * (u - u.mean())
+        assert result.returns_after_transfer - result.returns == pytest.approx(expected, abs=1e-9)
+        charged += bool(u.any())
+    assert charged, "need an episode with an unfair lead"
     off = trained("chicken_v0", "jamql-no-endgame", seed=0, episodes=20).evaluate(2)
     for r in off:
         assert np.array_equal(r.returns, r.returns_after_transfer)
-    moved = [r for r in on if not np.allclose(r.returns, r.returns.mean())]
+
+
+def test_scalar_variant_keeps_the_return_based_transfer():
+    moved = [r for r in trained("chicken_v0", "jamql-scalar", seed=0, episodes=20).evaluate(2)
+             if not np.allclose(r.returns, r.returns.mean())]
     assert moved, "need an unequal episode to see the transfer"
     for r in moved:
         assert r.returns_after_transfer.sum() == pytest.approx(r.returns.sum())
@@ -137,32 +191,49 @@ def plurality(votes, n):
     return set(np.flatnonzero(counts == counts.max()).tolist())
 
 
+def vector_choice(mediator, stage, past, players):
+    """The leader the vector mediator must pick greedily: argmin_l mean pairwise gap of G_t + V[t, l, rho_l]."""
+    returns = np.array([sum(r.rewards[p] for r in past) for p in players]) if mediator.use_returns else 0.0
+    reputation = [0] * len(players)
+    if mediator.use_reputation:
+        for r in past:
+            reputation[players.index(r.leader)] = 1 if r.leader_fair else 2
+    gaps = []
+    for leader in range(len(players)):
+        x = returns + mediator.values[stage, leader, reputation[leader]]
+        gaps.append(np.mean([abs(x[i] - x[j]) for i in range(len(x)) for j in range(i + 1, len(x))]))
+    return int(np.argmin(gaps))
+
+
 @pytest.mark.parametrize("method", list(load_methods()))
 def test_selection_switch_decides_who_chooses_the_leader(method):
-    """selector = "mediator": a mediator learner exists and each stage's leader is its action;
+    """selector = "vector_mediator" / "mediator": a mediator learner exists and decides each leader;
     a baseline has no mediator learner and its leaders follow its selector's rule."""
     n, stages = 3, 5
-    trainer = Trainer("chicken_v0", {"n_agents": n, "max_cycles": stages}, get_method(method), FAST, seed=0)
-    learned = get_method(method).selector == "mediator"
+    spec = get_method(method)
+    trainer = Trainer("chicken_v0", {"n_agents": n, "max_cycles": stages}, spec, FAST, seed=0)
+    learned = spec.selector in ("mediator", "vector_mediator")
     assert (MEDIATOR in trainer.learners) == learned
     assert list(trainer.learners) == trainer.players + [MEDIATOR] * learned
-    logs = {agent: log_decisions(trainer, agent) for agent in trainer.learners}
+    logs = {agent: log_decisions(trainer, agent) for agent in trainer.players + [MEDIATOR] * spec.learned_mediator}
     chosen = set()
-    for _ in range(20):  # exploring play: leaders and actions vary
+    for _ in range(40):  # exploring play: leaders and actions vary
         for log in logs.values():
             log.clear()
         result = trainer.train_episode()
         chosen |= set(result.leaders)
         assert result.leaders == tuple(trainer.players.index(stage.leader) for stage in result.stages)
-        if learned:
+        if spec.learned_mediator:
             assert [(phase, a) for phase, _, a in logs[MEDIATOR]] == [("mediate", a) for a in result.leaders]
             continue
+        if spec.vector_mediator:
+            continue  # exploring: checked greedily below
         votes = [[a for phase, _, a in logs[p] if phase == "vote"] for p in trainer.players]
         assert all(len(v) == (stages if method == "vote" else 0) for v in votes)
         for t, leader in enumerate(result.leaders):
             if method == "fixed":
                 assert leader == 0
-            elif method == "alternating":
+            elif spec.selector == "round_robin":
                 assert leader == t % n
             elif method == "catch-up":
                 assert leader == catch_up_leader(result.stages[:t], trainer.players)
@@ -171,6 +242,11 @@ def test_selection_switch_decides_who_chooses_the_leader(method):
             else:
                 assert method == "random", f"no rule to check for method {method}"
     assert chosen == ({0} if method == "fixed" else set(range(n)))
+    if spec.vector_mediator:
+        assert trainer.mediator.values.any()  # it learned
+        for result in trainer.evaluate(3):
+            assert list(result.leaders) == [vector_choice(trainer.mediator, t, result.stages[:t], trainer.players)
+                                            for t in range(stages)]
 
 
 def documented_mediator_state(past, players, tolerance):
@@ -188,11 +264,13 @@ def documented_mediator_state(past, players, tolerance):
 
 
 def test_history_switch_sets_what_the_mediator_sees():
-    """History on: the mediator sees the players' standing and reputation, as the env's records
-    give them; history off: it sees the stage index only."""
+    """The scalar mediator (jamql-scalar) with history on sees the players' standing and reputation,
+    as the env's records give them; history off: it sees the stage index only."""
     env_kwargs, stages = {"n_agents": 3, "max_cycles": 6}, 6
-    with_history = Trainer("chicken_v0", env_kwargs, get_method("jamql"), FAST, 0)
-    without = Trainer("chicken_v0", env_kwargs, get_method("jamql-no-history"), FAST, 0)
+    scalar = get_method("jamql-scalar")
+    assert scalar.history == ("returns", "reputation")
+    with_history = Trainer("chicken_v0", env_kwargs, scalar, FAST, 0)
+    without = Trainer("chicken_v0", env_kwargs, Method("scalar-no-history", "mediator", (), 0.5), FAST, 0)
     tolerance = 0.25 * with_history.return_scale / stages  # a quarter of one stage's reward range
     seen_on, seen_off = log_decisions(with_history, MEDIATOR), log_decisions(without, MEDIATOR)
     features = set()
@@ -209,16 +287,14 @@ def test_history_switch_sets_what_the_mediator_sees():
     assert features == {(i, v) for i in range(6) for v in range(3)}
 
 
-def test_same_seed_same_tables_different_seed_different_play():
-    a, b = (trained("chicken_v0", "jamql", seed=4, episodes=50) for _ in range(2))
+@pytest.mark.parametrize("method", ["jamql", "jamql-scalar"])
+def test_same_seed_same_tables_different_seed_different_play(method):
+    a, b = (trained("chicken_v0", method, seed=4, episodes=50) for _ in range(2))
     for agent in a.learners:
-        assert a.learners[agent].q.keys() == b.learners[agent].q.keys()
-        assert all(np.array_equal(a.learners[agent].q[k], b.learners[agent].q[k]) for k in a.learners[agent].q)
-    c = trained("chicken_v0", "jamql", seed=5, episodes=50)
-    assert any(
-        not np.array_equal(a.learners["mediator"].q.get(k, 0), c.learners["mediator"].q.get(k, 0))
-        for k in a.learners["mediator"].q
-    )
+        sa, sb = a.learners[agent].state_dict(), b.learners[agent].state_dict()
+        assert np.array_equal(sa["keys"], sb["keys"]) and np.array_equal(sa["values"], sb["values"])
+    c = trained("chicken_v0", method, seed=5, episodes=50)
+    assert not np.array_equal(a.learners[MEDIATOR].state_dict()["values"], c.learners[MEDIATOR].state_dict()["values"])
 
 
 def _mean_fairness(env, method, seeds, **env_kwargs):

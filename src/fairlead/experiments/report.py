@@ -31,17 +31,38 @@ def mean_ci(values) -> tuple[float, float]:
     return mean, t_critical(len(x) - 1) * float(np.std(x, ddof=1)) / math.sqrt(len(x))
 
 
+# (row key, column label); the headline fairness key comes first and is passed in.
+COLUMNS = (("total_return", "total return"), ("trajectory_fairness", "trajectory fairness"),
+           ("fair_action_rate", "fair-action rate"), ("fair_action_rate_last", "fair-action rate, last stage"))
+
+
+def cell(values) -> str:
+    """``mean ± half-width``; ``n/a`` for a half-width that is not defined (one seed) or a missing mean."""
+    mean, half = mean_ci(values)
+    if math.isnan(mean):
+        return "n/a"
+    return f"{mean:.3f} ± " + ("n/a" if math.isnan(half) else f"{half:.3f}")
+
+
 def summary_table(rows: list[dict], methods, headline: str) -> str:
-    columns = [(headline, "fairness"), ("total_return", "total return"), ("fair_action_rate", "fair-action rate")]
+    """One Markdown row per method: the mean over its seeds and the 95% CI of each headline number.
+
+    Columns: fairness (``headline``, of the final returns), total return,
+    trajectory fairness, the fair-action rate over all stages and in the
+    last stage. A number a row lacks (a result written by an older version)
+    counts as NaN, so its cell reads ``n/a``; so does the half-width of a
+    single seed. A caption under the table says what the cells are.
+    """
+    columns = [(headline, "fairness"), *COLUMNS]
     lines = [
-        "| method | seeds | " + " | ".join(f"{label} (mean ± 95% CI)" for _, label in columns) + " |",
+        "| method | seeds | " + " | ".join(label for _, label in columns) + " |",
         "|---|---|" + "---|" * len(columns),
     ]
     for method in methods:
         mine = [r for r in rows if r["method"] == method]
-        cells = []
-        for key, _ in columns:
-            mean, half = mean_ci([r[key] for r in mine])
-            cells.append(f"{mean:.3f} ± {half:.3f}")
+        cells = [cell([r.get(key, math.nan) for r in mine]) for key, _ in columns]
         lines.append(f"| {method} | {len(mine)} | " + " | ".join(cells) + " |")
+    lines += ["", f"Mean ± 95% CI over the seeds (n/a: one seed). Fairness: {headline.removeprefix('fairness_')} "
+                  "of the returns before any transfer, at the end (fairness) and averaged over the stages "
+                  "(trajectory fairness)."]
     return "\n".join(lines)

@@ -208,8 +208,14 @@ def train_seed(spec: RunSpec, method: str, seed: int, out: Path, stop_after: int
 
 
 def _csv(rows: list[dict]) -> str:
+    """Rows as CSV; the columns are every row's keys in order of first appearance (a missing cell is empty).
+
+    The rows of one run share their keys; the union only matters for rows of
+    an older version (e.g. a learning curve resumed from an older checkpoint).
+    """
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+    fieldnames = list(dict.fromkeys(key for row in rows for key in row))
+    writer = csv.DictWriter(buffer, fieldnames=fieldnames, restval="", lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue()

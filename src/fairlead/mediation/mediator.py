@@ -28,7 +28,14 @@ from pettingzoo import AECEnv, ParallelEnv
 
 from fairlead.envs.stackelberg import check_int
 from fairlead.fairness import DEFAULT_METRIC, METRICS
-from fairlead.mediation.observation import DEFAULT_HISTORY, MediatorObservation, parse_history
+from fairlead.mediation.observation import (
+    DEFAULT_HISTORY,
+    AgentHistory,
+    MediatorObservation,
+    one_hot,
+    parse_agent_history,
+    parse_history,
+)
 from fairlead.mediation.selectors import MediatorView, Selector, check_agent, make_selector
 from fairlead.mediation.transfer import parse_transfer
 
@@ -95,7 +102,7 @@ class MediatedEnv(AECEnv):
     """A Stackelberg env whose leaders are chosen by a mediator; build it with :func:`mediate`."""
 
     def __init__(self, env: AECEnv, selector, transfer, history, mediator_as_agent: bool,
-                 metric: str | None, seed: int | None, selector_kwargs: dict):
+                 metric: str | None, seed: int | None, selector_kwargs: dict, agent_history=()):
         super().__init__()
         self._game = _check_protocol(env)
         self._protocol_checked = False  # all of PROTOCOL, after the first reset
@@ -126,6 +133,7 @@ class MediatedEnv(AECEnv):
             )
         self.transfer = parse_transfer(transfer)
         self.history = parse_history(history)
+        self.agent_history = AgentHistory(len(self.players), parse_agent_history(agent_history))
         if seed is not None:
             check_int("seed", seed, 0)
         self._rng = _mediator_rng(seed)
@@ -152,15 +160,18 @@ class MediatedEnv(AECEnv):
             raise TypeError(f"the mediator needs Discrete player actions, got {inner_action}")
         self._inner_actions = int(inner_action.n)
         self._votes_on = self.selector is not None and self.selector.vote_phase
-        if self._votes_on:
+        # discrete features appended to every player's observation: own history, then the voting flag
+        self._extra_nvec = np.append(self.agent_history.nvec, [2] if self._votes_on else []).astype(np.int64)
+        if len(self._extra_nvec):
             # players vote among n agents and play among k actions, with one action space
-            self._n_actions = max(self._inner_actions, n)
+            self._n_actions = max(self._inner_actions, n) if self._votes_on else self._inner_actions
             inner_obs = self.env.observation_space(self.players[0])["observation"]
             if isinstance(inner_obs, spaces.MultiDiscrete):
-                obs = spaces.MultiDiscrete(np.append(inner_obs.nvec, 2), dtype=np.int64)
+                obs = spaces.MultiDiscrete(np.append(inner_obs.nvec, self._extra_nvec), dtype=np.int64)
             else:
-                low, high = (np.append(bound, edge).astype(inner_obs.dtype)
-                             for bound, edge in ((inner_obs.low, [0, 0]), (inner_obs.high, [1, 1])))
+                width = int(self._extra_nvec.sum())
+                low, high = (np.append(bound, np.full(width, edge)).astype(inner_obs.dtype)
+                             for bound, edge in ((inner_obs.low, 0), (inner_obs.high, 1)))
                 obs = spaces.Box(low, high, dtype=inner_obs.dtype)
             obs_space = spaces.Dict(
                 {"observation": obs, "action_mask": spaces.Box(0, 1, (self._n_actions,), np.int8)}
@@ -182,6 +193,7 @@ class MediatedEnv(AECEnv):
     def _new_episode(self) -> None:
         self._returns = np.zeros(len(self.players))
         self._leaders: list[int] = []  # leader index of each completed stage
+        self._stages: list = []  # the wrapped env's StageRecord of each completed stage
         self._fair: list[bool] = []
         self._votes: dict[str, str] = {}
         self._final: dict[str, dict[str, float]] = {}
@@ -269,10 +281,12 @@ class MediatedEnv(AECEnv):
         else:
             mask[: self._inner_actions] = inner["action_mask"]
         obs = inner["observation"]
-        if self._votes_on:
-            voting = int(self._phase == "vote")
-            obs = (np.append(obs, voting) if self.obs_encoding == "discrete"
-                   else np.concatenate([obs, np.eye(2, dtype=obs.dtype)[voting]]))
+        if len(self._extra_nvec):
+            extra = self.agent_history.features(self.players.index(agent), *self._history()[1:])
+            if self._votes_on:
+                extra.append(int(self._phase == "vote"))
+            obs = (np.append(obs, extra) if self.obs_encoding == "discrete"
+                   else np.concatenate([obs, one_hot(np.asarray(extra), self._extra_nvec).astype(obs.dtype)]))
         return {"observation": obs, "action_mask": mask}
 
     def step(self, action):
@@ -359,6 +373,7 @@ class MediatedEnv(AECEnv):
             return rewards
         self._returns += [rewards[p] for p in self.players]
         record = self.last_stage
+        self._stages.append(record)
         self._leaders.append(self.players.index(record.leader))
         self._fair.append(bool(record.leader_fair))
         if self.mediator_as_agent:
@@ -381,7 +396,7 @@ class MediatedEnv(AECEnv):
 
     def _finish(self, rewards: dict[str, float]) -> None:
         before = self.episode_returns
-        transfer = dict(zip(self.players, map(float, self.transfer(self._returns))))
+        transfer = dict(zip(self.players, map(float, self.transfer(self._returns, self._stages))))
         for p, t in transfer.items():
             rewards[p] += t
         self._final = {
@@ -447,6 +462,7 @@ def mediate(
     mediator_as_agent: bool = False,
     metric: str | None = None,
     seed: int | None = None,
+    agent_history=(),
     **selector_kwargs,
 ) -> MediatedEnv:
     """Wrap a Stackelberg env so that a mediator picks every stage's leader (see docs/mediator.md).
@@ -457,13 +473,18 @@ def mediate(
     leader, e.g. a trained mediator's greedy policy)), a :class:`Selector` or a callable
     ``view -> agent name``; extra keyword arguments go to a named selector.
     ``transfer``: end-game transfer strength ``beta`` in [0, 1] (rule
-    ``t_i = -beta (G_i - mean G)``), or ``(rule, beta)`` with a rule name or
-    callable. ``history``: mediator observation features, a tuple from
+    ``t_i = -beta (G_i - mean G)``), or ``(rule, strength)`` with a rule name
+    (``"mean_deviation"``, ``"unfair_advantage"``: ``t_i = -kappa n/(n-1)
+    (u_i - mean u)``, u_i the advantage player i took while leading unfairly)
+    or a callable. ``history``: mediator observation features, a tuple from
     ``("returns", "leaders", "reputation")``, ``()`` or None for none.
+    ``agent_history``: features of each player's own past appended to its
+    observation, from ``("unfair_leads", "leads", "rank")``.
     ``mediator_as_agent``: add the agent ``"mediator"`` whose action is the
     leader and whose reward is the change in fairness (``metric``, default
     ``pairwise_equality``) of the players' returns; ``selector`` must then be
     left unset. ``seed`` seeds the mediator's random choices until
     ``reset(seed=...)`` reseeds them.
     """
-    return MediatedEnv(env, selector, transfer, history, mediator_as_agent, metric, seed, selector_kwargs)
+    return MediatedEnv(env, selector, transfer, history, mediator_as_agent, metric, seed, selector_kwargs,
+                       agent_history)

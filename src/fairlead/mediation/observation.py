@@ -33,6 +33,20 @@ float features, in this order and one entry per player in index order:
                 in [0, 1] (uncapped).
 
 ``reputation`` has no float feature (its one-hot code is already exact).
+
+**The players' own history** (``agent_history``, :class:`AgentHistory`): the
+mediated env can append features of a player's own past to that player's
+observation, so a tabular agent can tell histories apart that the end-game
+transfer or the mediator treat differently (without them the penalty for an
+unfair lead at stage 2 is paid at the end, from states that look the same
+whatever the agent did, and never propagates back). Discrete: one integer
+each, appended in this order; box: their one-hot codes, appended.
+
+``unfair_leads``  how many stages this player has led unfairly (the env's
+                  fair-action rule), capped: 0 .. ``UNFAIR_LEAD_CAP``.
+``leads``         how many stages it has led, capped: 0 .. ``LEADER_CAP``.
+``rank``          how many players have a strictly lower cumulative return
+                  (0 = last or tied last .. n - 1 = strictly ahead of all).
 """
 
 from __future__ import annotations
@@ -44,6 +58,8 @@ import numpy as np
 from gymnasium import spaces
 
 HISTORY_FEATURES = ("returns", "leaders", "reputation")
+AGENT_HISTORY_FEATURES = ("unfair_leads", "leads", "rank")
+UNFAIR_LEAD_CAP = 3
 DEFAULT_HISTORY = ("returns", "reputation")
 RETURN_TOLERANCE = 0.25
 LEADER_CAP = 2
@@ -53,28 +69,54 @@ FEATURE_SIZES = {"returns": 3, "leaders": LEADER_CAP + 1, "reputation": 3}
 FLOAT_FEATURES = {"returns": -1.0, "leaders": 0.0}  # box-only float features: name -> lower bound (upper 1)
 
 
-def parse_history(history) -> tuple[str, ...]:
-    """Validate ``history`` (names, one name, ``()`` or None) into canonical order."""
-    if history is None:
+def _parse_names(value, valid: tuple[str, ...], what: str) -> tuple[str, ...]:
+    if value is None:
         return ()
-    names = (history,) if isinstance(history, str) else history
+    names = (value,) if isinstance(value, str) else value
     try:
         names = tuple(names)
     except TypeError:
-        raise TypeError(
-            f"history must be a tuple of feature names from {HISTORY_FEATURES}, () or None; "
-            f"got {history!r}"
-        ) from None
+        raise TypeError(f"{what} must be a tuple of feature names from {valid}, () or None; got {value!r}") from None
     for name in names:
-        if name not in HISTORY_FEATURES:
-            close = difflib.get_close_matches(str(name), HISTORY_FEATURES, n=1)
+        if name not in valid:
+            close = difflib.get_close_matches(str(name), valid, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ValueError(
-                f"unknown history feature {name!r}{hint}; valid features: {HISTORY_FEATURES}"
-            )
+            raise ValueError(f"unknown {what} feature {name!r}{hint}; valid features: {valid}")
     if len(set(names)) != len(names):
-        raise ValueError(f"history names a feature twice: {names}")
-    return tuple(f for f in HISTORY_FEATURES if f in names)
+        raise ValueError(f"{what} names a feature twice: {names}")
+    return tuple(f for f in valid if f in names)
+
+
+def parse_history(history) -> tuple[str, ...]:
+    """Validate the mediator's ``history`` (names, one name, ``()`` or None) into canonical order."""
+    return _parse_names(history, HISTORY_FEATURES, "history")
+
+
+def parse_agent_history(agent_history) -> tuple[str, ...]:
+    """Validate the players' ``agent_history`` features into canonical order."""
+    return _parse_names(agent_history, AGENT_HISTORY_FEATURES, "agent_history")
+
+
+class AgentHistory:
+    """A player's own history features (see the module docstring)."""
+
+    def __init__(self, n_players: int, names: tuple[str, ...]):
+        self.names = names
+        caps = {"unfair_leads": UNFAIR_LEAD_CAP + 1, "leads": LEADER_CAP + 1, "rank": n_players}
+        self.nvec = np.array([caps[name] for name in names], dtype=np.int64)
+
+    def features(self, player: int, returns: np.ndarray, leaders: Sequence[int],
+                 leader_fair: Sequence[bool]) -> list[int]:
+        values = []
+        for name in self.names:
+            if name == "unfair_leads":
+                count = sum(1 for led, fair in zip(leaders, leader_fair) if led == player and not fair)
+                values.append(min(count, UNFAIR_LEAD_CAP))
+            elif name == "leads":
+                values.append(min(sum(1 for led in leaders if led == player), LEADER_CAP))
+            else:
+                values.append(int(np.sum(returns < returns[player])))
+        return values
 
 
 def one_hot(features: np.ndarray, nvec: np.ndarray) -> np.ndarray:

@@ -1,17 +1,38 @@
-"""End-game zero-sum transfer: at the end of an episode, move reward from agents ahead to agents behind.
+"""End-game zero-sum transfer: at the end of an episode, move reward between players.
 
-Our formalisation (the paper's exact rule is not available to us): a
+Our formalisation (the paper's exact rule is not available to us). A
 :class:`TransferRule` maps the episode returns ``G`` (the env's own, per
-player) and a strength ``beta`` in [0, 1] to transfers ``t`` that sum to zero.
-The default, :func:`mean_deviation`, is ``t_i = -beta * (G_i - mean(G))``:
+player), a strength and, if it asks for them, the episode's stage records to
+transfers ``t`` that sum to zero. The mediated env adds ``t_i`` to player
+``i``'s reward of the final stage. Two rules ship:
+
+``mean_deviation`` (return-based), strength ``beta`` in [0, 1]::
+
+    t_i = -beta * (G_i - mean(G))
+
 ``beta = 0`` changes nothing, ``beta = 1`` gives every player the mean return.
-The mediated env adds ``t_i`` to player ``i``'s reward of the final stage.
+It can never make a fair action pay: a leader that takes an advantage ``a``
+keeps ``(1 - beta (1 - 1/n)) a`` of it.
+
+``unfair_advantage`` (action-based), strength ``kappa >= 0``::
+
+    u_i = sum over the stages i led unfairly (the env's fair-action rule) of
+          max(0, r_i - mean_{j != i} r_j)          (the advantage it took)
+    t_i = -kappa * n / (n - 1) * (u_i - mean(u))
+
+so an agent that alone took an advantage ``a`` pays back ``kappa * a``, shared
+among the others: ``kappa = 1`` cancels the advantage exactly, ``kappa > 1``
+makes an unfair lead a net loss, even in the last stage, where no future
+leadership is at stake (the end-game problem the paper's third mechanism is
+about).
 """
 
 from __future__ import annotations
 
 import difflib
+import inspect
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -22,24 +43,75 @@ ZERO_SUM_RTOL = 1e-9
 
 
 class TransferRule(Protocol):
-    def __call__(self, returns: np.ndarray, beta: float) -> np.ndarray:
-        """Per-player transfers for episode ``returns``; they must sum to zero."""
+    def __call__(self, returns: np.ndarray, strength: float, stages: Sequence = ()) -> np.ndarray:
+        """Per-player transfers for episode ``returns``; they must sum to zero.
+
+        ``stages`` (the episode's :class:`~fairlead.envs.stackelberg.StageRecord` s) is
+        passed only to rules that accept a third argument.
+        """
 
 
-def mean_deviation(returns: np.ndarray, beta: float) -> np.ndarray:
+def mean_deviation(returns: np.ndarray, beta: float, stages: Sequence = ()) -> np.ndarray:
     """``t_i = -beta * (G_i - mean(G))``: shrink every return towards the mean by ``beta``."""
     return -beta * (returns - returns.mean())
 
 
-TRANSFER_RULES: dict[str, TransferRule] = {"mean_deviation": mean_deviation}
+mean_deviation.max_strength = 1.0
+
+
+def unfair_advantages(returns: np.ndarray, stages: Sequence) -> np.ndarray:
+    """``u_i``: the advantage each player took over the followers' mean in the stages it led unfairly."""
+    players = list(stages[0].rewards) if stages else []
+    u = np.zeros(len(returns))
+    for record in stages:
+        if record.leader_fair:
+            continue
+        rewards = np.array([record.rewards[p] for p in players])
+        i = players.index(record.leader)
+        u[i] += max(0.0, rewards[i] - (rewards.sum() - rewards[i]) / (len(rewards) - 1))
+    return u
+
+
+def unfair_advantage(returns: np.ndarray, kappa: float, stages: Sequence = ()) -> np.ndarray:
+    """``t_i = -kappa n/(n-1) (u_i - mean u)``: each unfair leader pays back ``kappa`` times its advantage."""
+    u = unfair_advantages(returns, stages)
+    n = len(returns)
+    return -kappa * n / (n - 1) * (u - u.mean()) + 0.0  # + 0.0: no -0.0 for a player that owes nothing
+
+
+unfair_advantage.max_strength = math.inf
+
+TRANSFER_RULES: dict[str, TransferRule] = {
+    "mean_deviation": mean_deviation,
+    "unfair_advantage": unfair_advantage,
+}
+
+
+def check_strength(strength, maximum: float = 1.0, rule: str = "mean_deviation") -> float:
+    """A rule's strength: in [0, 1] for ``mean_deviation`` (``beta``), [0, maximum] otherwise."""
+    name = {"mean_deviation": "beta", "unfair_advantage": "kappa"}.get(rule, f"of rule {rule!r}")
+    valid = "in [0, 1]" if maximum == 1.0 else ("a finite number >= 0" if maximum == math.inf
+                                                 else f"in [0, {maximum:g}]")
+    if isinstance(strength, bool) or not isinstance(strength, (int, float, np.integer, np.floating)):
+        kind = "a number " + valid if valid.startswith("in") else valid
+        raise TypeError(f"transfer strength {name} must be {kind}, got {strength!r}")
+    if not (math.isfinite(strength) and 0.0 <= strength <= maximum):
+        raise ValueError(f"transfer strength {name} must be {valid}, got {strength}")
+    return float(strength)
 
 
 def check_beta(beta) -> float:
-    if isinstance(beta, bool) or not isinstance(beta, (int, float, np.integer, np.floating)):
-        raise TypeError(f"transfer strength beta must be a number in [0, 1], got {beta!r}")
-    if math.isnan(beta) or not 0.0 <= beta <= 1.0:
-        raise ValueError(f"transfer strength beta must be in [0, 1], got {beta}")
-    return float(beta)
+    """A strength for the default rule, ``mean_deviation``: a number in [0, 1]."""
+    return check_strength(beta)
+
+
+def _takes_stages(rule) -> bool:
+    try:
+        parameters = inspect.signature(rule).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 3 or any(p.kind == p.VAR_POSITIONAL for p in parameters)
 
 
 @dataclass(frozen=True)
@@ -47,43 +119,59 @@ class Transfer:
     """A rule with its strength; calling it checks the rule's output."""
 
     rule: TransferRule
-    beta: float
+    strength: float
+
+    @property
+    def beta(self) -> float:  # the strength's name for the default rule
+        return self.strength
 
     @property
     def name(self) -> str:
         return getattr(self.rule, "__name__", repr(self.rule))
 
-    def __call__(self, returns: np.ndarray) -> np.ndarray:
-        if self.beta == 0.0:
+    def __call__(self, returns: np.ndarray, stages: Sequence = ()) -> np.ndarray:
+        if self.strength == 0.0:
             return np.zeros_like(returns)
-        t = np.asarray(self.rule(returns.copy(), self.beta), dtype=float)
+        args = (returns.copy(), self.strength) + ((tuple(stages),) if _takes_stages(self.rule) else ())
+        t = np.asarray(self.rule(*args), dtype=float)
         if t.shape != returns.shape or not np.all(np.isfinite(t)):
             raise ValueError(
                 f"transfer rule {self.name} must return {len(returns)} finite numbers, got {t!r}"
             )
-        if abs(t.sum()) > ZERO_SUM_RTOL * max(1.0, float(np.abs(returns).sum())):
+        if abs(t.sum()) > ZERO_SUM_RTOL * max(1.0, float(np.abs(returns).sum()), float(np.abs(t).sum())):
             raise ValueError(f"transfer rule {self.name} is not zero-sum: its transfers {t} sum to {t.sum()}")
         return t
 
+    def describe(self):
+        """JSON-friendly: the strength alone for the default rule, else ``[rule, strength]``."""
+        return self.strength if self.rule is mean_deviation else [self.name, self.strength]
+
 
 def parse_transfer(transfer) -> Transfer:
-    """``beta`` (default rule) or ``(rule, beta)`` with a rule name in TRANSFER_RULES or a callable."""
-    if isinstance(transfer, tuple):
+    """``beta`` (default rule) or ``(rule, strength)`` with a rule name in TRANSFER_RULES or a callable.
+
+    A list ``[rule, strength]`` (as TOML writes it) is accepted like the tuple.
+    """
+    if isinstance(transfer, Transfer):
+        return transfer
+    if isinstance(transfer, (tuple, list)):
         if len(transfer) != 2:
-            raise TypeError(f"transfer=(rule, beta) takes 2 items, got {len(transfer)}: {transfer!r}")
-        rule, beta = transfer
+            raise TypeError(f"transfer=(rule, strength) takes 2 items, got {len(transfer)}: {transfer!r}")
+        rule, strength = transfer
         if isinstance(rule, str):
             if rule not in TRANSFER_RULES:
                 close = difflib.get_close_matches(rule, TRANSFER_RULES, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 raise ValueError(
                     f"unknown transfer rule {rule!r}{hint}; valid rules: {', '.join(TRANSFER_RULES)} "
-                    "(or pass a callable (returns, beta) -> transfers)"
+                    "(or pass a callable (returns, strength[, stages]) -> transfers)"
                 )
             rule = TRANSFER_RULES[rule]
         elif not callable(rule):
             raise TypeError(
-                f"transfer rule must be a name or a callable (returns, beta) -> transfers, got {rule!r}"
+                "transfer rule must be a name or a callable (returns, strength[, stages]) -> transfers, "
+                f"got {rule!r}"
             )
-        return Transfer(rule, check_beta(beta))
+        name = getattr(rule, "__name__", repr(rule))
+        return Transfer(rule, check_strength(strength, getattr(rule, "max_strength", 1.0), name))
     return Transfer(mean_deviation, check_beta(transfer))

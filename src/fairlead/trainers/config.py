@@ -13,15 +13,18 @@ import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
-from fairlead.mediation.observation import parse_history
+from fairlead.mediation.observation import parse_agent_history, parse_history
 from fairlead.mediation.selectors import SELECTORS, make_selector
-from fairlead.mediation.transfer import check_beta
+from fairlead.mediation.transfer import parse_transfer
 from fairlead.registry import catalogue_dir
 from fairlead.trainers.qlearning import QConfig
 
-LEARNED_MEDIATOR = "mediator"  # selector value: JAM-QL's tabular mediator, learned jointly
+VECTOR_MEDIATOR = "vector_mediator"  # selector value: JAM-QL's mediator (trainers/vector_mediator.py)
+LEARNED_MEDIATOR = "mediator"  # selector value: the scalar Q-learning mediator agent (jamql-scalar)
+LEARNED_SELECTORS = (VECTOR_MEDIATOR, LEARNED_MEDIATOR)  # trained with the agents; take no kwargs
 # Listing order: JAM-QL, its ablations, the baselines; methods users add come after.
-SHIPPED_ORDER = ("jamql", "jamql-no-history", "jamql-no-endgame", "jamql-selection-only",
+SHIPPED_ORDER = ("jamql", "jamql-no-selection", "jamql-no-history", "jamql-no-endgame",
+                 "jamql-selection-only", "jamql-scalar",
                  "fixed", "alternating", "random", "vote", "catch-up")
 
 
@@ -29,14 +32,20 @@ SHIPPED_ORDER = ("jamql", "jamql-no-history", "jamql-no-endgame", "jamql-selecti
 class Method:
     name: str
     selector: str
-    history: tuple[str, ...] = ()
-    transfer: float = 0.0
+    history: tuple[str, ...] = ()  # the mediator's history features
+    transfer: float | list = 0.0  # beta of mean_deviation, or [rule, strength]
     selector_kwargs: dict = field(default_factory=dict)
     description: str = ""
+    agent_history: tuple[str, ...] = ()  # the players' own history features
 
     @property
     def learned_mediator(self) -> bool:
+        """The scalar mediator agent (``selector = "mediator"``)."""
         return self.selector == LEARNED_MEDIATOR
+
+    @property
+    def vector_mediator(self) -> bool:
+        return self.selector == VECTOR_MEDIATOR
 
 
 @dataclass(frozen=True)
@@ -116,11 +125,11 @@ def load_hyperparams(config_file: str | Path | None = None) -> HyperParams:
 def _load_method(path: Path) -> Method:
     """One method file, fully checked: every error names the file and the valid choices."""
     data = _read_toml(path)
-    valid = {"description", "selector", "history", "transfer", "selector_kwargs"}
+    valid = {"description", "selector", "history", "agent_history", "transfer", "selector_kwargs"}
     unknown = set(data) - valid
     if unknown:
         raise ValueError(f"method file {path}: unknown keys {sorted(unknown)}; valid keys: {sorted(valid)}")
-    selectors = (LEARNED_MEDIATOR, *(s for s in SELECTORS if s != "learned"))  # "learned" needs a callable
+    selectors = (*LEARNED_SELECTORS, *(s for s in SELECTORS if s != "learned"))  # "learned" needs a callable
     selector, selector_kwargs = data.get("selector"), data.get("selector_kwargs", {})
     if selector not in selectors:
         problem = "'selector' is missing" if selector is None else f"unknown selector {selector!r}"
@@ -128,18 +137,20 @@ def _load_method(path: Path) -> Method:
                          f"valid selectors: {', '.join(selectors)}")
     if not isinstance(selector_kwargs, dict):
         raise ValueError(f"method file {path}: [selector_kwargs] must be a table")
-    if selector == LEARNED_MEDIATOR and selector_kwargs:
-        raise ValueError(f"method file {path}: selector \"{LEARNED_MEDIATOR}\" takes no [selector_kwargs]")
+    if selector in LEARNED_SELECTORS and selector_kwargs:
+        raise ValueError(f"method file {path}: selector \"{selector}\" takes no [selector_kwargs]")
     if not isinstance(data.get("description", ""), str):
         raise ValueError(f"method file {path}: description must be a string")
     try:
-        if selector != LEARNED_MEDIATOR:
+        if selector not in LEARNED_SELECTORS:
             make_selector(selector, **selector_kwargs)
         history = parse_history(data.get("history", ()))
-        transfer = check_beta(data.get("transfer", 0.0))
+        agent_history = parse_agent_history(data.get("agent_history", ()))
+        transfer = parse_transfer(data.get("transfer", 0.0)).describe()
     except (TypeError, ValueError) as err:
         raise ValueError(f"method file {path}: {err}") from err
-    return Method(path.stem, selector, history, transfer, dict(selector_kwargs), data.get("description", ""))
+    return Method(path.stem, selector, history, transfer, dict(selector_kwargs), data.get("description", ""),
+                  agent_history)
 
 
 def load_methods() -> dict[str, Method]:

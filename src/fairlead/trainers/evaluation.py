@@ -5,20 +5,102 @@ transfer (with full transfer the post-transfer returns are trivially equal).
 Each metric is computed per episode and averaged over the episodes; a metric
 undefined on some episode's returns (e.g. 1 - Gini with negative returns) is
 reported as NaN rather than silently dropped.
+
+Besides the fairness of the final returns, two numbers look *inside* the
+episode: the trajectory fairness (how fair the returns-so-far are, stage by
+stage) and the fair-action rate of each stage (does fair leading collapse at
+the end, the end-game effect?). See :func:`summarise` for every column.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from fairlead.fairness import DEFAULT_METRIC, all_metrics
+from fairlead.fairness import DEFAULT_METRIC, METRICS, UndefinedMetricError, all_metrics
 from fairlead.trainers.jamql import EpisodeResult
+
+HEADLINE = f"fairness_{DEFAULT_METRIC}"
+
+
+def stage_returns(episode: EpisodeResult, players: list[str]) -> np.ndarray:
+    """Cumulative returns after each stage: row ``t - 1`` is ``G_t = r_1 + ... + r_t``, shape ``(T, n)``.
+
+    Built from the stage records' own rewards (before any transfer), in the
+    order of ``players``; the last row is the episode's ``returns``.
+    """
+    if not episode.stages:
+        raise ValueError("the episode has no stage records (EpisodeResult.stages is empty)")
+    rewards = np.array([[float(s.rewards[p]) for p in players] for s in episode.stages])
+    cumulative = np.cumsum(rewards, axis=0)
+    final = np.asarray(episode.returns, dtype=float)
+    if final.shape != cumulative[-1].shape or not np.allclose(cumulative[-1], final, rtol=1e-9, atol=1e-9):
+        raise ValueError(
+            f"the stage rewards sum to {cumulative[-1].tolist()}, not to the episode's returns "
+            f"{final.tolist()}: the stage records do not account for the returns"
+        )
+    return cumulative
+
+
+def trajectory_fairness(episode: EpisodeResult, players: list[str], scale: float) -> float:
+    """Mean over the stages ``t = 1..T`` of ``F(G_t)``, the default metric on the returns after stage ``t``.
+
+    ``F`` is ``fairlead.fairness.DEFAULT_METRIC`` (``pairwise_equality``, with
+    ``scale`` the env's ``return_scale``, the same as the final fairness), on
+    the environment's returns before any transfer. The final fairness looks
+    only at ``G_T``: a rotation that is lopsided for most of the episode and
+    evens out at the last stage (e.g. equal after 10 stages but far apart in
+    between) scores as fair as one that stays fair throughout. The trajectory
+    fairness tells them apart: it is lower for the first, and equal to the
+    final fairness only when the returns-so-far are as fair at every stage as
+    at the end (e.g. when every stage pays everyone the same). It is in the
+    metric's range (``[0, 1]`` for ``pairwise_equality``, higher fairer).
+
+    With ``pairwise_equality`` the returns after ``t`` of ``T`` stages are
+    judged against the spread attainable in ``t`` stages, ``scale * t / T``
+    (``scale`` is the whole episode's ``return_scale``), so a gap of one
+    stage's worth costs as much after stage 1 as a gap of ``T`` stages' worth
+    at the end. NaN if the metric is undefined on some ``G_t``.
+    """
+    metric = METRICS[DEFAULT_METRIC]
+    prefixes = stage_returns(episode, players)
+    total = len(prefixes)
+    try:
+        return float(np.mean([
+            metric.fn(g, **({"scale": scale * t / total} if metric.needs_scale else {}))
+            for t, g in enumerate(prefixes, start=1)
+        ]))
+    except UndefinedMetricError:
+        return float("nan")
 
 
 def summarise(episodes: list[EpisodeResult], players: list[str], scale: float) -> dict[str, float]:
-    """Flat dict of every reported number (keys become CSV columns)."""
+    """Flat dict of every reported number (keys become CSV columns), averaged over ``episodes``.
+
+    All on the environment's returns before any transfer:
+
+    * ``fairness_<metric>``: every fairness metric of the final returns;
+    * ``return_<player>``, ``total_return``: mean returns (efficiency);
+    * ``leader_share_<player>``: share of the stages the player led;
+    * ``fair_action_rate``: share of all stages whose leader acted fairly
+      (by the env's own rule);
+    * ``trajectory_fairness``: :func:`trajectory_fairness`, the default metric
+      averaged over the stages' returns-so-far (lower than the final fairness
+      when the returns are fair only at the end);
+    * ``fair_action_rate_last``: share of episodes whose last-stage leader
+      acted fairly (the end game);
+    * ``fair_action_rate_stage_<t>``, ``t = 0..T-1``: the same for stage ``t``.
+
+    Every episode must have the same number of stages ``T`` (one env, one
+    ``max_cycles``), so the ``fair_action_rate_stage_<t>`` columns are the
+    same for every row of a run.
+    """
     if not episodes:
         raise ValueError("cannot summarise zero episodes")
+    horizons = sorted({len(e.leader_fair) for e in episodes})
+    if len(horizons) > 1:
+        raise ValueError(f"episodes of different lengths ({horizons} stages) cannot be summarised together")
+    if horizons[0] == 0:
+        raise ValueError("cannot summarise episodes without stages")
     per_episode = [all_metrics(e.returns, scale=scale) for e in episodes]
     row: dict[str, float] = {}
     for metric in per_episode[0]:
@@ -31,8 +113,11 @@ def summarise(episodes: list[EpisodeResult], players: list[str], scale: float) -
     share = np.bincount(leaders, minlength=len(players)) / len(leaders)
     for player, value in zip(players, share):
         row[f"leader_share_{player}"] = float(value)
-    row["fair_action_rate"] = float(np.mean(np.concatenate([e.leader_fair for e in episodes])))
+    fair = np.array([e.leader_fair for e in episodes], dtype=float)  # (episodes, T)
+    row["fair_action_rate"] = float(fair.mean())
+    row["trajectory_fairness"] = float(np.mean([trajectory_fairness(e, players, scale) for e in episodes]))
+    by_stage = fair.mean(axis=0)
+    row["fair_action_rate_last"] = float(by_stage[-1])
+    for t, value in enumerate(by_stage):
+        row[f"fair_action_rate_stage_{t}"] = float(value)
     return row
-
-
-HEADLINE = f"fairness_{DEFAULT_METRIC}"

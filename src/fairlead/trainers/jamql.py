@@ -40,6 +40,7 @@ from fairlead.mediation import mediate
 from fairlead.registry import make
 from fairlead.trainers.config import HyperParams, Method
 from fairlead.trainers.qlearning import TabularQLearner
+from fairlead.trainers.vector_mediator import VectorMediator
 
 MEDIATOR = "mediator"
 TRAIN, EVAL = 0, 1  # seed streams
@@ -66,14 +67,21 @@ class Trainer:
     def __init__(self, env_name: str, env_kwargs: dict, method: Method, hp: HyperParams, seed: int):
         self.method, self.hp, self.seed = method, hp, seed
         base = make(env_name, **{**env_kwargs, "obs_encoding": "discrete"})
-        if method.learned_mediator:
-            self.env = mediate(base, transfer=method.transfer, history=method.history,
-                               mediator_as_agent=True, seed=seed)
-        else:
-            self.env = mediate(base, selector=method.selector, transfer=method.transfer,
-                               history=method.history, seed=seed, **method.selector_kwargs)
         self.players = list(base.possible_agents)
         self.return_scale = base.unwrapped.return_scale
+        common = dict(transfer=method.transfer, history=method.history, agent_history=method.agent_history, seed=seed)
+        self.mediator: VectorMediator | None = None
+        if method.learned_mediator:
+            self.env = mediate(base, mediator_as_agent=True, **common)
+        elif method.vector_mediator:
+            self.mediator = VectorMediator(
+                len(self.players), base.unwrapped.max_cycles, hp.mediator,
+                np.random.default_rng(derived_seed(seed, 2, len(self.players))),  # the mediator's stream
+                use_returns="returns" in method.history, use_reputation="reputation" in method.history,
+            )
+            self.env = mediate(base, selector=self.mediator, **common)
+        else:
+            self.env = mediate(base, selector=method.selector, **common, **method.selector_kwargs)
         self.learners = {
             agent: TabularQLearner(
                 self.env.action_space(agent).n,
@@ -82,6 +90,8 @@ class Trainer:
             )
             for i, agent in enumerate(self.env.possible_agents)
         }
+        if self.mediator is not None:
+            self.learners[MEDIATOR] = self.mediator  # same schedule and checkpoint as the agents' learners
         self.episode = 0  # training episodes done
 
     def train_episode(self) -> EpisodeResult:
@@ -98,6 +108,8 @@ class Trainer:
 
     def play(self, env_seed: int, explore: bool, learn: bool) -> EpisodeResult:
         env = self.env
+        if self.mediator is not None:
+            self.mediator.explore = explore
         env.reset(seed=env_seed)
         pending: dict[str, tuple[tuple[int, ...], int]] = {}  # agent -> (state, action) awaiting its update
         leaders, fair, stages = [], [], []
@@ -122,6 +134,8 @@ class Trainer:
                 stages.append(stage)
                 leaders.append(self.players.index(stage.leader))
                 fair.append(stage.leader_fair)
+        if learn and self.mediator is not None:
+            self.mediator.learn(stages, self.players)
         return EpisodeResult(
             returns=np.array([final_info["returns_before_transfer"][a] for a in self.players]),
             returns_after_transfer=np.array([final_info["returns_after_transfer"][a] for a in self.players]),
