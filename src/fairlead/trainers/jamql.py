@@ -8,21 +8,28 @@ and transfer rule below are **our formalisation** (docs/jamql.md).
 One loop drives the PettingZoo AEC API of a mediated environment:
 
 * every player is a self-interested tabular Q-learner over its own discrete
-  observation (``fairlead.trainers.qlearning``), paid the env's rewards plus,
-  at the end, the mediator's zero-sum transfer ``t_i = -beta (G_i - mean G)``;
-* for JAM-QL the mediator is one more AEC agent (``mediator_as_agent``): a
-  tabular Q-learner whose state is its observation ``[stage, history]`` and
-  whose reward after stage ``t`` is the change in fairness of the players'
-  own returns, ``r_t = F(G_t) - F(G_{t-1})`` with ``F(G_0) = 0``, so an
-  episode's rewards sum to the final fairness ``F(G_T)``;
+  observation (``fairlead.trainers.qlearning``): role, leader action, the
+  scenario's stage feature, game features and, as a method option, its own
+  history (``agent_history``: e.g. its count of unfair leaderships); it is
+  paid the env's rewards plus, at the end, the mediator's zero-sum transfer;
+* for JAM-QL the mediator is a :class:`VectorMediator` selector
+  (``fairlead.trainers.vector_mediator``): per stage and candidate leader it
+  learns the vector of every agent's reward to come and picks
+  ``argmax_l F(G_t + V[t, l])``; it learns from each training episode's
+  stage records. The first formalisation (method ``jamql-scalar``) is one
+  more AEC agent (``mediator_as_agent``): a tabular Q-learner over
+  ``[stage, history]`` rewarded by ``F(G_t) - F(G_{t-1})``;
+* the end-game transfer is return-based, ``t_i = -beta (G_i - mean G)``, or
+  action-based, ``t_i = -kappa n/(n-1) (u_i - mean u)`` with ``u_i`` the
+  advantage agent ``i`` took while leading unfairly;
 * a baseline replaces the learned mediator by a fixed selector (fixed,
-  round robin, random, vote, catch-up), with the same agent learners and
-  hyper-parameters, so only leader selection differs.
+  round robin, random, vote, catch-up), with the same agent learners,
+  observations and hyper-parameters, so only leader selection differs.
 
 The three mechanisms are switches of a method (``trainers/methods/*.toml``):
-fair selection (``selector = "mediator"``), history incentive (``history``:
-the mediator sees the agents' returns and leadership reputation), and the
-end-game transfer (``transfer = beta``).
+fair selection (``selector``), history incentive (``history``: what the
+mediator tracks; ``agent_history``: what the agents see of their own past),
+and the end-game transfer (``transfer``).
 
 Seeds: episode ``e`` of run seed ``s`` resets the env with a seed derived
 from ``(s, e)``, and every learner draws from its own generator derived from
