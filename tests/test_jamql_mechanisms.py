@@ -29,8 +29,10 @@ def expected_features(agent, past, names):
     ps = list(past[0].rewards) if past else None
     values = []
     for name in names:
-        if name == "unfair_leads":
-            values.append(min(sum(r.leader == agent and not r.leader_fair for r in past), UNFAIR_LEAD_CAP))
+        if name == "unfair_leads":  # unfair leads in which the leader came out ahead of the followers' mean
+            gained = [r for r in past if r.leader == agent and not r.leader_fair
+                      and r.rewards[agent] > np.mean([v for p, v in r.rewards.items() if p != agent])]
+            values.append(min(len(gained), UNFAIR_LEAD_CAP))
         elif name == "leads":
             values.append(min(sum(r.leader == agent for r in past), 2))
         else:

@@ -133,7 +133,7 @@ class MediatedEnv(AECEnv):
             )
         self.transfer = parse_transfer(transfer)
         self.history = parse_history(history)
-        self.agent_history = AgentHistory(len(self.players), parse_agent_history(agent_history))
+        self.agent_history = AgentHistory(self.players, parse_agent_history(agent_history))
         if seed is not None:
             check_int("seed", seed, 0)
         self._rng = _mediator_rng(seed)
@@ -282,7 +282,7 @@ class MediatedEnv(AECEnv):
             mask[: self._inner_actions] = inner["action_mask"]
         obs = inner["observation"]
         if len(self._extra_nvec):
-            extra = self.agent_history.features(self.players.index(agent), *self._history()[1:])
+            extra = self.agent_history.features(agent, self._returns, self._stages)
             if self._votes_on:
                 extra.append(int(self._phase == "vote"))
             obs = (np.append(obs, extra) if self.obs_encoding == "discrete"

@@ -43,7 +43,13 @@ whatever the agent did, and never propagates back). Discrete: one integer
 each, appended in this order; box: their one-hot codes, appended.
 
 ``unfair_leads``  how many stages this player has led unfairly (the env's
-                  fair-action rule), capped: 0 .. ``UNFAIR_LEAD_CAP``.
+                  fair-action rule) *and* come out ahead of the followers'
+                  mean: the stages the action-based transfer charges,
+                  capped: 0 .. ``UNFAIR_LEAD_CAP``. (An unfair move that
+                  gained nothing, e.g. a step towards an unfair resource in
+                  resource collection, is not counted: it changes nothing the
+                  agent will be paid, and counting it would multiply the
+                  states to learn.)
 ``leads``         how many stages it has led, capped: 0 .. ``LEADER_CAP``.
 ``rank``          how many players have a strictly lower cumulative return
                   (0 = last or tied last .. n - 1 = strictly ahead of all).
@@ -56,6 +62,8 @@ from collections.abc import Sequence
 
 import numpy as np
 from gymnasium import spaces
+
+from fairlead.mediation.transfer import taken_advantage
 
 HISTORY_FEATURES = ("returns", "leaders", "reputation")
 AGENT_HISTORY_FEATURES = ("unfair_leads", "leads", "rank")
@@ -100,22 +108,22 @@ def parse_agent_history(agent_history) -> tuple[str, ...]:
 class AgentHistory:
     """A player's own history features (see the module docstring)."""
 
-    def __init__(self, n_players: int, names: tuple[str, ...]):
-        self.names = names
-        caps = {"unfair_leads": UNFAIR_LEAD_CAP + 1, "leads": LEADER_CAP + 1, "rank": n_players}
+    def __init__(self, players: Sequence[str], names: tuple[str, ...]):
+        self.players, self.names = list(players), names
+        caps = {"unfair_leads": UNFAIR_LEAD_CAP + 1, "leads": LEADER_CAP + 1, "rank": len(self.players)}
         self.nvec = np.array([caps[name] for name in names], dtype=np.int64)
 
-    def features(self, player: int, returns: np.ndarray, leaders: Sequence[int],
-                 leader_fair: Sequence[bool]) -> list[int]:
+    def features(self, player: str, returns: np.ndarray, stages: Sequence) -> list[int]:
+        """``player``'s features after the completed ``stages`` (StageRecords); ``returns`` in player order."""
         values = []
         for name in self.names:
             if name == "unfair_leads":
-                count = sum(1 for led, fair in zip(leaders, leader_fair) if led == player and not fair)
+                count = sum(1 for r in stages if r.leader == player and taken_advantage(r) > 0)
                 values.append(min(count, UNFAIR_LEAD_CAP))
             elif name == "leads":
-                values.append(min(sum(1 for led in leaders if led == player), LEADER_CAP))
+                values.append(min(sum(1 for r in stages if r.leader == player), LEADER_CAP))
             else:
-                values.append(int(np.sum(returns < returns[player])))
+                values.append(int(np.sum(returns < returns[self.players.index(player)])))
         return values
 
 

@@ -59,16 +59,21 @@ def mean_deviation(returns: np.ndarray, beta: float, stages: Sequence = ()) -> n
 mean_deviation.max_strength = 1.0
 
 
+def taken_advantage(record) -> float:
+    """What a stage's leader took over the followers' mean, if it led unfairly: ``max(0, r_L - mean r_F)``."""
+    if record.leader_fair:
+        return 0.0
+    rewards = record.rewards
+    others = [r for p, r in rewards.items() if p != record.leader]
+    return max(0.0, rewards[record.leader] - sum(others) / len(others))
+
+
 def unfair_advantages(returns: np.ndarray, stages: Sequence) -> np.ndarray:
     """``u_i``: the advantage each player took over the followers' mean in the stages it led unfairly."""
     players = list(stages[0].rewards) if stages else []
     u = np.zeros(len(returns))
     for record in stages:
-        if record.leader_fair:
-            continue
-        rewards = np.array([record.rewards[p] for p in players])
-        i = players.index(record.leader)
-        u[i] += max(0.0, rewards[i] - (rewards.sum() - rewards[i]) / (len(rewards) - 1))
+        u[players.index(record.leader)] += taken_advantage(record)
     return u
 
 
