@@ -9,6 +9,7 @@ from pettingzoo.test import api_test, parallel_api_test, render_test, seed_test
 
 import fairlead
 from fairlead.envs.resource_collection_v0 import PREFERENCES
+from fairlead.envs.stackelberg import STAGE_FEATURES
 
 # PettingZoo's api_test warns about every Dict observation (its own classic envs
 # too) and, for the mediator agent, about spaces that differ from the players'.
@@ -102,6 +103,7 @@ def cournot_configs(draw):
         "c": c,
         "q_max": draw(st.integers(1, 6 if n < 4 else 3)),
         "max_cycles": draw(st.integers(1, 5)),
+        "stage_feature": draw(st.sampled_from(STAGE_FEATURES)),
         "obs_encoding": draw(st.sampled_from(["discrete", "box"])),
         "leader": draw(st.sampled_from(["player_0", "round_robin", f"player_{n - 1}"])),
     }
@@ -131,6 +133,7 @@ def resource_collection_configs(draw):
         "unfair_share": draw(st.floats(1 / n, 1.0)),
         "preference": preference,
         "max_cycles": draw(st.integers(1, 6)),
+        "stage_feature": draw(st.sampled_from(STAGE_FEATURES)),
         "obs_encoding": draw(st.sampled_from(["discrete", "box"])),
         "leader": draw(st.sampled_from(["player_0", "round_robin", f"player_{n - 1}"])),
     }

@@ -264,7 +264,7 @@ def test_unknown_env_keyword_names_the_env_and_the_valid_ones(tmp_path, capsys):
     assert main(["train", "--env", str(scenario), "--method", "fixed", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert (f"scenario file {scenario}: environment chicken_v0 has no argument 'n_agent'; "
-            "did you mean 'n_agents'? Valid arguments: n_agents, max_cycles, obs_encoding, leader, render_mode") in err
+            "did you mean 'n_agents'? Valid arguments: n_agents, max_cycles, stage_feature, obs_encoding, leader, render_mode") in err
     assert not (tmp_path / "o").exists()
     with pytest.raises(TypeError, match=r"^environment chicken_v0 has no argument 'n_agent'; did you mean 'n_agents'"):
         fairlead.make("chicken-4p", n_agent=2)

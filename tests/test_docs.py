@@ -592,7 +592,8 @@ def test_signature_blocks_are_compared_with_the_code(tmp_path):
                               ("-> float", "-> int", "returns 'float' in the code")]:
         with pytest.raises(DocBlockError, match=message):
             _run_text(tmp_path, ok.replace(old, new))
-    card = "chicken_v0.env(n_agents=2, max_cycles=10, obs_encoding='discrete',\n    leader='player_0', render_mode=None)\n"
+    card = ("chicken_v0.env(n_agents=2, max_cycles=10, stage_feature='index', obs_encoding='discrete',\n"
+            "    leader='player_0', render_mode=None)\n")
     block = Block(DOCS / "envs" / "chicken_v0.md", 36, "python", card)  # an env card's Arguments block
     assert plan(block) == ("signature", "")
     check_signatures(block, {})

@@ -19,6 +19,7 @@ from pettingzoo.test import api_test, parallel_api_test, render_test, seed_test
 import fairlead
 from conftest import API_TEST_WARNINGS, assert_pettingzoo_api, config_id, suite_configs
 from fairlead.envs import matrix_game_v0
+from fairlead.envs.stackelberg import STAGE_FEATURES
 
 pytestmark = pytest.mark.filterwarnings(*API_TEST_WARNINGS)
 
@@ -36,16 +37,22 @@ def encoding(request):
     return request.param
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids=CONFIG_IDS)
-def test_api(config, encoding):
-    name, kwargs = config
-    api_test(_make(name, kwargs, obs_encoding=encoding), num_cycles=60)
+@pytest.fixture(params=STAGE_FEATURES)
+def stage_feature(request):
+    return request.param
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=CONFIG_IDS)
-def test_seed(config, encoding):
+def test_api(config, encoding, stage_feature):
     name, kwargs = config
-    seed_test(functools.partial(_make, name, kwargs, obs_encoding=encoding), num_cycles=60)
+    api_test(_make(name, kwargs, obs_encoding=encoding, stage_feature=stage_feature), num_cycles=60)
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=CONFIG_IDS)
+def test_seed(config, encoding, stage_feature):
+    name, kwargs = config
+    seed_test(functools.partial(_make, name, kwargs, obs_encoding=encoding, stage_feature=stage_feature),
+              num_cycles=60)
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=CONFIG_IDS)
@@ -70,9 +77,9 @@ def test_render(config, encoding):
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=CONFIG_IDS)
-def test_parallel_api(config, encoding):
+def test_parallel_api(config, encoding, stage_feature):
     name, kwargs = config
-    par_env = fairlead.make(name, parallel=True, obs_encoding=encoding, **kwargs)
+    par_env = fairlead.make(name, parallel=True, obs_encoding=encoding, stage_feature=stage_feature, **kwargs)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         parallel_api_test(par_env, num_cycles=100)
@@ -160,6 +167,7 @@ def matrix_game_configs(draw):
         "payoff": payoff,
         "n_agents": n,
         "max_cycles": draw(st.integers(1, 50)),
+        "stage_feature": draw(st.sampled_from(STAGE_FEATURES)),
         "obs_encoding": draw(st.sampled_from(ENCODINGS)),
         "leader": draw(st.sampled_from(["player_0", "round_robin", f"player_{n - 1}"])),
     }

@@ -15,6 +15,30 @@ is the vector of all agents' stage rewards) and the leader's index:
 2. The leader picks the action whose response pays it most; ties go to the
    lowest action index. Leader actions that leave the followers no pure
    equilibrium are skipped.
+
+Which tie-break does learned play match? That is a property of the game and
+of the learners, not something the solver can decide, so every comparison
+with training states its tie-break (``tests/test_learnability.py``):
+
+* Games without follower ties (2-player Chicken, Prisoner's Dilemma, Stag
+  Hunt, Battle of the Sexes): both tie-breaks give the same outcome.
+* Chicken with 3 players: once the leader dares, a follower that swerves
+  while the other swerves earns 2 either way ((1 + 3) / 2 = (0 + 4) / 2), so
+  (Dare, Chicken), (Chicken, Dare) and (Chicken, Chicken) are all follower
+  equilibria. The pessimistic tie-break picks (Dare, Chicken) (leader 2), the
+  optimistic one (Chicken, Chicken) (leader 4). Swerving *weakly dominates*
+  daring there (against a daring co-follower it earns 1, daring 0), so as
+  soon as the other follower dares with any probability, e.g. while
+  exploring, swerving is strictly better: independent Q-learners with a
+  fixed leader reach (Chicken, Chicken), the **optimistic** outcome. The
+  pessimistic one rests on weakly dominated replies that learners avoid.
+* Cournot with integer quantities and integer ``(a - c) / b``: a follower's
+  best reply ties at every other leader quantity (a=12: against 7 both 2 and
+  3 earn 6), and neither reply dominates, so which one a learner settles on
+  is an accident of its training; the leader's best quantity (6 pessimistic,
+  7 optimistic) then varies by seed. A non-integer ``(a - c) / b`` (the
+  shipped ``cournot-2p`` uses ``a = 12.5``) has no follower ties at all, and
+  both tie-breaks give the textbook leader 6, follower 3.
 """
 
 from __future__ import annotations

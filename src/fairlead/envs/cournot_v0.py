@@ -7,7 +7,7 @@
 | Actions            | Discrete(q_max+1): the quantity produced, 0..q_max               |
 | Parallel API       | Yes (phase-based: 2 parallel steps per stage)                     |
 | Agents             | `player_0 .. player_{n-1}`, any n >= 2                            |
-| Observation        | `{"observation": MultiDiscrete([2, q_max+2, max_cycles+1]) or Box, "action_mask": Box(0,1,(q_max+1,),int8)}` |
+| Observation        | `{"observation": MultiDiscrete([2, q_max+2, max_cycles+1]) or Box, "action_mask": Box(0,1,(q_max+1,),int8)}` (stage feature of size 2 with `stage_feature="last"`, 1 with `"none"`) |
 
 The textbook first-mover advantage (von Stackelberg 1934): firms sell one good;
 each stage the leader commits to a quantity, then the followers choose theirs
@@ -36,6 +36,15 @@ gives leader 7, follower 2, profits 21 and 6. A follower's best reply to
 when that is below 1 no quantity earns a positive profit, and with `c = 0`
 every quantity then ties at 0 (a=12: leader quantities 11 and 12).
 
+Those ties matter for learning: neither tied reply dominates, so which one a
+trained follower settles on is an accident of training, and the leader's best
+quantity (6 or 7 for a=12) varies from seed to seed. With a non-integer
+`(a-c)/b` the follower never ties. The scenario `envs/cournot-2p.toml` uses
+`a = 12.5`, `q_max = 7` and `stage_feature="none"`: the outcome is leader 6,
+follower 3, profits 21 and 10.5 (2:1, as in the closed form) under both
+tie-breaks, and `fairlead.solver`'s module docstring says which tie-break
+learned play matches in each game.
+
 With n > 2 and the leader at `(a-c)/2b`, the followers' integer equilibria
 are not unique. In every one where the price exceeds the cost, each follower's
 quantity is within 2 of the continuous `(a-c)/(2bn)` (each best reply is the
@@ -47,12 +56,16 @@ tie-break selects them (e.g. n = 3: leader 6, followers 0 and 5), so use
 
 ### Observations
 
-`obs_encoding="discrete"` (default): int64 `[role, leader_quantity + 1, stage]`
+`obs_encoding="discrete"` (default): int64 `[role, leader_quantity + 1, stage_feature]`
 (role 0 = leader, 1 = follower; `leader_quantity + 1` is 0 until the leader has
-acted this stage; `stage` reaches `max_cycles` only in the final observation).
-Tabular table size `2 (q_max+2) (max_cycles+1)`: 308 with the defaults, for
-any number of players. `obs_encoding="box"`: float32 one-hot codes of the same
-features (length `q_max + max_cycles + 5`: 27 with the defaults).
+acted this stage). `stage_feature` is set by the argument of that name: the
+stage index `0 .. max_cycles` (`"index"`, the default; `max_cycles` only in
+the final observation), a last-stage flag (`"last"`: 1 in the last stage and
+in the final observation, else 0) or always 0 (`"none"`); its size `S` is
+`max_cycles + 1`, 2 or 1. Tabular table size `2 (q_max+2) S`, for any number
+of players: 308 with the defaults, 56 with `"last"`, 28 with `"none"`.
+`obs_encoding="box"`: float32 one-hot codes of the same features (length
+`q_max + 4 + S`: 27 with the defaults).
 
 `action_mask`: every quantity for an agent that acts in the current phase;
 only action 0 for an agent that waits (the parallel view ignores its action).
@@ -75,17 +88,20 @@ rounded to the nearest integer, halves up (a=12, b=1, c=0: 4 for 2 players,
 
 ``` python
 cournot_v0.env(n_agents=2, a=12.0, b=1.0, c=0.0, q_max=12, max_cycles=10,
-               obs_encoding="discrete", leader="player_0", render_mode=None)
+               stage_feature="index", obs_encoding="discrete", leader="player_0",
+               render_mode=None)
 ```
 
 `a`, `b`: inverse demand `P = a - b Q` (`b > 0`); `c >= 0`: unit cost, `a > c`;
-`q_max >= 1`: the largest quantity. `leader`: the built-in leader rule when no
+`q_max >= 1`: the largest quantity. `stage_feature`: `"index"`, `"last"` or
+`"none"` (see Observations). `leader`: the built-in leader rule when no
 mediator is used: an agent name (that agent always leads) or `"round_robin"`;
 a wrapper (the mediator) sets the leader through `env.unwrapped.set_leader(agent)`.
 
 ### Version History
 
-* v0: Initial release (fairlead 0.1.0)
+* v0: Initial release (fairlead 0.1.0); `stage_feature` added (default
+  `"index"`: the observations of earlier releases)
 """
 
 from __future__ import annotations
@@ -109,6 +125,7 @@ class raw_env(StackelbergEnv):
         c: float = 0.0,
         q_max: int = 12,
         max_cycles: int = 10,
+        stage_feature: str = "index",
         obs_encoding: str = "discrete",
         leader: str = "player_0",
         render_mode: str | None = None,
@@ -125,7 +142,8 @@ class raw_env(StackelbergEnv):
             )
         self.q_max = check_int("q_max", q_max, 1)
         super().__init__(
-            n_agents, self.q_max + 1, max_cycles, (), obs_encoding, leader, render_mode
+            n_agents, self.q_max + 1, max_cycles, (), obs_encoding, leader, render_mode,
+            stage_feature=stage_feature,
         )
         n = len(self.possible_agents)
         cournot = (self.a - self.c) / ((n + 1) * self.b)

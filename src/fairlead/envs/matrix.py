@@ -53,6 +53,7 @@ class MatrixGameEnv(StackelbergEnv):
         n_agents: int = 2,
         max_cycles: int = 10,
         action_names: tuple[str, ...] | None = None,
+        stage_feature: str = "index",
         obs_encoding: str = "discrete",
         leader: str = "player_0",
         render_mode: str | None = None,
@@ -64,7 +65,9 @@ class MatrixGameEnv(StackelbergEnv):
             if len(action_names) != k:
                 raise ValueError(f"action_names needs {k} names, got {len(action_names)}")
             self.action_names = tuple(action_names)
-        super().__init__(n_agents, k, max_cycles, (), obs_encoding, leader, render_mode)
+        super().__init__(
+            n_agents, k, max_cycles, (), obs_encoding, leader, render_mode, stage_feature=stage_feature
+        )
         self._fair = np.full((n_agents, k), -1, dtype=np.int8)  # -1: not yet computed
         self._tensor: np.ndarray | None = None
         self._payoff_cache: dict[tuple[int, ...], list[float]] = {}  # profile -> rewards (hot path)
@@ -117,10 +120,12 @@ class FixedMatrixGameEnv(MatrixGameEnv):
         self,
         n_agents: int = 2,
         max_cycles: int = 10,
+        stage_feature: str = "index",
         obs_encoding: str = "discrete",
         leader: str = "player_0",
         render_mode: str | None = None,
     ):
         super().__init__(
-            self.PAYOFF, n_agents, max_cycles, self.action_names, obs_encoding, leader, render_mode
+            self.PAYOFF, n_agents, max_cycles, self.action_names,
+            stage_feature=stage_feature, obs_encoding=obs_encoding, leader=leader, render_mode=render_mode,
         )

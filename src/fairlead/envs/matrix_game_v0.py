@@ -7,7 +7,7 @@
 | Actions            | Discrete(k)                                                       |
 | Parallel API       | Yes (phase-based: 2 parallel steps per stage)                     |
 | Agents             | `player_0 .. player_{n-1}`, any n >= 2 (bimatrix: n = 2)          |
-| Observation        | `{"observation": MultiDiscrete or Box, "action_mask": Box(0,1,(k,),int8)}` |
+| Observation        | `{"observation": MultiDiscrete([2, k+1, max_cycles+1]) or Box, "action_mask": Box(0,1,(k,),int8)}` (stage feature of size 2 with `stage_feature="last"`, 1 with `"none"`) |
 
 An iterated matrix game of `max_cycles` stages, each a Stackelberg stage: the
 leader acts, then the followers act having seen the leader's action (not
@@ -26,13 +26,24 @@ each other's), then every agent is paid.
 
 ### Observations
 
-`obs_encoding="discrete"` (default): int64 `MultiDiscrete([2, k+1, max_cycles+1])`
-= `[role, leader_action + 1, stage]`: role 0 = leader, 1 = follower;
+`obs_encoding="discrete"` (default): int64 `MultiDiscrete([2, k+1, S])`
+= `[role, leader_action + 1, stage_feature]`: role 0 = leader, 1 = follower;
 `leader_action + 1` is 0 until the leader has acted this stage (the leader's
-action is what followers see); `stage` reaches `max_cycles` only in the final
-observation. A tabular learner indexes a table of `2 (k+1) (max_cycles+1)`
-entries. `obs_encoding="box"`: the float32 concatenation of the one-hot codes
-of the same three features (length `2 + k + 1 + max_cycles + 1`).
+action is what followers see). What `stage_feature` shows of the stage is the
+argument of that name:
+- `"index"` (default): the stage index `0 .. max_cycles` (`max_cycles` only in
+  the final observation), `S = max_cycles + 1` values;
+- `"last"`: 1 in the last stage (and in the final observation), else 0, `S = 2`;
+- `"none"`: always 0, `S = 1`: the observation does not depend on the stage.
+
+The layout never changes (the stage feature is always at index 2). A tabular
+learner indexes a table of `2 (k+1) S` entries: `2 (k+1) (max_cycles+1)` by
+default (66 for 2 actions and 10 stages), `4 (k+1)` with `"last"`, `2 (k+1)`
+with `"none"`. A learner that keys on the stage index learns every stage
+separately (ten times the states over 10 stages); without it, it cannot play
+differently in different stages (e.g. followers taking turns by stage).
+`obs_encoding="box"`: the float32 concatenation of the one-hot codes of the
+same three features (length `2 + k + 1 + S`).
 
 `action_mask`: all `k` actions for an agent that acts in the current phase;
 only action 0 for an agent that waits (the parallel view ignores its action).
@@ -55,8 +66,13 @@ out ahead. Recorded per stage as `info["last_stage"]["leader_fair"]`.
 
 ``` python
 matrix_game_v0.env(payoff, n_agents=2, max_cycles=10, action_names=None,
-                   obs_encoding="discrete", leader="player_0", render_mode=None)
+                   stage_feature="index", obs_encoding="discrete",
+                   leader="player_0", render_mode=None)
 ```
+
+`stage_feature`: what the observation shows of the stage, `"index"`,
+`"last"` or `"none"` (see Observations); anything else is a `ValueError`
+naming the choices.
 
 `leader`: the built-in leader rule when no mediator is used: an agent name
 (that agent always leads) or `"round_robin"`. A wrapper (the mediator) sets
@@ -64,7 +80,8 @@ the leader of each stage through `env.unwrapped.set_leader(agent)`.
 
 ### Version History
 
-* v0: Initial release (fairlead 0.1.0)
+* v0: Initial release (fairlead 0.1.0); `stage_feature` added (default
+  `"index"`: the observations of earlier releases)
 """
 
 from __future__ import annotations

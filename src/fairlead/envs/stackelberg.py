@@ -5,7 +5,9 @@ first; then every other agent, a *follower*, acts having seen the leader's
 action but not the other followers' actions of the same stage (followers are
 simultaneous among themselves even though the AEC API asks them one by one).
 Rewards arrive when the stage completes. The end of the game is a termination:
-the horizon is part of the game and the stage index is observable.
+the horizon is part of the game and, with the default ``stage_feature="index"``,
+the stage index is observable (``"last"`` shows only whether this is the last
+stage, ``"none"`` hides the stage: see :data:`STAGE_FEATURES`).
 
 Subclasses describe one stage game through hooks (``_play_stage``, the
 property ``stage_reward_range``, optionally ``_reset_game``, ``_game_features``
@@ -45,6 +47,13 @@ from pettingzoo.utils import wrappers
 from fairlead.envs.parallel import parallel_wrapper_fn
 
 OBS_ENCODINGS = ("discrete", "box")
+# What the third observation feature shows of the stage (its size in ``obs_nvec``):
+#   "index": the stage index 0..max_cycles (max_cycles + 1 values; the default),
+#   "last":  1 in the last stage (and once the game is over), else 0 (2 values),
+#   "none":  always 0 (1 value): the observation does not depend on the stage.
+# A tabular learner's table grows with the feature's size; which one a scenario
+# needs is a property of the game (envs/*.toml say why they choose one).
+STAGE_FEATURES = ("index", "last", "none")
 ROLE_LEADER, ROLE_FOLLOWER = 0, 1
 
 
@@ -77,6 +86,16 @@ def check_int(name: str, value, minimum: int) -> int:
     return int(value)
 
 
+def check_stage_feature(value) -> str:
+    """Validate the ``stage_feature`` argument, naming the valid choices in the error."""
+    if not isinstance(value, str) or value not in STAGE_FEATURES:
+        raise ValueError(
+            f"unknown stage_feature {value!r}; choose one of {', '.join(map(repr, STAGE_FEATURES))} "
+            "('index': the stage index, 'last': a last-stage flag, 'none': no stage feature)"
+        )
+    return value
+
+
 def check_real(name: str, value, positive: bool = False) -> float:
     """Validate a finite real argument (optionally > 0), naming it in the error."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
@@ -91,10 +110,12 @@ class StackelbergEnv(AECEnv):
 
     Observations are ``{"observation": obs, "action_mask": mask}``. With
     ``obs_encoding="discrete"`` ``obs`` is an int64 ``MultiDiscrete`` feature
-    vector ``[role, leader_action + 1, stage, *game_features]`` (role 0 =
+    vector ``[role, leader_action + 1, stage_feature, *game_features]`` (role 0 =
     leader, 1 = follower; leader_action + 1 is 0 until the leader has acted;
-    stage runs to ``max_cycles`` = game over), so a tabular learner can index a
-    table of shape ``nvec`` with it. With ``obs_encoding="box"`` ``obs`` is the
+    ``stage_feature`` is, by the argument of that name, the stage index running
+    to ``max_cycles`` = game over (``"index"``), a last-stage flag (``"last"``)
+    or always 0 (``"none"``)), so a tabular learner can index a table of shape
+    ``nvec`` with it. The layout never changes: game features start at index 3. With ``obs_encoding="box"`` ``obs`` is the
     float32 concatenation of the one-hot codes of those same features.
     ``action_mask`` marks the legal actions of an agent that acts in the
     current phase; an agent that waits sees only action 0 marked (the parallel
@@ -118,6 +139,7 @@ class StackelbergEnv(AECEnv):
         obs_encoding: str = "discrete",
         leader: str = "player_0",
         render_mode: str | None = None,
+        stage_feature: str = "index",
     ):
         super().__init__()
         n_agents = check_int("n_agents", n_agents, 2)
@@ -127,6 +149,7 @@ class StackelbergEnv(AECEnv):
             raise ValueError(
                 f"unknown obs_encoding {obs_encoding!r}; choose one of {OBS_ENCODINGS}"
             )
+        self.stage_feature = check_stage_feature(stage_feature)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(
                 f"unknown render_mode {render_mode!r}; choose one of "
@@ -145,7 +168,7 @@ class StackelbergEnv(AECEnv):
         self.render_mode = render_mode
 
         self.obs_nvec = np.array(
-            [2, num_actions + 1, self.max_cycles + 1, *game_feature_sizes], dtype=np.int64
+            [2, num_actions + 1, self._stage_feature_size(), *game_feature_sizes], dtype=np.int64
         )
         self._onehot_offsets = np.concatenate([[0], np.cumsum(self.obs_nvec)[:-1]])
         if obs_encoding == "discrete":
@@ -168,6 +191,17 @@ class StackelbergEnv(AECEnv):
         self._rng = np.random.default_rng()
         self.stage = 0
         self.phase = "done"
+
+    def _stage_feature_size(self) -> int:
+        return {"index": self.max_cycles + 1, "last": 2, "none": 1}[self.stage_feature]
+
+    def _stage_feature_value(self) -> int:
+        """The observation's stage feature now (see ``STAGE_FEATURES``)."""
+        if self.stage_feature == "index":
+            return self.stage
+        if self.stage_feature == "last":
+            return int(self.stage >= self.max_cycles - 1)
+        return 0
 
     # ------------------------------------------------------------------ hooks
     def _reset_game(self, rng: np.random.Generator) -> None:
@@ -276,7 +310,12 @@ class StackelbergEnv(AECEnv):
         leader = self._order[0]
         following = self.phase == "follow"
         seen = self._actions[leader] + 1 if following else 0
-        features = (ROLE_LEADER if i == leader else ROLE_FOLLOWER, seen, self.stage, *self._game_features(i))
+        features = (
+            ROLE_LEADER if i == leader else ROLE_FOLLOWER,
+            seen,
+            self._stage_feature_value(),
+            *self._game_features(i),
+        )
         if self.obs_encoding == "discrete":
             obs = np.array(features, dtype=np.int64)
         else:

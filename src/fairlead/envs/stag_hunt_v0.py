@@ -7,7 +7,7 @@
 | Actions            | Discrete(2): 0 = Stag, 1 = Hare                                               |
 | Parallel API       | Yes (phase-based: 2 parallel steps per stage)                     |
 | Agents             | `player_0 .. player_{n-1}`, any n >= 2                                                     |
-| Observation        | `{"observation": MultiDiscrete([2, 3, max_cycles+1]) or Box, "action_mask": Box(0,1,(2,),int8)}` |
+| Observation        | `{"observation": MultiDiscrete([2, 3, max_cycles+1]) or Box, "action_mask": Box(0,1,(2,),int8)}` (`[2, 3, 2]` with `stage_feature="last"`, `[2, 3, 1]` with `"none"`) |
 
 A coordination game: leading lets one player signal the efficient equilibrium.
 
@@ -34,12 +34,18 @@ the parallel view are those of `matrix_game_v0`, whose card this game shares.
 ### Arguments
 
 ``` python
-stag_hunt_v0.env(n_agents=2, max_cycles=10, obs_encoding="discrete", leader="player_0", render_mode=None)
+stag_hunt_v0.env(n_agents=2, max_cycles=10, stage_feature="index", obs_encoding="discrete",
+                 leader="player_0", render_mode=None)
 ```
+
+`stage_feature`: what the observation shows of the stage: `"index"` (the
+stage index, the default), `"last"` (a last-stage flag) or `"none"`; see
+`matrix_game_v0`.
 
 ### Version History
 
-* v0: Initial release (fairlead 0.1.0)
+* v0: Initial release (fairlead 0.1.0); `stage_feature` added (default
+  `"index"`: the observations of earlier releases)
 """
 
 from __future__ import annotations
