@@ -14,7 +14,7 @@ from fairlead.cli import main
 from fairlead.experiments.checkpoint import load_checkpoint
 from fairlead.experiments.runs import load_spec, prepare_run_dir, train_seed
 from fairlead.registry import catalogue_dir
-from fairlead.trainers.config import load_methods
+from fairlead.trainers.config import load_hyperparams, load_methods
 from fairlead.trainers.jamql import Trainer
 
 SMALL = ["--env", "chicken_v0", "--max-cycles", "3", "--seeds", "2", "--episodes", "40", "--no-progress"]
@@ -403,4 +403,28 @@ def test_env_options_are_validated_before_any_file_is_written(tmp_path, capsys):
     assert main(["train", "--env", "battle_of_sexes_v0", "--n-agents", "3", "--method", "fixed",
                  "--out", str(tmp_path / "o"), "--no-progress"]) == 2
     assert "bimatrix" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_scenario_sets_its_own_hyper_parameters_and_config_overrides_them(tmp_path, capsys):
+    from fairlead.cli import _spec, build_parser
+
+    scenario = tmp_path / "mine.toml"
+    scenario.write_text('env = "chicken_v0"\n[kwargs]\nn_agents = 2\n[agent]\ngamma = 0.5\n[training]\nepisodes = 7\n')
+    args = build_parser().parse_args(["train", "--env", str(scenario), "--method", "fixed", "--out", "x"])
+    spec = _spec(args, None)
+    assert spec.hp.agent.gamma == 0.5 and spec.hp.training.episodes == 7
+    assert spec.hp.agent.alpha == load_hyperparams().agent.alpha  # the rest from the defaults
+    config = tmp_path / "c.toml"
+    config.write_text("[agent]\ngamma = 0.9\n")
+    args = build_parser().parse_args(["train", "--env", str(scenario), "--method", "fixed", "--out", "x",
+                                      "--config", str(config)])
+    assert _spec(args, None).hp.agent.gamma == 0.9 and _spec(args, None).hp.training.episodes == 7
+    scenario.write_text('env = "chicken_v0"\n[agent]\ngama = 0.5\n')
+    assert main(["train", "--env", str(scenario), "--method", "fixed", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert f"scenario file {scenario} [agent]: unknown key 'gama' (did you mean 'gamma'?)" in err
+    scenario.write_text('env = "chicken_v0"\n[agnet]\ngamma = 0.5\n')
+    assert main(["train", "--env", str(scenario), "--method", "fixed", "--out", str(tmp_path / "o")]) == 2
+    assert "unknown keys ['agnet']; valid keys: env, kwargs, description, training, agent, mediator" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()

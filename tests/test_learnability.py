@@ -5,8 +5,8 @@
   (see ``fairlead.solver``'s module docstring), not by the solver's default.
 * Cournot (``cournot-2p``) against the solver's outcome, which has no follower
   ties on that scenario (both tie-breaks agree, asserted), with the
-  hyper-parameters it needs (``COURNOT_HP``: the shipped defaults with myopic
-  agents); the shipped defaults do not reach it (measured numbers in
+  hyper-parameters the scenario sets in its own ``[agent]`` table
+  (``COURNOT_HP``: the shipped defaults with myopic agents); the shipped defaults do not reach it (measured numbers in
   ``benchmarks/learnability.py``'s report).
 * Resource collection against the scripted ``fair_resource_policy``.
 
@@ -65,7 +65,12 @@ def test_chicken_3p_fixed_leader_reaches_the_optimistic_outcome(seed):
 # neighbouring quantities, and each learner locks in on the actions it happened to try most
 # (benchmarks/learnability.py stage cournot-2p --seeds 5 [--hp agent.gamma=0.0 agent.epsilon_end=0.0]).
 _DEFAULTS = load_hyperparams()
-COURNOT_HP = replace(_DEFAULTS, agent=replace(_DEFAULTS.agent, gamma=0.0, epsilon_end=0.0))
+COURNOT_HP = load_hyperparams(scenario="cournot-2p")  # the scenario's own [agent] table: myopic agents
+
+
+def test_cournot_2p_sets_its_own_hyper_parameters_on_top_of_the_defaults():
+    assert COURNOT_HP.agent == replace(_DEFAULTS.agent, gamma=0.0, epsilon_end=0.0)
+    assert COURNOT_HP.training == _DEFAULTS.training and COURNOT_HP.mediator == _DEFAULTS.mediator
 
 
 def cournot_match(seed):

@@ -69,7 +69,10 @@ def _spec(args, recorded: RunSpec | None) -> RunSpec:
         seeds = tuple(range(args.seeds))
     else:
         seeds = recorded.seeds if recorded is not None else tuple(range(DEFAULT_SEEDS))
-    hp = recorded.hp if recorded is not None and args.config is None else load_hyperparams(args.config)
+    if recorded is not None and args.config is None:
+        hp = recorded.hp
+    else:  # defaults < the scenario's own tables < --config
+        hp = load_hyperparams(args.config, scenario=args.env)
     if args.episodes is not None:
         hp = replace(hp, training=replace(hp.training, episodes=args.episodes))
     return RunSpec(env_name, env_kwargs, methods, seeds, hp)

@@ -44,6 +44,7 @@ class Scenario:
     env: str
     kwargs: dict = field(default_factory=dict)
     description: str = ""
+    hyperparameters: dict = field(default_factory=dict)  # [training] / [agent] / [mediator] tables, if any
 
 
 def _catalogue_dir() -> Path:
@@ -55,6 +56,9 @@ def _catalogue_dir() -> Path:
 def catalogue_dir(kind: str) -> Path:
     """Top-level folder ``kind`` ("envs" or "trainers") of the shipped catalogue."""
     return _catalogue_dir().parent / kind
+
+
+HYPERPARAMETER_SECTIONS = ("training", "agent", "mediator")  # a scenario may override these, with its reason
 
 
 def _suggest(name: str, choices) -> str:
@@ -91,10 +95,11 @@ def load_scenario(path: str | Path) -> Scenario:
         data = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as err:
         raise ValueError(f"cannot read scenario file {path}: {err}") from err
-    unknown = set(data) - {"env", "kwargs", "description"}
+    valid = ("env", "kwargs", "description", *HYPERPARAMETER_SECTIONS)
+    unknown = set(data) - set(valid)
     if unknown:
         raise ValueError(
-            f"scenario file {path}: unknown keys {sorted(unknown)}; valid keys: env, kwargs, description"
+            f"scenario file {path}: unknown keys {sorted(unknown)}; valid keys: {', '.join(valid)}"
         )
     if not isinstance(data.get("env"), str):
         raise ValueError(f"scenario file {path}: 'env' (an environment name) is required")
@@ -105,7 +110,18 @@ def load_scenario(path: str | Path) -> Scenario:
     kwargs = data.get("kwargs", {})
     if not isinstance(kwargs, dict):
         raise ValueError(f"scenario file {path}: [kwargs] must be a table")
-    return Scenario(path.stem, _canonical(data["env"]), kwargs, data.get("description", ""))
+    hyperparameters = {k: data[k] for k in HYPERPARAMETER_SECTIONS if k in data}
+    return Scenario(path.stem, _canonical(data["env"]), kwargs, data.get("description", ""), hyperparameters)
+
+
+def scenario_hyperparameters(name: str) -> tuple[dict, str]:
+    """The hyper-parameter tables a scenario sets (``{}`` for a bare env name), and where they come from."""
+    if name.endswith(".toml"):
+        return load_scenario(name).hyperparameters, f"scenario file {name}"
+    scenarios = list_scenarios()
+    if name in scenarios:
+        return scenarios[name].hyperparameters, f"scenario {name!r}"
+    return {}, ""
 
 
 def list_scenarios(directory: str | Path | None = None) -> dict[str, Scenario]:

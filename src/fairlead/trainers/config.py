@@ -113,10 +113,15 @@ def apply_overrides(hp: HyperParams, data: dict, where: str) -> HyperParams:
     )
 
 
-def load_hyperparams(config_file: str | Path | None = None) -> HyperParams:
-    """The shipped defaults, overridden by ``config_file`` if given."""
+def load_hyperparams(config_file: str | Path | None = None, scenario: str | None = None) -> HyperParams:
+    """The shipped defaults, overridden by the ``scenario``'s own tables (if it has any), then by ``config_file``."""
+    from fairlead.registry import scenario_hyperparameters
+
     defaults = catalogue_dir("trainers") / "defaults.toml"
     hp = apply_overrides(HyperParams(), _read_toml(defaults), str(defaults))
+    if scenario is not None:
+        tables, where = scenario_hyperparameters(scenario)
+        hp = apply_overrides(hp, tables, where) if tables else hp
     if config_file is not None:
         hp = apply_overrides(hp, _read_toml(Path(config_file)), str(config_file))
     return hp
