@@ -52,3 +52,9 @@ def test_both_at_the_ceiling_is_a_tie(tmp_path):
                                        "catch-up": [(1.0, 0.1, 1), (1.0, 0.1, 1)]})
     assert verdicts(run)["fairer than catch-up"] == "ties at the ceiling"
     assert verdicts(run)["leaders act fairly (rate >= 0.9)"] == "does not hold"
+
+
+def test_every_lead_fair_for_everyone_is_a_tie_at_the_ceiling(tmp_path):
+    run = write_run(tmp_path / "run", {"jamql": [(0.9, 1.0, 1), (0.95, 1.0, 1)],
+                                       "fixed": [(1.0, 1.0, 1), (1.0, 1.0, 1)]})
+    assert verdicts(run)["leaders act fairly (rate >= 0.9)"] == "ties at the ceiling"

@@ -5,7 +5,10 @@ wholly above B's; it *ties at the ceiling* when the intervals overlap and both
 means are within ``CEILING`` of the best value 1 (nothing left to improve, e.g.
 a rotation with 2 players and an even horizon is already perfectly fair); else
 it *does not hold*. "JAM-QL beats an ablation" holds when JAM-QL's interval is
-wholly above the ablation's on fairness *or* on the fair-action rate.
+wholly above the ablation's on fairness *or* on the fair-action rate. "Leaders
+act fairly" holds when JAM-QL's mean fair-action rate is at least
+``FAIR_ACTIONS`` and its interval lies above the fixed leader's (a tie at the
+ceiling where every lead is fair, e.g. the Prisoner's Dilemma).
 ``tools/claims_table.py`` prints the table of docs/results.md from run directories.
 """
 
@@ -70,12 +73,13 @@ def claims(run_dir: Path, setting: str) -> list[tuple[str, str, str, str]]:
         numbers = (f"fairness {fmt(jamql, HEADLINE)} vs {fmt(methods[ablation], HEADLINE)}; "
                    f"fair actions {fmt(jamql, 'fair_action_rate')} vs {fmt(methods[ablation], 'fair_action_rate')}")
         out.append((setting, f"beats {ablation}", verdict, numbers))
-    rate, low, _ = interval(jamql, "fair_action_rate")
+    rate = interval(jamql, "fair_action_rate")[0]
     fixed = methods.get("fixed")
-    fair = rate >= FAIR_ACTIONS and (fixed is None or compare(jamql, fixed, "fair_action_rate") == "holds")
+    versus = "holds" if fixed is None else compare(jamql, fixed, "fair_action_rate")  # a tie: every lead is fair
+    verdict = "does not hold" if rate < FAIR_ACTIONS else versus
     numbers = f"{fmt(jamql, 'fair_action_rate')}" + (f" vs fixed {fmt(fixed, 'fair_action_rate')}" if fixed else "")
     numbers += f"; last stage {fmt(jamql, 'fair_action_rate_last')}"
-    out.append((setting, f"leaders act fairly (rate >= {FAIR_ACTIONS})", "holds" if fair else "does not hold", numbers))
+    out.append((setting, f"leaders act fairly (rate >= {FAIR_ACTIONS})", verdict, numbers))
     if "alternating" in methods:
         total, alt = interval(jamql, "total_return")[0], interval(methods["alternating"], "total_return")[0]
         verdict = "holds" if total >= 0.8 * alt else "does not hold"
