@@ -3,8 +3,6 @@
 import csv
 import json
 
-import pytest
-
 from fairlead.experiments.claims import claims, claims_table
 from fairlead.trainers.evaluation import HEADLINE
 

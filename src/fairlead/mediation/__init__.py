@@ -6,7 +6,7 @@ Its parallel view is ``fairlead.envs.parallel.PhaseParallelEnv(mediate(...))``.
 """
 
 from fairlead.mediation.mediator import MEDIATOR, MediatedEnv, mediate
-from fairlead.mediation.observation import DEFAULT_HISTORY, HISTORY_FEATURES, MediatorObservation
+from fairlead.mediation.observation import AGENT_HISTORY_FEATURES, DEFAULT_HISTORY, HISTORY_FEATURES, MediatorObservation
 from fairlead.mediation.selectors import (
     SELECTORS,
     CallableSelector,
@@ -19,9 +19,10 @@ from fairlead.mediation.selectors import (
     Selector,
     VoteSelector,
 )
-from fairlead.mediation.transfer import TRANSFER_RULES, Transfer, TransferRule, mean_deviation
+from fairlead.mediation.transfer import TRANSFER_RULES, Transfer, TransferRule, mean_deviation, unfair_advantage
 
 __all__ = [
+    "AGENT_HISTORY_FEATURES",
     "DEFAULT_HISTORY",
     "HISTORY_FEATURES",
     "MEDIATOR",
@@ -41,5 +42,6 @@ __all__ = [
     "TransferRule",
     "VoteSelector",
     "mean_deviation",
+    "unfair_advantage",
     "mediate",
 ]
