@@ -1,9 +1,13 @@
 """Methods and hyper-parameters, read from the TOML catalogue in the top-level ``trainers/`` folder.
 
 ``trainers/defaults.toml`` holds the hyper-parameters every method shares;
-``trainers/methods/<name>.toml`` holds one method: how the leader is chosen,
-which history features the mediator sees, and the end-game transfer strength.
-A user ``--config FILE`` overrides any subset of the defaults' keys.
+``trainers/methods/<name>.toml`` holds one method: how the leader is chosen
+(``selector``, ``[selector_kwargs]``), which history features the mediator
+tracks (``history``) and the players see of their own past
+(``agent_history``), and the end-game transfer (``transfer``: a strength for
+the return-based rule, or ``[rule, strength]``). A scenario file may set its
+own ``[training]``/``[agent]``/``[mediator]`` values; a user ``--config FILE``
+overrides any subset of the keys.
 """
 
 from __future__ import annotations
