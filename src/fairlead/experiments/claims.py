@@ -18,7 +18,7 @@ import csv
 import json
 from pathlib import Path
 
-from fairlead.experiments.report import mean_ci
+from fairlead.experiments.report import cell, mean_ci
 from fairlead.trainers.evaluation import HEADLINE
 
 CEILING = 0.005
@@ -44,8 +44,7 @@ def interval(rows, column) -> tuple[float, float, float]:
 
 
 def fmt(rows, column) -> str:
-    mean, low, _ = interval(rows, column)
-    return f"{mean:.3f} ± {mean - low:.3f}"
+    return cell([r[column] for r in rows])
 
 
 def compare(a_rows, b_rows, column=HEADLINE) -> str:

@@ -194,6 +194,7 @@ class MediatedEnv(AECEnv):
         self._returns = np.zeros(len(self.players))
         self._leaders: list[int] = []  # leader index of each completed stage
         self._stages: list = []  # the wrapped env's StageRecord of each completed stage
+        self.agent_history.reset()
         self._fair: list[bool] = []
         self._votes: dict[str, str] = {}
         self._final: dict[str, dict[str, float]] = {}
@@ -282,7 +283,7 @@ class MediatedEnv(AECEnv):
             mask[: self._inner_actions] = inner["action_mask"]
         obs = inner["observation"]
         if len(self._extra_nvec):
-            extra = self.agent_history.features(agent, self._returns, self._stages)
+            extra = self.agent_history.features(agent, self._returns)
             if self._votes_on:
                 extra.append(int(self._phase == "vote"))
             obs = (np.append(obs, extra) if self.obs_encoding == "discrete"
@@ -374,6 +375,7 @@ class MediatedEnv(AECEnv):
         self._returns += [rewards[p] for p in self.players]
         record = self.last_stage
         self._stages.append(record)
+        self.agent_history.record(record)
         self._leaders.append(self.players.index(record.leader))
         self._fair.append(bool(record.leader_fair))
         if self.mediator_as_agent:

@@ -106,22 +106,37 @@ def parse_agent_history(agent_history) -> tuple[str, ...]:
 
 
 class AgentHistory:
-    """A player's own history features (see the module docstring)."""
+    """The players' own history features (see the module docstring), kept up to date stage by stage.
+
+    ``reset()`` at the start of an episode, ``record(stage)`` after each
+    completed stage; ``features(player, returns)`` is then a lookup, as it is
+    asked for at every observation.
+    """
 
     def __init__(self, players: Sequence[str], names: tuple[str, ...]):
         self.players, self.names = list(players), names
         caps = {"unfair_leads": UNFAIR_LEAD_CAP + 1, "leads": LEADER_CAP + 1, "rank": len(self.players)}
         self.nvec = np.array([caps[name] for name in names], dtype=np.int64)
+        self.reset()
 
-    def features(self, player: str, returns: np.ndarray, stages: Sequence) -> list[int]:
-        """``player``'s features after the completed ``stages`` (StageRecords); ``returns`` in player order."""
+    def reset(self) -> None:
+        self._unfair_leads = dict.fromkeys(self.players, 0)  # uncapped counts
+        self._leads = dict.fromkeys(self.players, 0)
+
+    def record(self, stage) -> None:
+        """Count a completed stage (a StageRecord)."""
+        self._leads[stage.leader] += 1
+        if taken_advantage(stage) > 0:
+            self._unfair_leads[stage.leader] += 1
+
+    def features(self, player: str, returns: np.ndarray) -> list[int]:
+        """``player``'s features after the recorded stages; ``returns`` in player order."""
         values = []
         for name in self.names:
             if name == "unfair_leads":
-                count = sum(1 for r in stages if r.leader == player and taken_advantage(r) > 0)
-                values.append(min(count, UNFAIR_LEAD_CAP))
+                values.append(min(self._unfair_leads[player], UNFAIR_LEAD_CAP))
             elif name == "leads":
-                values.append(min(sum(1 for r in stages if r.leader == player), LEADER_CAP))
+                values.append(min(self._leads[player], LEADER_CAP))
             else:
                 values.append(int(np.sum(returns < returns[self.players.index(player)])))
         return values

@@ -34,6 +34,7 @@ import inspect
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 import numpy as np
@@ -134,10 +135,15 @@ class Transfer:
     def name(self) -> str:
         return getattr(self.rule, "__name__", repr(self.rule))
 
+    @cached_property
+    def takes_stages(self) -> bool:
+        """Whether the rule accepts the stage records (a third argument); inspected once."""
+        return _takes_stages(self.rule)
+
     def __call__(self, returns: np.ndarray, stages: Sequence = ()) -> np.ndarray:
         if self.strength == 0.0:
             return np.zeros_like(returns)
-        args = (returns.copy(), self.strength) + ((tuple(stages),) if _takes_stages(self.rule) else ())
+        args = (returns.copy(), self.strength) + ((tuple(stages),) if self.takes_stages else ())
         t = np.asarray(self.rule(*args), dtype=float)
         if t.shape != returns.shape or not np.all(np.isfinite(t)):
             raise ValueError(

@@ -44,16 +44,14 @@ def stage_returns(episode: EpisodeResult, players: list[str]) -> np.ndarray:
 def trajectory_fairness(episode: EpisodeResult, players: list[str], scale: float) -> float:
     """Mean over the stages ``t = 1..T`` of ``F(G_t)``, the default metric on the returns after stage ``t``.
 
-    ``F`` is ``fairlead.fairness.DEFAULT_METRIC`` (``pairwise_equality``, with
-    ``scale`` the env's ``return_scale``, the same as the final fairness), on
+    ``F`` is ``fairlead.fairness.DEFAULT_METRIC`` (``pairwise_equality``), on
     the environment's returns before any transfer. The final fairness looks
     only at ``G_T``: a rotation that is lopsided for most of the episode and
     evens out at the last stage (e.g. equal after 10 stages but far apart in
     between) scores as fair as one that stays fair throughout. The trajectory
-    fairness tells them apart: it is lower for the first, and equal to the
-    final fairness only when the returns-so-far are as fair at every stage as
-    at the end (e.g. when every stage pays everyone the same). It is in the
-    metric's range (``[0, 1]`` for ``pairwise_equality``, higher fairer).
+    fairness tells them apart: it is lower for the first. It is 1 when every
+    stage pays everyone the same, and in the metric's range (``[0, 1]`` for
+    ``pairwise_equality``, higher fairer).
 
     With ``pairwise_equality`` the returns after ``t`` of ``T`` stages are
     judged against the spread attainable in ``t`` stages, ``scale * t / T``
