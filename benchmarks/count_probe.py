@@ -7,12 +7,14 @@ with the scenario's hyper-parameters, and prints mean ± 95% CI over the seeds:
 
 ``--variant none``         the count removed (``agent_history = ()``)
 ``--variant leader-only``  the count shown to a player only while it leads (0 while it follows)
+``--variant cap1``         the count capped at 1 (a flag "has taken an unfair advantage") instead of 3
 
 Examples (the numbers in docs/results.md were produced with these)::
 
     python benchmarks/count_probe.py chicken-4p fixed,alternating --variant none --seeds 20
     python benchmarks/count_probe.py resource-collection-2p-strong fixed,alternating --variant none --seeds 20
     python benchmarks/count_probe.py chicken-4p jamql --variant leader-only --seeds 10
+    python benchmarks/count_probe.py resource-collection-2p-strong jamql --variant cap1 --seeds 10
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import argparse
 from dataclasses import replace
 from multiprocessing import Pool
 
+import fairlead.mediation.observation as observation
 from fairlead.experiments.report import mean_ci
 from fairlead.mediation.mediator import MediatedEnv
 from fairlead.registry import resolve
@@ -44,6 +47,8 @@ def train(job):
     scenario, method, variant, seed = job
     if variant == "leader-only":
         MediatedEnv.observe = _leader_only
+    if variant == "cap1":
+        observation.UNFAIR_LEAD_CAP = 1
     env, kwargs = resolve(scenario)
     hp = load_hyperparams(scenario=scenario)
     spec = get_method(method)
@@ -60,7 +65,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scenario")
     parser.add_argument("methods", help="comma-separated shipped methods")
-    parser.add_argument("--variant", choices=("none", "leader-only"), required=True)
+    parser.add_argument("--variant", choices=("none", "leader-only", "cap1"), required=True)
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()

@@ -56,14 +56,14 @@ def test_seed(config, encoding, stage_feature):
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=CONFIG_IDS)
-def test_render(config, encoding):
+def test_render(config, encoding, stage_feature):
     name, kwargs = config
     seen = []
 
     def constructor(render_mode=None):
         # render_test first builds the env with render_mode="human"; only "ansi" exists.
         mode = render_mode if render_mode == "ansi" else None
-        env = _make(name, kwargs, obs_encoding=encoding, render_mode=mode)
+        env = _make(name, kwargs, obs_encoding=encoding, render_mode=mode, stage_feature=stage_feature)
         seen.append(env)
         return env
 
@@ -90,10 +90,10 @@ def test_parallel_api(config, encoding, stage_feature):
 
 @pytest.mark.parametrize("max_cycles", [1, 4, 7])
 @pytest.mark.parametrize("config", CONFIGS, ids=CONFIG_IDS)
-def test_max_cycles_aec(config, max_cycles):
+def test_max_cycles_aec(config, max_cycles, stage_feature):
     """The AEC half of pettingzoo.test.max_cycles_test: every agent acts max_cycles times + 1 None step."""
     name, kwargs = config
-    env = _make(name, kwargs, max_cycles=max_cycles)
+    env = _make(name, kwargs, max_cycles=max_cycles, stage_feature=stage_feature)
     env.reset(seed=0)
     counts = dict.fromkeys(env.possible_agents, 0)
     none_steps = dict.fromkeys(env.possible_agents, 0)
@@ -113,10 +113,10 @@ def test_max_cycles_aec(config, max_cycles):
 
 @pytest.mark.parametrize("max_cycles", [1, 4, 7])
 @pytest.mark.parametrize("config", CONFIGS, ids=CONFIG_IDS)
-def test_max_cycles_parallel(config, max_cycles):
+def test_max_cycles_parallel(config, max_cycles, stage_feature):
     """The phase-based parallel view ends after exactly 2 * max_cycles steps."""
     name, kwargs = config
-    par_env = fairlead.make(name, parallel=True, max_cycles=max_cycles, **kwargs)
+    par_env = fairlead.make(name, parallel=True, max_cycles=max_cycles, stage_feature=stage_feature, **kwargs)
     obs, _ = par_env.reset(seed=0)
     rng = np.random.default_rng(0)
     steps = 0
