@@ -303,9 +303,14 @@ def test_episode_returns_in_final_info():
 
 # ------------------------------------------------------------------ leader protocol
 def test_set_leader_in_lead_phase():
-    env = fairlead.make("chicken_v0", n_agents=3, max_cycles=2)
+    env = fairlead.make("chicken_v0", n_agents=3, max_cycles=2, leader=None)
     env.reset()
     raw = env.unwrapped
+    assert raw.leader is None and raw.acting_agents == [] and raw.phase == "lead"
+    assert all(decode(env, env.observe(a)["observation"])[0] == 1 for a in env.agents)  # nobody leads yet
+    assert all(env.observe(a)["action_mask"].tolist() == [1, 0] for a in env.agents)  # everyone waits
+    with pytest.raises(RuntimeError, match="stage 0 has no leader yet.*set_leader"):
+        env.step(DARE)
     raw.set_leader("player_2")
     assert raw.leader == "player_2" and env.agent_selection == "player_2"
     assert raw.acting_agents == ["player_2"]
@@ -321,10 +326,47 @@ def test_set_leader_in_lead_phase():
     play(env, [CHICKEN, CHICKEN])
     assert raw.last_stage.leader == "player_1"
     assert raw.last_stage.rewards == {"player_0": 2.0, "player_1": 4.0, "player_2": 2.0}
-    assert raw.leader == "player_0"  # the built-in rule resumes
+    assert raw.leader is None  # the next stage waits for set_leader again
+    raw.set_leader("player_0")
     play(env, [0, 0, 0])
+    assert [r.leader for r in raw.stage_records] == ["player_1", "player_0"]
     with pytest.raises(RuntimeError, match="'done'"):
         raw.set_leader("player_0")
+
+
+def test_an_env_with_its_own_leader_rule_refuses_set_leader():
+    env = fairlead.make("chicken_v0", n_agents=3, max_cycles=2, leader="round_robin")
+    env.reset()
+    with pytest.raises(RuntimeError, match=r"chooses its leaders itself \(RoundRobinSelector\(\)\).*leader=None"):
+        env.unwrapped.set_leader("player_2")
+    assert env.unwrapped.leader == "player_0"
+
+
+@pytest.mark.parametrize("rule, expected", [
+    ("catch_up", ["player_0", "player_1", "player_2", "player_0"]),  # the lowest return leads, ties to index
+    (fairlead.mediation.CallableSelector(lambda view: view.agents[-1 - view.stage % 2]),
+     ["player_2", "player_1", "player_2", "player_1"]),
+])
+def test_any_selector_is_an_env_leader_rule(rule, expected):
+    env = _raw(n_agents=3, max_cycles=4, leader=rule)
+    env.reset(seed=0)
+    leaders = []
+    while env.phase != "done":
+        leaders.append(env.leader)
+        play(env, [DARE, CHICKEN, CHICKEN])  # the leader dares, the followers swerve
+    assert leaders == expected
+
+
+def test_random_leader_rule_is_seeded():
+    def leaders(seed):
+        env = _raw(n_agents=3, max_cycles=6, leader="random")
+        env.reset(seed=seed)
+        out = []
+        while env.phase != "done":
+            out.append(env.leader)
+            play(env, [0, 0, 0])
+        return out
+    assert leaders(1) == leaders(1) and len(set(leaders(1) + leaders(2))) > 1
 
 
 @pytest.mark.parametrize("bad", ["player_3", "mediator", 0, None])
@@ -368,7 +410,7 @@ def test_three_player_chicken_is_mean_of_pairwise(leader):
         (CHICKEN, DARE, DARE): (1, 2, 2),           # C vs D,D: 1,1; D vs C,D: 4,0
     }
     for actions, expected in by_hand.items():
-        env = _raw(n_agents=3, max_cycles=1)
+        env = _raw(n_agents=3, max_cycles=1, leader=None)
         env.reset()
         env.set_leader(leader)
         order = [leader] + [a for a in env.possible_agents if a != leader]
@@ -470,9 +512,14 @@ def test_bimatrix_payoffs_follow_player_identity():
         ({"max_cycles": 0}, ValueError, ["max_cycles", ">= 1", "got 0"]),
         ({"max_cycles": -5}, ValueError, ["max_cycles", ">= 1"]),
         ({"max_cycles": 2.5}, TypeError, ["max_cycles", "integer"]),
+        ({"max_cycles": 10**20}, ValueError, ["max_cycles", "at most 2147483646", "got 100000000000000000000"]),
+        ({"n_agents": 2**40}, ValueError, ["n_agents", "at most"]),
         ({"obs_encoding": "onehot"}, ValueError, ["obs_encoding", "'onehot'", "discrete", "box"]),
         ({"leader": "player_7"}, ValueError, ["leader", "'player_7'", "round_robin", "player_0"]),
-        ({"leader": "random"}, ValueError, ["leader", "round_robin"]),
+        ({"leader": "lottery"}, ValueError, ["leader rule", "'lottery'", "round_robin", "catch_up", "None"]),
+        ({"leader": "vote"}, ValueError, ["vote phase", "fairlead.mediate"]),
+        ({"leader": "learned"}, TypeError, ["needs policy="]),
+        ({"leader": 3}, TypeError, ["selector must be a name"]),
         ({"render_mode": "human"}, ValueError, ["render_mode", "'human'", "ansi"]),
         ({"render_mode": "rgb_array"}, ValueError, ["render_mode", "ansi"]),
     ],

@@ -16,9 +16,10 @@ phase as it was, to be stepped again with corrected actions.
 
 from __future__ import annotations
 
-import numpy as np
 from gymnasium import spaces
 from pettingzoo import AECEnv, ParallelEnv
+
+from fairlead.envs.checks import check_action
 
 
 class PhaseParallelEnv(ParallelEnv):
@@ -57,6 +58,9 @@ class PhaseParallelEnv(ParallelEnv):
         if not self.agents:
             raise RuntimeError("the episode is over; call reset() before step()")
         acting = list(env.acting_agents)
+        unknown = sorted(set(actions) - set(self.agents))
+        if unknown:
+            raise ValueError(f"actions given for {unknown}, which are not live agents; live agents: {self.agents}")
         missing = [a for a in acting if a not in actions]
         if missing:
             raise ValueError(
@@ -82,22 +86,10 @@ class PhaseParallelEnv(ParallelEnv):
 
     def _check_action(self, agent: str, action) -> None:
         """Raise the error stepping ``agent``'s ``action`` would raise, before anything is applied."""
-        space = self.aec_env.action_space(agent)
-        if not isinstance(space, spaces.Discrete):
-            return  # the env checks it when stepped
-        n = int(space.n)
-        value = action.item() if isinstance(action, np.ndarray) and action.ndim == 0 else action
-        kept = "; no action of this phase was applied"
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise TypeError(f"{agent}'s action must be an integer in 0..{n - 1}, got {action!r}{kept}")
-        if not 0 <= value < n:
-            names = getattr(self.aec_env.unwrapped, "action_names", ())
-            described = f" ({', '.join(names)})" if len(names) == n else ""
-            raise ValueError(f"{agent}'s action {value} is out of range; valid actions are 0..{n - 1}{described}{kept}")
-        mask = self.aec_env.observe(agent)["action_mask"]
-        if not mask[value]:
-            legal = np.flatnonzero(mask).tolist()
-            raise ValueError(f"{agent}'s action {value} is masked now; legal actions: {legal}{kept}")
+        if isinstance(self.aec_env.action_space(agent), spaces.Discrete):  # else the env checks it when stepped
+            check_action(agent, action, self.aec_env.observe(agent)["action_mask"],
+                         getattr(self.aec_env.unwrapped, "action_names", ()),
+                         "; no action of this phase was applied")
 
     def _observations(self):
         return {a: self.aec_env.observe(a) for a in self.aec_env.agents}

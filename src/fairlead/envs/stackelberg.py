@@ -22,9 +22,10 @@ this base class needs in order to be mediated.
 ``phase``             ``"lead"``, ``"follow"`` or ``"done"``.
 ``acting_agents``     the agents that act in the current phase, in AEC order.
 ``stage``             index of the stage being played (``max_cycles`` when over).
-``leader``            the current stage's leader.
-``set_leader(agent)`` choose the leader of the current stage; only allowed
-                      while ``phase == "lead"`` (before the leader has acted).
+``leader``            the current stage's leader (None while it is still to be chosen).
+``set_leader(agent)`` choose the leader of the current stage, in an env whose leaders
+                      are chosen from outside (``leader=None``; ``mediate()`` sets
+                      this), while ``phase == "lead"`` (before the leader has acted).
 ``last_stage``        :class:`StageRecord` of the last completed stage, or None.
 ``episode_returns``   the environment's own returns so far, per agent.
 ``return_scale``      spread of attainable episode returns (for fairness).
@@ -44,7 +45,9 @@ from gymnasium import spaces
 from pettingzoo import AECEnv
 from pettingzoo.utils import wrappers
 
+from fairlead.envs.checks import check_action, check_int, check_real  # noqa: F401 (re-exported)
 from fairlead.envs.parallel import parallel_wrapper_fn
+from fairlead.names import unknown_name
 
 OBS_ENCODINGS = ("discrete", "box")
 # What the third observation feature shows of the stage (its size in ``obs_nvec``):
@@ -77,15 +80,6 @@ class StageRecord:
         }
 
 
-def check_int(name: str, value, minimum: int) -> int:
-    """Validate an integer argument, naming it in the error."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
-    return int(value)
-
-
 def check_stage_feature(value) -> str:
     """Validate the ``stage_feature`` argument, naming the valid choices in the error."""
     if not isinstance(value, str) or value not in STAGE_FEATURES:
@@ -94,15 +88,6 @@ def check_stage_feature(value) -> str:
             "('index': the stage index, 'last': a last-stage flag, 'none': no stage feature)"
         )
     return value
-
-
-def check_real(name: str, value, positive: bool = False) -> float:
-    """Validate a finite real argument (optionally > 0), naming it in the error."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    if not np.isfinite(value) or (positive and value <= 0):
-        raise ValueError(f"{name} must be a finite number{' > 0' if positive else ''}, got {value}")
-    return float(value)
 
 
 class StackelbergEnv(AECEnv):
@@ -125,7 +110,9 @@ class StackelbergEnv(AECEnv):
     metadata = {
         "render_modes": ["ansi"],
         "name": "stackelberg_v0",
-        "is_parallelizable": True,
+        # not True: PettingZoo's aec_to_parallel would take every action at once, so followers
+        # would never see the leader's; parallel_env() is the phase-based parallel view
+        "is_parallelizable": False,
         "render_fps": 1,
     }
     action_names: tuple[str, ...] = ()
@@ -137,11 +124,12 @@ class StackelbergEnv(AECEnv):
         max_cycles: int,
         game_feature_sizes: tuple[int, ...] = (),
         obs_encoding: str = "discrete",
-        leader: str = "player_0",
+        leader="player_0",
         render_mode: str | None = None,
         stage_feature: str = "index",
     ):
         super().__init__()
+        self._rng = np.random.default_rng()
         n_agents = check_int("n_agents", n_agents, 2)
         num_actions = check_int("num_actions", num_actions, 2)
         self.max_cycles = check_int("max_cycles", max_cycles, 1)
@@ -157,12 +145,7 @@ class StackelbergEnv(AECEnv):
             )
         self.possible_agents = [f"player_{i}" for i in range(n_agents)]
         self.agent_name_mapping = {a: i for i, a in enumerate(self.possible_agents)}
-        if leader not in self.possible_agents and leader != "round_robin":
-            raise ValueError(
-                f"unknown leader rule {leader!r}; choose an agent name "
-                f"({self.possible_agents[0]}..{self.possible_agents[-1]}) or 'round_robin'"
-            )
-        self.leader_rule = leader
+        self.leader_selector = self._leader_selector(leader)
         self.num_actions = num_actions
         self.obs_encoding = obs_encoding
         self.render_mode = render_mode
@@ -188,9 +171,28 @@ class StackelbergEnv(AECEnv):
         self._orders = [  # turn order of a stage for each leader: leader, then followers by index
             [leader] + [i for i in range(n_agents) if i != leader] for leader in range(n_agents)
         ]
-        self._rng = np.random.default_rng()
         self.stage = 0
         self.phase = "done"
+
+    def _leader_selector(self, leader):
+        """The selector that chooses every stage's leader, or None: chosen from outside (set_leader)."""
+        from fairlead.mediation.selectors import SELECTORS, FixedSelector, make_selector
+
+        if leader is None:
+            return None
+        if isinstance(leader, str) and leader not in SELECTORS:
+            if leader not in self.possible_agents:
+                agents = f"{self.possible_agents[0]}..{self.possible_agents[-1]}"
+                raise unknown_name("leader rule", leader, [*self.possible_agents, *SELECTORS], valid=(
+                    f"choose an agent name ({agents}: it always leads), a selector "
+                    f"({', '.join(SELECTORS)}), a Selector object, or None (set_leader chooses)"))
+            leader = FixedSelector(leader)
+        selector = make_selector(leader)
+        if getattr(selector, "vote_phase", False):
+            raise ValueError(f"leader rule {selector!r} needs a vote phase, which only the mediator runs; "
+                             "use fairlead.mediate(env, selector=...)")
+        selector.reset(list(self.possible_agents), self._rng)  # a bad configuration fails now
+        return selector
 
     def _stage_feature_size(self) -> int:
         return {"index": self.max_cycles + 1, "last": 2, "none": 1}[self.stage_feature]
@@ -231,11 +233,13 @@ class StackelbergEnv(AECEnv):
         return float(self.max_cycles * (high - low))
 
     @property
-    def leader(self) -> str:
-        return self.possible_agents[self._order[0]]
+    def leader(self) -> str | None:
+        return None if self._order is None else self.possible_agents[self._order[0]]
 
     @property
     def acting_agents(self) -> list[str]:
+        if self._order is None:
+            return []
         if self.phase == "lead":
             return [self.leader]
         if self.phase == "follow":
@@ -255,6 +259,11 @@ class StackelbergEnv(AECEnv):
         if agent not in self.agent_name_mapping:
             raise ValueError(
                 f"cannot make {agent!r} the leader; valid agents are {self.possible_agents}"
+            )
+        if self.leader_selector is not None:
+            raise RuntimeError(
+                f"this env chooses its leaders itself ({self.leader_selector!r}); build it with "
+                "leader=None to choose every stage's leader with set_leader"
             )
         if self.phase != "lead":
             raise RuntimeError(
@@ -286,28 +295,38 @@ class StackelbergEnv(AECEnv):
         self._actions = np.zeros(n, dtype=np.int64)
         self.stage = 0
         self.last_stage: StageRecord | None = None
+        self.stage_records: list[StageRecord] = []  # every completed stage of this episode
+        if self.leader_selector is not None:
+            self.leader_selector.reset(list(self.possible_agents), self._rng)
         self._reset_game(self._rng)
         self._begin_stage()
 
     def _begin_stage(self) -> None:
-        if self.leader_rule == "round_robin":
-            leader = self.stage % len(self.possible_agents)
-        else:
-            leader = self.agent_name_mapping[self.leader_rule]
-        self._set_order(leader)
+        if self.leader_selector is None:  # set_leader chooses: until then nobody leads or acts
+            self._set_order(None)
+            return
+        from fairlead.mediation.selectors import MediatorView, check_agent
 
-    def _set_order(self, leader: int) -> None:
-        self._order = self._orders[leader]
+        records = self.stage_records
+        view = MediatorView(self.stage, tuple(self.possible_agents), self.episode_returns,
+                            tuple(r.leader for r in records), tuple(r.leader_fair for r in records),
+                            observation=None, rng=self._rng)
+        choice = check_agent(self.leader_selector.select(view), self.possible_agents, repr(self.leader_selector))
+        self._set_order(self.agent_name_mapping[choice])
+
+    def _set_order(self, leader: int | None) -> None:
+        self._order = None if leader is None else self._orders[leader]
         self._turn = 0
         self.phase = "lead"
-        name = self.agent_selection = self.possible_agents[leader]
+        name = None if leader is None else self.possible_agents[leader]
+        self.agent_selection = name or self.possible_agents[0]
         for info in self.infos.values():
             info["stage"] = self.stage
             info["leader"] = name
 
     def observe(self, agent):
         i = self.agent_name_mapping[agent]
-        leader = self._order[0]
+        leader = -1 if self._order is None else self._order[0]  # -1: not chosen yet, all follow
         following = self.phase == "follow"
         seen = self._actions[leader] + 1 if following else 0
         features = (
@@ -321,7 +340,7 @@ class StackelbergEnv(AECEnv):
         else:
             obs = np.zeros(self._observation_space["observation"].shape, np.float32)
             obs[self._onehot_offsets + np.asarray(features)] = 1.0
-        acting = (i == leader) != following if self.phase != "done" else False
+        acting = (i == leader) != following if self.phase != "done" and leader >= 0 else False
         mask = self._legal_actions(i) if acting else self._wait_mask
         return {"observation": obs, "action_mask": mask.copy()}
 
@@ -331,10 +350,12 @@ class StackelbergEnv(AECEnv):
             return self._was_dead_step(action)
         if not self.agents:
             raise RuntimeError("the episode is over; call reset() before step()")
+        if self._order is None:
+            raise RuntimeError(f"stage {self.stage} has no leader yet: this env's leaders are chosen from "
+                               "outside (leader=None); call set_leader(agent) first")
         i = self.agent_name_mapping[agent]
-        self._check_action(agent, i, action)
+        self._actions[i] = check_action(agent, action, self._legal_actions(i), self.action_names)
         self._cumulative_rewards[agent] = 0.0
-        self._actions[i] = int(action)  # also unwraps a 0-d array
         self._turn += 1
         if self._turn == 1:
             self.phase = "follow"
@@ -344,26 +365,6 @@ class StackelbergEnv(AECEnv):
         else:
             self._complete_stage()
         self._accumulate_rewards()
-
-    def _check_action(self, agent: str, i: int, action) -> None:
-        if type(action) is not int:  # the common case skips the slower checks below
-            if isinstance(action, np.ndarray) and action.ndim == 0:
-                action = action.item()
-            if isinstance(action, bool) or not isinstance(action, (int, np.integer)):
-                raise TypeError(
-                    f"{agent}'s action must be an integer in 0..{self.num_actions - 1}, got {action!r}"
-                )
-        if not 0 <= action < self.num_actions:
-            raise ValueError(
-                f"{agent}'s action {action} is out of range; valid actions are "
-                f"0..{self.num_actions - 1} {self._describe_actions()}"
-            )
-        if not self._legal_actions(i)[action]:
-            legal = np.flatnonzero(self._legal_actions(i)).tolist()
-            raise ValueError(f"{agent}'s action {action} is masked now; legal actions: {legal}")
-
-    def _describe_actions(self) -> str:
-        return f"({', '.join(self.action_names)})" if self.action_names else ""
 
     def _complete_stage(self) -> None:
         leader = self._order[0]
@@ -375,6 +376,7 @@ class StackelbergEnv(AECEnv):
         self.last_stage = StageRecord(
             self.stage, agents[leader], dict(zip(agents, self._actions.tolist())), dict(self.rewards), bool(fair)
         )
+        self.stage_records.append(self.last_stage)
         record = self.last_stage.as_dict()  # one shared, read-only record for every agent's info
         for info in self.infos.values():
             info["last_stage"] = record

@@ -5,7 +5,8 @@ Stackelberg protocol) in a PettingZoo AEC env whose leaders a mediator picks.
 Its parallel view is ``fairlead.envs.parallel.PhaseParallelEnv(mediate(...))``.
 """
 
-from fairlead.mediation.mediator import MEDIATOR, MediatedEnv, mediate
+from fairlead.mediation.leader_phase import MEDIATOR
+from fairlead.mediation.mediator import MediatedEnv, mediate
 from fairlead.mediation.observation import AGENT_HISTORY_FEATURES, DEFAULT_HISTORY, HISTORY_FEATURES, MediatorObservation
 from fairlead.mediation.selectors import (
     SELECTORS,

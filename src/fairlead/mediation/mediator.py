@@ -20,14 +20,13 @@ chosen), ``last_stage``, ``episode_returns`` (before transfer), ``return_scale``
 
 from __future__ import annotations
 
-import difflib
-
 import numpy as np
 from gymnasium import spaces
 from pettingzoo import AECEnv, ParallelEnv
 
-from fairlead.envs.stackelberg import check_int
+from fairlead.envs.checks import as_int, check_action, check_int
 from fairlead.fairness import DEFAULT_METRIC, METRICS
+from fairlead.mediation.leader_phase import LeaderPhase, MediatorAgentPhase, SelectorPhase, VotePhase
 from fairlead.mediation.observation import (
     DEFAULT_HISTORY,
     AgentHistory,
@@ -38,23 +37,14 @@ from fairlead.mediation.observation import (
 )
 from fairlead.mediation.selectors import MediatorView, Selector, check_agent, make_selector
 from fairlead.mediation.transfer import parse_transfer
+from fairlead.names import unknown_name
 
-MEDIATOR = "mediator"
 # the public Stackelberg protocol mediate() requires of env.unwrapped (docs/stackelberg-protocol.md):
 # what it needs to build is checked when mediate() is called, all of it after the env's first reset
 PROTOCOL = ("phase", "acting_agents", "stage", "leader", "set_leader", "last_stage",
             "episode_returns", "return_scale", "max_cycles", "obs_encoding")
 NEEDED_TO_BUILD = ("set_leader", "return_scale", "max_cycles", "obs_encoding")
 _RNG_TAG = 0x6D656469  # keeps the mediator's random stream apart from the env's for the same seed
-
-
-def _as_int(action) -> int | None:
-    """``action`` as an int if it is an integer (or a 0-d integer array), else None."""
-    if isinstance(action, np.ndarray) and action.ndim == 0:
-        action = action.item()
-    if isinstance(action, bool) or not isinstance(action, (int, np.integer)):
-        return None
-    return int(action)
 
 
 def _mediator_rng(seed: int | None) -> np.random.Generator:
@@ -90,81 +80,87 @@ def _require(game, names) -> None:
         )
 
 
-def _check_metric(metric: str) -> str:
+def _leader_phase(game, selector, mediator_as_agent, metric, selector_kwargs, history) -> LeaderPhase:
+    """The leader phase ``mediate()``'s arguments ask for, every argument checked."""
+    if not isinstance(mediator_as_agent, bool):
+        raise TypeError(f"mediator_as_agent must be True or False, got {mediator_as_agent!r}")
+    if not mediator_as_agent:
+        if metric is not None:
+            raise ValueError("metric= sets the mediator agent's reward; it needs mediator_as_agent=True")
+        selector = make_selector("round_robin" if selector is None else selector, **selector_kwargs)
+        return VotePhase(selector) if getattr(selector, "vote_phase", False) else SelectorPhase(selector)
+    if selector is not None or selector_kwargs:
+        raise ValueError(
+            "with mediator_as_agent=True the mediator agent's action chooses the leader; "
+            f"leave selector unset (got selector={selector!r}, {selector_kwargs or 'no kwargs'})"
+        )
+    metric = metric or DEFAULT_METRIC
     if metric not in METRICS:
-        close = difflib.get_close_matches(str(metric), METRICS, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ValueError(f"unknown fairness metric {metric!r}{hint}; valid metrics: {', '.join(METRICS)}")
-    return metric
+        raise unknown_name("fairness metric", metric, METRICS)
+    if METRICS[metric].needs_scale and not game.return_scale > 0:
+        unscaled = [name for name, m in METRICS.items() if not m.needs_scale]
+        raise ValueError(
+            f"metric {metric!r} (the mediator agent's reward) divides by the env's return_scale, "
+            f"which is {game.return_scale} here (every stage pays the same); pass metric= "
+            f"one of {', '.join(unscaled)}"
+        )
+    n = len(game.possible_agents)
+    observation = MediatorObservation(n, game.max_cycles, game.return_scale, parse_history(history),
+                                      game.obs_encoding)
+    return MediatorAgentPhase(metric, observation, n, game.return_scale)
 
 
 class MediatedEnv(AECEnv):
-    """A Stackelberg env whose leaders are chosen by a mediator; build it with :func:`mediate`."""
+    """A Stackelberg env whose leaders are chosen by a mediator; build it with :func:`mediate`.
 
-    def __init__(self, env: AECEnv, selector, transfer, history, mediator_as_agent: bool,
-                 metric: str | None, seed: int | None, selector_kwargs: dict, agent_history=()):
+    It owns the leader choice of the env it wraps (``env.unwrapped.leader_selector``
+    is set to None, so the env waits for ``set_leader``); the choice itself is
+    made by a :mod:`~fairlead.mediation.leader_phase`.
+    """
+
+    def __init__(self, env: AECEnv, phase: LeaderPhase, transfer, history, agent_history, seed: int | None):
         super().__init__()
-        self._game = _check_protocol(env)
+        self._game = env.unwrapped  # mediate() has checked it
         self._protocol_checked = False  # all of PROTOCOL, after the first reset
+        if hasattr(self._game, "leader_selector"):
+            self._game.leader_selector = None  # this env chooses; its own rule would only be overridden
         self.env = env
         self.players = list(env.possible_agents)
-        if not isinstance(mediator_as_agent, bool):
-            raise TypeError(f"mediator_as_agent must be True or False, got {mediator_as_agent!r}")
-        self.mediator_as_agent = mediator_as_agent
-        self.possible_agents = self.players + ([MEDIATOR] if mediator_as_agent else [])
-        if mediator_as_agent:
-            if selector is not None or selector_kwargs:
-                raise ValueError(
-                    "with mediator_as_agent=True the mediator agent's action chooses the leader; "
-                    f"leave selector unset (got selector={selector!r}, {selector_kwargs or 'no kwargs'})"
-                )
-            self.selector: Selector | None = None
-        else:
-            self.selector = make_selector("round_robin" if selector is None else selector, **selector_kwargs)
-        if metric is not None and not mediator_as_agent:
-            raise ValueError("metric= sets the mediator agent's reward; it needs mediator_as_agent=True")
-        self.metric = _check_metric(metric or DEFAULT_METRIC)
-        if mediator_as_agent and METRICS[self.metric].needs_scale and not self._game.return_scale > 0:
-            unscaled = [name for name, m in METRICS.items() if not m.needs_scale]
-            raise ValueError(
-                f"metric {self.metric!r} (the mediator agent's reward) divides by the env's return_scale, "
-                f"which is {self._game.return_scale} here (every stage pays the same); pass metric= "
-                f"one of {', '.join(unscaled)}"
-            )
+        self.leader_phase = phase
+        self.selector = getattr(phase, "selector", None)
+        self.mediator_as_agent = isinstance(phase, MediatorAgentPhase)
+        self.metric = phase.metric.name if self.mediator_as_agent else DEFAULT_METRIC
+        self.possible_agents = self.players + list(phase.agents)
         self.transfer = parse_transfer(transfer)
         self.history = parse_history(history)
         self.agent_history = AgentHistory(self.players, parse_agent_history(agent_history))
         if seed is not None:
-            check_int("seed", seed, 0)
+            check_int("seed", seed, 0, maximum=None)
         self._rng = _mediator_rng(seed)
-
-        n = len(self.players)
-        self.mediator_observation = MediatorObservation(
-            n, self.max_cycles, self._game.return_scale, self.history, self.obs_encoding
-        )
+        self.mediator_observation = getattr(phase, "observation", None) or MediatorObservation(
+            len(self.players), self.max_cycles, self._game.return_scale, self.history, self.obs_encoding)
         self.metadata = {**env.metadata, "name": f"mediated_{env.metadata['name']}"}
         self.render_mode = getattr(env, "render_mode", None)
-        self._init_spaces(n)
+        self._init_spaces()
         self.agents: list[str] = []
         self.rewards, self._cumulative_rewards, self.infos = {}, {}, {}
         self.terminations, self.truncations = {}, {}
         self.agent_selection = None
-        self._phase: str | None = None  # "mediate" / "vote" while the leader is chosen, else None
+        self._phase: str | None = None  # the leader phase's name while it runs, else None
         self._new_episode()
-        if self.selector is not None:
-            self.selector.reset(list(self.players), self._rng)  # fail early on a bad configuration
+        phase.reset(list(self.players), self._rng)  # fail early on a bad configuration
 
-    def _init_spaces(self, n: int) -> None:
+    def _init_spaces(self) -> None:
         inner_action = self.env.action_space(self.players[0])
         if not isinstance(inner_action, spaces.Discrete):
             raise TypeError(f"the mediator needs Discrete player actions, got {inner_action}")
         self._inner_actions = int(inner_action.n)
-        self._votes_on = self.selector is not None and self.selector.vote_phase
-        # discrete features appended to every player's observation: own history, then the voting flag
-        self._extra_nvec = np.append(self.agent_history.nvec, [2] if self._votes_on else []).astype(np.int64)
+        self._n_actions = self.leader_phase.player_actions(self._inner_actions, len(self.players))
+        self._play_mask = np.arange(self._n_actions) < self._inner_actions  # a vote index is no play action
+        # discrete features appended to every player's observation: own history, then the phase flag
+        self._extra_nvec = np.append(self.agent_history.nvec, [2] if self.leader_phase.player_flag else [])
+        self._extra_nvec = self._extra_nvec.astype(np.int64)
         if len(self._extra_nvec):
-            # players vote among n agents and play among k actions, with one action space
-            self._n_actions = max(self._inner_actions, n) if self._votes_on else self._inner_actions
             inner_obs = self.env.observation_space(self.players[0])["observation"]
             if isinstance(inner_obs, spaces.MultiDiscrete):
                 obs = spaces.MultiDiscrete(np.append(inner_obs.nvec, self._extra_nvec), dtype=np.int64)
@@ -176,29 +172,20 @@ class MediatedEnv(AECEnv):
             obs_space = spaces.Dict(
                 {"observation": obs, "action_mask": spaces.Box(0, 1, (self._n_actions,), np.int8)}
             )
-            action_space = spaces.Discrete(self._n_actions)
             self._observation_spaces = dict.fromkeys(self.players, obs_space)
-            self._action_spaces = dict.fromkeys(self.players, action_space)
+            self._action_spaces = dict.fromkeys(self.players, spaces.Discrete(self._n_actions))
         else:
-            self._n_actions = self._inner_actions
             self._observation_spaces = {p: self.env.observation_space(p) for p in self.players}
             self._action_spaces = {p: self.env.action_space(p) for p in self.players}
-        if self.mediator_as_agent:
-            self._observation_spaces[MEDIATOR] = spaces.Dict(
-                {"observation": self.mediator_observation.space,
-                 "action_mask": spaces.Box(0, 1, (n,), np.int8)}
-            )
-            self._action_spaces[MEDIATOR] = spaces.Discrete(n)
+        for agent in self.leader_phase.agents:
+            self._observation_spaces[agent] = self.leader_phase.observation_space
+            self._action_spaces[agent] = self.leader_phase.action_space
 
     def _new_episode(self) -> None:
-        self._returns = np.zeros(len(self.players))
-        self._leaders: list[int] = []  # leader index of each completed stage
-        self._stages: list = []  # the wrapped env's StageRecord of each completed stage
+        self.returns = np.zeros(len(self.players))  # the wrapped env's own returns, before transfer
+        self.stage_records: list = []  # the wrapped env's StageRecord of each completed stage
         self.agent_history.reset()
-        self._fair: list[bool] = []
-        self._votes: dict[str, str] = {}
         self._final: dict[str, dict[str, float]] = {}
-        self._fairness = 0.0  # F(G_t) of the last completed stage, F(G_0) = 0
 
     # ------------------------------------------------------------ protocol
     @property
@@ -207,10 +194,10 @@ class MediatedEnv(AECEnv):
 
     @property
     def acting_agents(self) -> list[str]:
-        if self._phase == "mediate":
-            return [MEDIATOR]
         if self._phase == "vote":
             return list(self.players)
+        if self._phase:
+            return list(self.leader_phase.agents)
         return list(self._game.acting_agents)
 
     @property
@@ -228,7 +215,7 @@ class MediatedEnv(AECEnv):
     @property
     def episode_returns(self) -> dict[str, float]:
         """The wrapped env's own returns so far (sum of its rewards), before any transfer."""
-        return {p: float(r) for p, r in zip(self.players, self._returns)}
+        return {p: float(r) for p, r in zip(self.players, self.returns)}
 
     @property
     def return_scale(self) -> float:
@@ -263,29 +250,23 @@ class MediatedEnv(AECEnv):
         self.truncations = dict.fromkeys(self.agents, False)
         self.infos = {a: {} for a in self.agents}
         self._new_episode()
-        if self.selector is not None:
-            self.selector.reset(list(self.players), self._rng)
+        self.leader_phase.reset(list(self.players), self._rng)
         self._begin_stage()
 
     def observe(self, agent):
-        n = len(self.players)
-        if agent == MEDIATOR:
-            mask = np.zeros(n, np.int8)
-            mask[: n if self._phase == "mediate" else 1] = 1  # all choices, or waiting
-            return {"observation": self.mediator_observation.encode(*self._history()), "action_mask": mask}
+        if agent in self.leader_phase.agents:
+            return self.leader_phase.observe(self)
         inner = self.env.observe(agent)
         mask = np.zeros(self._n_actions, np.int8)
-        if self._phase == "vote":
-            mask[:n] = 1
-        elif self._phase == "mediate":
-            mask[0] = 1  # waiting, as in the wrapped env
+        if self._phase:
+            self.leader_phase.player_mask(mask, len(self.players))
         else:
             mask[: self._inner_actions] = inner["action_mask"]
         obs = inner["observation"]
         if len(self._extra_nvec):
-            extra = self.agent_history.features(agent, self._returns)
-            if self._votes_on:
-                extra.append(int(self._phase == "vote"))
+            extra = self.agent_history.features(agent, self.returns)
+            if self.leader_phase.player_flag:
+                extra.append(int(self._phase is not None))
             obs = (np.append(obs, extra) if self.obs_encoding == "discrete"
                    else np.concatenate([obs, one_hot(np.asarray(extra), self._extra_nvec).astype(obs.dtype)]))
         return {"observation": obs, "action_mask": mask}
@@ -297,13 +278,15 @@ class MediatedEnv(AECEnv):
             return
         if not self.agents:
             raise RuntimeError("the episode is over or has not started; call reset() before step()")
-        if self._phase == "mediate":
-            self._start_play(self.players[self._agent_index(agent, action, "leader choice")])
+        if self._phase:
+            leader = self.leader_phase.step(self, agent, action)
+            if leader is not None:
+                self._start_play(leader)
+            else:
+                self._sync_infos()
             rewards = dict.fromkeys(self.agents, 0.0)
-        elif self._phase == "vote":
-            rewards = self._vote(agent, self._agent_index(agent, action, "vote"))
         else:
-            rewards = self._play(agent, action)
+            rewards = self._play(agent, check_action(agent, action, self._play_mask))
         self.rewards = rewards
         self._cumulative_rewards[agent] = 0.0
         self._accumulate_rewards()
@@ -312,9 +295,8 @@ class MediatedEnv(AECEnv):
         text = self.env.render()
         if text is None:
             return None
-        chooser = "mediator agent" if self.mediator_as_agent else repr(self.selector)
-        leaders = ", ".join(self.players[i] for i in self._leaders) or "none yet"
-        lines = [text, f"mediator ({chooser}): phase {self.phase}; leaders so far: {leaders}"]
+        leaders = ", ".join(r.leader for r in self.stage_records) or "none yet"
+        lines = [text, f"mediator ({self.leader_phase!r}): phase {self.phase}; leaders so far: {leaders}"]
         if self._final:
             lines.append("transfer: " + ", ".join(f"{p}={t:+g}" for p, t in self._final["transfer"].items()))
         return "\n".join(lines)
@@ -324,15 +306,12 @@ class MediatedEnv(AECEnv):
 
     # ------------------------------------------------------------- stages
     def _begin_stage(self) -> None:
-        self._votes = {}
-        if self.mediator_as_agent:
-            self._phase, self.agent_selection = "mediate", MEDIATOR
-        elif self._votes_on:
-            self._phase, self.agent_selection = "vote", self.players[0]
+        leader = self.leader_phase.begin(self)
+        if leader is None:
+            self._phase = self.leader_phase.name
+            self._sync_infos()
         else:
-            self._start_play(self._ask_selector())
-            return
-        self._sync_infos()
+            self._start_play(leader)
 
     def _start_play(self, leader: str) -> None:
         self._game.set_leader(leader)
@@ -340,30 +319,22 @@ class MediatedEnv(AECEnv):
         self.agent_selection = self.env.agent_selection
         self._sync_infos()
 
-    def _ask_selector(self) -> str:
+    def ask(self, selector, votes: dict[str, str] | None = None) -> str:
+        """The leader ``selector`` chooses now (what a leader phase calls)."""
+        records = self.stage_records
         view = MediatorView(
             stage=self.stage,
             agents=tuple(self.players),
             returns=self.episode_returns,
-            leaders=tuple(self.players[i] for i in self._leaders),
-            leader_fair=tuple(self._fair),
-            observation=self.mediator_observation.features(*self._history()),
+            leaders=tuple(r.leader for r in records),
+            leader_fair=tuple(r.leader_fair for r in records),
+            observation=self.mediator_observation.features(*self.observation_inputs()),
             rng=self._rng,
-            votes=dict(self._votes) if self._votes_on else None,
+            votes=votes,
         )
-        return check_agent(self.selector.select(view), self.players, f"selector {self.selector!r}")
+        return check_agent(selector.select(view), self.players, f"selector {selector!r}")
 
-    def _vote(self, agent: str, choice: int) -> dict[str, float]:
-        self._votes[agent] = self.players[choice]
-        i = self.players.index(agent)
-        if i + 1 < len(self.players):
-            self.agent_selection = self.players[i + 1]
-        else:
-            self._start_play(self._ask_selector())
-        return dict.fromkeys(self.agents, 0.0)
-
-    def _play(self, agent: str, action) -> dict[str, float]:
-        action = self._play_action(agent, action)
+    def _play(self, agent: str, action: int) -> dict[str, float]:
         stage = self.stage
         self.env.step(action)
         rewards = {a: 0.0 for a in self.agents}
@@ -372,37 +343,25 @@ class MediatedEnv(AECEnv):
             self.agent_selection = self.env.agent_selection
             self._sync_infos()
             return rewards
-        self._returns += [rewards[p] for p in self.players]
+        self.returns += [rewards[p] for p in self.players]
         record = self.last_stage
-        self._stages.append(record)
+        self.stage_records.append(record)
         self.agent_history.record(record)
-        self._leaders.append(self.players.index(record.leader))
-        self._fair.append(bool(record.leader_fair))
-        if self.mediator_as_agent:
-            rewards[MEDIATOR] = self._fairness_gain()
+        rewards.update(self.leader_phase.stage_rewards(self))
         if self._game.phase == "done":
             self._finish(rewards)
         else:
             self._begin_stage()
         return rewards
 
-    def _fairness_gain(self) -> float:
-        """``F(G_t) - F(G_{t-1})``, F oriented so that higher is fairer."""
-        metric = METRICS[self.metric]
-        # metric.fn is what fairness() calls, minus its per-call argument checks (hot path)
-        kwargs = {"scale": self.return_scale} if metric.needs_scale else {}
-        value = metric.fn(self._returns, **kwargs)
-        value = value if metric.higher_is_fairer else -value
-        gain, self._fairness = value - self._fairness, value
-        return gain
-
     def _finish(self, rewards: dict[str, float]) -> None:
+        """The end-game zero-sum transfer, paid with the last stage's rewards."""
         before = self.episode_returns
-        transfer = dict(zip(self.players, map(float, self.transfer(self._returns, self._stages))))
+        transfer = dict(zip(self.players, map(float, self.transfer(self.returns, self.stage_records))))
         for p, t in transfer.items():
             rewards[p] += t
         self._final = {
-            "leaders": [self.players[i] for i in self._leaders],
+            "leaders": [r.leader for r in self.stage_records],
             "returns_before_transfer": before,
             "transfer": transfer,
             "returns_after_transfer": {p: before[p] + transfer[p] for p in self.players},
@@ -414,46 +373,31 @@ class MediatedEnv(AECEnv):
         self.agent_selection = self.agents[0]
 
     # ---------------------------------------------------------- helpers
-    def _history(self) -> tuple:
+    def observation_inputs(self) -> tuple:
         """What the mediator observation is built from: stage, returns, past leaders, their fairness."""
-        return self.stage, self._returns, self._leaders, self._fair
+        index = {p: i for i, p in enumerate(self.players)}
+        return (self.stage, self.returns, [index[r.leader] for r in self.stage_records],
+                [r.leader_fair for r in self.stage_records])
 
     def _sync_infos(self) -> None:
-        common = {"stage": self.stage, "leader": self.leader}
-        if self._votes_on:
-            common["votes"] = {} if self._phase == "vote" else dict(self._votes)
-        common.update(self._final)
+        common = {"stage": self.stage, "leader": self.leader,
+                  **self.leader_phase.info(self._phase is not None), **self._final}
         for p in self.players:
             self.infos[p] = {**self.env.infos[p], **common}
-        if self.mediator_as_agent:
-            last = self.env.infos[self.players[0]].get("last_stage")
-            self.infos[MEDIATOR] = {**({"last_stage": last} if last else {}), **common}
+        last = self.env.infos[self.players[0]].get("last_stage")
+        for agent in self.leader_phase.agents:
+            self.infos[agent] = {**({"last_stage": last} if last else {}), **common}
 
-    def _agent_index(self, agent: str, action, what: str) -> int:
+    def agent_index(self, agent: str, action, what: str) -> int:
+        """``action`` as a player index, else an error naming ``agent``'s ``what`` and the valid choices."""
         n = len(self.players)
         valid = f"0..{n - 1} ({', '.join(self.players)})"
-        index = _as_int(action)
+        index = as_int(action)
         if index is None:
             raise TypeError(f"{agent}'s {what} must be an agent index in {valid}, got {action!r}")
         if not 0 <= index < n:
             raise ValueError(f"{agent}'s {what} {index} is not an agent; valid choices are {valid}")
         return index
-
-    def _play_action(self, agent: str, action) -> int:
-        """``action`` as an int in the wrapped env's range; whether it is legal now the env checks."""
-        value = _as_int(action)
-        if value is None:
-            raise TypeError(
-                f"{agent}'s action must be an integer in 0..{self._n_actions - 1}, got {action!r}"
-            )
-        if not 0 <= value < self._n_actions:
-            raise ValueError(
-                f"{agent}'s action {value} is out of range; valid actions are 0..{self._n_actions - 1}"
-            )
-        if value >= self._inner_actions:  # only the vote uses these
-            legal = np.flatnonzero(self.observe(agent)["action_mask"]).tolist()
-            raise ValueError(f"{agent}'s action {value} is masked now (it is a vote); legal actions: {legal}")
-        return value
 
 
 def mediate(
@@ -488,5 +432,5 @@ def mediate(
     left unset. ``seed`` seeds the mediator's random choices until
     ``reset(seed=...)`` reseeds them.
     """
-    return MediatedEnv(env, selector, transfer, history, mediator_as_agent, metric, seed, selector_kwargs,
-                       agent_history)
+    phase = _leader_phase(_check_protocol(env), selector, mediator_as_agent, metric, selector_kwargs, history)
+    return MediatedEnv(env, phase, transfer, history, agent_history, seed)

@@ -57,13 +57,13 @@ each, appended in this order; box: their one-hot codes, appended.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 
 import numpy as np
 from gymnasium import spaces
 
 from fairlead.mediation.transfer import taken_advantage
+from fairlead.names import unknown_name
 
 HISTORY_FEATURES = ("returns", "leaders", "reputation")
 AGENT_HISTORY_FEATURES = ("unfair_leads", "leads", "rank")
@@ -87,9 +87,7 @@ def _parse_names(value, valid: tuple[str, ...], what: str) -> tuple[str, ...]:
         raise TypeError(f"{what} must be a tuple of feature names from {valid}, () or None; got {value!r}") from None
     for name in names:
         if name not in valid:
-            close = difflib.get_close_matches(str(name), valid, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ValueError(f"unknown {what} feature {name!r}{hint}; valid features: {valid}")
+            raise unknown_name(f"{what} feature", name, valid, valid=f"valid features: {valid}")
     if len(set(names)) != len(names):
         raise ValueError(f"{what} names a feature twice: {names}")
     return tuple(f for f in valid if f in names)

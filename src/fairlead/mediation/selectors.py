@@ -7,12 +7,13 @@ when it is built and at every reset, and ``select`` before every stage.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+
+from fairlead.names import unknown_name
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,6 +132,9 @@ class LearnedSelector(Selector):
         self.policy = policy
 
     def select(self, view):
+        if view.observation is None:
+            raise ValueError("the learned selector reads the mediator observation; use it through "
+                             "fairlead.mediate(env, selector='learned', policy=...)")
         choice = self.policy(view.observation)
         if isinstance(choice, (int, np.integer)) and not isinstance(choice, bool):
             if 0 <= choice < len(view.agents):
@@ -172,9 +176,7 @@ def make_selector(spec, **kwargs) -> Selector:
     """A selector from a name in ``SELECTORS`` (+ its keyword arguments), an instance or a callable."""
     if isinstance(spec, str):
         if spec not in SELECTORS:
-            close = difflib.get_close_matches(spec, SELECTORS, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ValueError(f"unknown selector {spec!r}{hint}; valid selectors: {', '.join(SELECTORS)}")
+            raise unknown_name("selector", spec, SELECTORS)
         cls = SELECTORS[spec]
         accepted = list(inspect.signature(cls).parameters)
         unexpected = sorted(set(kwargs) - set(accepted))

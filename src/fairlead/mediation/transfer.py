@@ -29,7 +29,6 @@ about).
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import math
 from collections.abc import Sequence
@@ -38,6 +37,8 @@ from functools import cached_property
 from typing import Protocol
 
 import numpy as np
+
+from fairlead.names import unknown_name
 
 # |sum t| allowed, relative to sum |G|: the float residue of a zero-sum rule, not a leak.
 ZERO_SUM_RTOL = 1e-9
@@ -171,12 +172,9 @@ def parse_transfer(transfer) -> Transfer:
         rule, strength = transfer
         if isinstance(rule, str):
             if rule not in TRANSFER_RULES:
-                close = difflib.get_close_matches(rule, TRANSFER_RULES, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise ValueError(
-                    f"unknown transfer rule {rule!r}{hint}; valid rules: {', '.join(TRANSFER_RULES)} "
-                    "(or pass a callable (returns, strength[, stages]) -> transfers)"
-                )
+                raise unknown_name("transfer rule", rule, TRANSFER_RULES, valid=(
+                    f"valid rules: {', '.join(TRANSFER_RULES)} "
+                    "(or pass a callable (returns, strength[, stages]) -> transfers)"))
             rule = TRANSFER_RULES[rule]
         elif not callable(rule):
             raise TypeError(

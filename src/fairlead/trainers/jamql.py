@@ -43,13 +43,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from fairlead.envs.stackelberg import StageRecord
-from fairlead.mediation import mediate
+from fairlead.mediation import MEDIATOR, mediate
 from fairlead.registry import make
 from fairlead.trainers.config import HyperParams, Method
 from fairlead.trainers.qlearning import TabularQLearner
 from fairlead.trainers.vector_mediator import VectorMediator
 
-MEDIATOR = "mediator"
 TRAIN, EVAL = 0, 1  # seed streams
 
 
@@ -119,8 +118,7 @@ class Trainer:
             self.mediator.explore = explore
         env.reset(seed=env_seed)
         pending: dict[str, tuple[tuple[int, ...], int]] = {}  # agent -> (state, action) awaiting its update
-        leaders, fair, stages = [], [], []
-        record, final_info = None, None
+        final_info = None
         for agent in env.agent_iter():
             obs, reward, terminated, truncated, info = env.last()
             learner = self.learners[agent]
@@ -135,20 +133,15 @@ class Trainer:
             action = learner.act(state, mask, explore)
             pending[agent] = (state, action)
             env.step(action)
-            stage = env.unwrapped.last_stage
-            if stage is not None and stage is not record:
-                record = stage
-                stages.append(stage)
-                leaders.append(self.players.index(stage.leader))
-                fair.append(stage.leader_fair)
+        stages = tuple(env.unwrapped.stage_records)
         if learn and self.mediator is not None:
             self.mediator.learn(stages, self.players)
         return EpisodeResult(
             returns=np.array([final_info["returns_before_transfer"][a] for a in self.players]),
             returns_after_transfer=np.array([final_info["returns_after_transfer"][a] for a in self.players]),
-            leaders=tuple(leaders),
-            leader_fair=tuple(fair),
-            stages=tuple(stages),
+            leaders=tuple(self.players.index(s.leader) for s in stages),
+            leader_fair=tuple(s.leader_fair for s in stages),
+            stages=stages,
         )
 
     # ---------------------------------------------------------- checkpoints

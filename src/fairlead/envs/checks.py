@@ -1,0 +1,59 @@
+"""Argument and action checks shared by the environments, their parallel view and the mediator.
+
+Each names the argument (or agent), the problem and the valid choices.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MAX_INT = 2**31 - 2  # bounds counts (stages, agents) so every derived size fits the int64 observation
+
+
+def check_int(name: str, value, minimum: int, maximum: int | None = MAX_INT) -> int:
+    """Validate an integer argument in ``minimum..maximum``, naming it in the error."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be at most {maximum}, got {value}")
+    return int(value)
+
+
+def as_int(action) -> int | None:
+    """``action`` as an int if it is an integer (or a 0-d integer array), else None."""
+    if type(action) is int:  # the common case, first
+        return action
+    if isinstance(action, np.ndarray) and action.ndim == 0:
+        action = action.item()
+    if isinstance(action, bool) or not isinstance(action, (int, np.integer)):
+        return None
+    return int(action)
+
+
+def check_action(agent: str, action, mask: np.ndarray, names=(), note: str = "") -> int:
+    """``action`` as an int if it is legal under ``mask``, else an error naming the valid choices.
+
+    The one action check of the env, its parallel view and the mediator;
+    ``note`` is appended to the message (e.g. that nothing was applied).
+    """
+    n, value = len(mask), as_int(action)
+    if value is None:
+        raise TypeError(f"{agent}'s action must be an integer in 0..{n - 1}, got {action!r}{note}")
+    if not 0 <= value < n:
+        described = f" ({', '.join(names)})" if len(names) == n else ""
+        raise ValueError(f"{agent}'s action {value} is out of range; valid actions are 0..{n - 1}{described}{note}")
+    if not mask[value]:
+        raise ValueError(f"{agent}'s action {value} is masked now; legal actions: "
+                         f"{np.flatnonzero(mask).tolist()}{note}")
+    return value
+
+
+def check_real(name: str, value, positive: bool = False) -> float:
+    """Validate a finite real argument (optionally > 0), naming it in the error."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    if not np.isfinite(value) or (positive and value <= 0):
+        raise ValueError(f"{name} must be a finite number{' > 0' if positive else ''}, got {value}")
+    return float(value)
