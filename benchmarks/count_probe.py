@@ -39,7 +39,7 @@ def _leader_only(self, agent):
     out = _observe(self, agent)
     if agent in self.players and self.agent_history.names == ("unfair_leads",) and self.leader != agent:
         out["observation"] = out["observation"].copy()
-        out["observation"][len(out["observation"]) - 1 - self._votes_on] = 0
+        out["observation"][len(out["observation"]) - 1 - self.leader_phase.player_flag] = 0
     return out
 
 

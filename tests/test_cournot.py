@@ -168,12 +168,12 @@ def test_fair_quantity_rule(kwargs, fair):
 
 
 def test_fair_rule_follows_the_mediated_leader():
-    env = cournot_v0.env(n_agents=3, leader="round_robin")
+    env = cournot_v0.env(n_agents=3, leader=None)  # leaders set from outside, as the mediator does
     env.reset(seed=0)
-    assert env.unwrapped.leader == "player_0"
+    env.unwrapped.set_leader("player_0")
     for action in (3, 0, 0):  # stage 0: player_0 leads with 3 = fair quantity
         env.step(action)
-    assert env.unwrapped.leader == "player_1" and env.unwrapped.last_stage.leader_fair
+    assert env.unwrapped.last_stage.leader_fair
     env.unwrapped.set_leader("player_2")
     for action in (9, 0, 0):  # player_2 leads, then player_0, player_1 follow
         env.step(action)
@@ -228,7 +228,7 @@ def test_registry_and_scenarios():
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        ({"q_max": 0}, ValueError, "q_max must be an integer >= 1"),
+        ({"q_max": 0}, ValueError, r"q_max must be an integer (>= 1|in 1\.\.)"),
         ({"q_max": 2.5}, TypeError, "q_max must be an integer"),
         ({"a": 5.0, "c": 5.0}, ValueError, "a .* must exceed c"),
         ({"a": 3.0, "c": 4.0}, ValueError, "a .* must exceed c"),
@@ -239,8 +239,8 @@ def test_registry_and_scenarios():
         ({"b": float("inf")}, ValueError, "b must be a finite number"),
         ({"a": "12"}, TypeError, "a must be a real number"),
         ({"c": True}, TypeError, "c must be a real number"),
-        ({"n_agents": 1}, ValueError, "n_agents must be an integer >= 2"),
-        ({"max_cycles": 0}, ValueError, "max_cycles must be an integer >= 1"),
+        ({"n_agents": 1}, ValueError, r"n_agents must be an integer (>= 2|in 2\.\.)"),
+        ({"max_cycles": 0}, ValueError, r"max_cycles must be an integer (>= 1|in 1\.\.)"),
     ],
 )
 def test_bad_input(kwargs, error, match):

@@ -38,7 +38,7 @@ def test_every_env_module_follows_conventions(name):
     module = importlib.import_module(f"fairlead.envs.{name}")
     assert module.raw_env.metadata["name"] == name
     assert module.raw_env.metadata["render_modes"] == ["ansi"]
-    assert module.raw_env.metadata["is_parallelizable"] is True
+    assert module.raw_env.metadata["is_parallelizable"] is False  # parallel_env() is the parallel view
     assert "render_fps" in module.raw_env.metadata
     assert callable(module.env) and callable(module.parallel_env)
     assert module.__doc__ and module.__doc__.strip()
@@ -165,7 +165,7 @@ def test_missing_scenario_file(tmp_path):
 def test_bad_kwargs_in_scenario_give_env_errors(tmp_path):
     path = tmp_path / "one-player.toml"
     path.write_text('env = "chicken_v0"\n[kwargs]\nn_agents = 1\n')
-    with pytest.raises(ValueError, match="n_agents must be an integer >= 2"):
+    with pytest.raises(ValueError, match=r"n_agents must be an integer (>= 2|in 2\.\.)"):
         fairlead.make(str(path))
     path.write_text('env = "chicken_v0"\n[kwargs]\nn_agent = 3\n')
     with pytest.raises(TypeError, match="n_agent"):

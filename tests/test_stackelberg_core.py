@@ -546,7 +546,6 @@ def test_bad_constructor_arguments(name, kwargs, error, fragments):
         ([[1, float("inf")], [0, 1]], 3, ["finite"]),
         ([[[1, 0], [0, 1]], [[1, 0], [0, -np.inf]]], 2, ["finite"]),
         ([[[3, 0], [0, 2]], [[2, 0], [0, 3]]], 3, ["bimatrix", "2 players", "n_agents=3"]),
-        ([["a", "b"], ["c", "d"]], 2, ["numeric"]),
         ([[1, 2], [3]], 2, ["numeric"]),
     ],
 )

@@ -16,12 +16,13 @@ See ``docs/fairness.md`` for the formulas, ranges and citations in one place.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+
+from fairlead.names import unknown_name
 
 __all__ = [
     "DEFAULT_METRIC",
@@ -333,11 +334,9 @@ def metric_names() -> list[str]:
 
 
 def _lookup(metric: str) -> Metric:
-    if metric in METRICS:
+    if isinstance(metric, str) and metric in METRICS:
         return METRICS[metric]
-    close = difflib.get_close_matches(str(metric), METRICS, n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    raise ValueError(f"unknown fairness metric {metric!r}.{hint} Valid names: {', '.join(METRICS)}")
+    raise unknown_name("fairness metric", metric, METRICS)
 
 
 def fairness(returns, metric: str = DEFAULT_METRIC, *, scale: float | None = None, **params) -> float:

@@ -17,14 +17,16 @@ registry under the namespace ``fairlead`` (``fairlead/chicken-v0``).
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import inspect
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pettingzoo
+
+from fairlead.names import did_you_mean, unknown_name
 
 ENV_MODULES = (
     "prisoners_dilemma_v0",
@@ -61,14 +63,17 @@ def catalogue_dir(kind: str) -> Path:
 HYPERPARAMETER_SECTIONS = ("training", "agent", "mediator")  # a scenario may override these, with its reason
 
 
-def _suggest(name: str, choices) -> str:
-    close = difflib.get_close_matches(name, list(choices), n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
+def _name(name) -> str:
+    """``name`` as a string (a path object gives its path), or a TypeError saying what a name is."""
+    if isinstance(name, (str, os.PathLike)):
+        return os.fspath(name)
+    raise TypeError("env name must be a string such as 'chicken_v0' or a scenario name such as 'chicken-2p' "
+                    f"(`fairlead list` shows them all) or the path of a scenario .toml file; got {name!r}")
 
 
 def _canonical(name: str) -> str:
     """Accept ``chicken_v0``, ``chicken-v0`` and ``fairlead/chicken-v0``."""
-    name = name.strip().removeprefix(f"{NAMESPACE}/")
+    name = _name(name).strip().removeprefix(f"{NAMESPACE}/")
     if name.endswith("-v0"):
         name = name[:-3] + "_v0"
     return name
@@ -81,10 +86,7 @@ def list_envs() -> list[str]:
 def env_module(name: str):
     canonical = _canonical(name)
     if canonical not in ENV_MODULES:
-        raise ValueError(
-            f"unknown environment {name!r}{_suggest(canonical, ENV_MODULES) or '.'} "
-            f"Valid environments: {', '.join(ENV_MODULES)}"
-        )
+        raise unknown_name("environment", name, ENV_MODULES)
     return importlib.import_module(f"fairlead.envs.{canonical}")
 
 
@@ -116,7 +118,7 @@ def load_scenario(path: str | Path) -> Scenario:
 
 def scenario_hyperparameters(name: str) -> tuple[dict, str]:
     """The hyper-parameter tables a scenario sets (``{}`` for a bare env name), and where they come from."""
-    if name.endswith(".toml"):
+    if _name(name).endswith(".toml"):
         return load_scenario(name).hyperparameters, f"scenario file {name}"
     scenarios = list_scenarios()
     if name in scenarios:
@@ -137,10 +139,8 @@ def check_env_kwargs(env: str, kwargs: dict, where: str = "") -> None:
     valid = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     for key in kwargs:
         if key not in valid:
-            raise TypeError(
-                f"{where}environment {env} has no argument {key!r}{_suggest(key, valid) or '.'} "
-                f"Valid arguments: {', '.join(valid)}"
-            )
+            raise TypeError(f"{where}environment {env} has no argument {key!r}{did_you_mean(key, valid)}; "
+                            f"valid arguments: {', '.join(valid)}")
 
 
 def resolve(name: str, **kwargs) -> tuple[str, dict]:
@@ -149,6 +149,7 @@ def resolve(name: str, **kwargs) -> tuple[str, dict]:
     Every keyword is checked against the environment's arguments (``kwargs`` first,
     then the scenario's), so a typo fails here with the valid names, not in the env.
     """
+    name = _name(name)
     if name.endswith(".toml"):
         scenario, where = load_scenario(name), f"scenario file {name}: "
     elif _canonical(name) in ENV_MODULES:
@@ -158,10 +159,7 @@ def resolve(name: str, **kwargs) -> tuple[str, dict]:
         scenarios = list_scenarios()
         if name not in scenarios:
             choices = list(ENV_MODULES) + list(scenarios)
-            raise ValueError(
-                f"unknown environment or scenario {name!r}{_suggest(name, choices) or '.'} "
-                f"Valid names: {', '.join(choices)}"
-            )
+            raise unknown_name("environment or scenario", name, choices, valid=f"valid names: {', '.join(choices)}")
         scenario, where = scenarios[name], f"scenario {name!r}: "
     check_env_kwargs(scenario.env, kwargs)
     check_env_kwargs(scenario.env, scenario.kwargs, where)

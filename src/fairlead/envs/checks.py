@@ -54,6 +54,7 @@ def check_real(name: str, value, positive: bool = False) -> float:
     """Validate a finite real argument (optionally > 0), naming it in the error."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name} must be a real number, got {value!r}")
-    if not np.isfinite(value) or (positive and value <= 0):
+    number = np.inf if isinstance(value, int) and abs(value) >= 2**1024 else float(value)  # beyond any float
+    if not np.isfinite(number) or (positive and number <= 0):
         raise ValueError(f"{name} must be a finite number{' > 0' if positive else ''}, got {value}")
-    return float(value)
+    return number

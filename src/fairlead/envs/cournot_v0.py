@@ -94,9 +94,13 @@ cournot_v0.env(n_agents=2, a=12.0, b=1.0, c=0.0, q_max=12, max_cycles=10,
 
 `a`, `b`: inverse demand `P = a - b Q` (`b > 0`); `c >= 0`: unit cost, `a > c`;
 `q_max >= 1`: the largest quantity. `stage_feature`: `"index"`, `"last"` or
-`"none"` (see Observations). `leader`: the built-in leader rule when no
-mediator is used: an agent name (that agent always leads) or `"round_robin"`;
-a wrapper (the mediator) sets the leader through `env.unwrapped.set_leader(agent)`.
+`"none"` (see Observations).
+
+`leader`: who leads each stage: an agent name (that agent always leads), a
+selector name (`"round_robin"`, `"random"`, `"catch_up"`, `"fixed"`), a
+selector object, or `None` (every stage waits for
+`env.unwrapped.set_leader(agent)`; `fairlead.mediate()` sets this, see
+docs/stackelberg-protocol.md).
 
 ### Version History
 
@@ -107,9 +111,11 @@ a wrapper (the mediator) sets the leader through `env.unwrapped.set_leader(agent
 from __future__ import annotations
 
 import math
+from functools import cached_property
 
 import numpy as np
 
+from fairlead.envs.matrix import check_finite_returns
 from fairlead.envs.stackelberg import StackelbergEnv, check_int, check_real, make_constructors
 from fairlead.solver import payoff_tensor
 
@@ -117,6 +123,7 @@ from fairlead.solver import payoff_tensor
 class raw_env(StackelbergEnv):
     metadata = {**StackelbergEnv.metadata, "name": "cournot_v0"}
 
+    @np.errstate(over="ignore", invalid="ignore")  # huge values: check_finite_returns explains
     def __init__(
         self,
         n_agents: int = 2,
@@ -127,7 +134,7 @@ class raw_env(StackelbergEnv):
         max_cycles: int = 10,
         stage_feature: str = "index",
         obs_encoding: str = "discrete",
-        leader: str = "player_0",
+        leader="player_0",
         render_mode: str | None = None,
     ):
         self.a, self.b, self.c = check_real("a", a), check_real("b", b), check_real("c", c)
@@ -147,12 +154,12 @@ class raw_env(StackelbergEnv):
         )
         n = len(self.possible_agents)
         cournot = (self.a - self.c) / ((n + 1) * self.b)
-        self.fair_quantity = min(self.q_max, math.floor(cournot + 0.5 + 1e-9))
+        self.fair_quantity = math.floor(min(self.q_max, cournot + 0.5 + 1e-9))  # cournot may be inf
         q = np.arange(self.q_max + 1)
         crowded = self._profit(q, q + (n - 1) * self.q_max)
         alone = self._profit(q, q)
         self._reward_range = (float(crowded.min()), float(alone.max()))
-        self._tensor: np.ndarray | None = None
+        check_finite_returns(self, "a, b, c or q_max")
 
     def price(self, total_quantity) -> float:
         """Market price for a total quantity (never negative)."""
@@ -166,13 +173,10 @@ class raw_env(StackelbergEnv):
         quantities = np.asarray(actions, dtype=float)
         return self._profit(quantities, quantities.sum())
 
-    @property
+    @cached_property
     def payoff_tensor(self) -> np.ndarray:
-        """``stage_payoff`` over all profiles, for the solver ((q_max+1)**n * n entries)."""
-        if self._tensor is None:
-            n = len(self.possible_agents)
-            self._tensor = payoff_tensor(self.stage_payoff, n, self.num_actions)
-        return self._tensor
+        """``stage_payoff`` over all profiles, for the solver ((q_max+1)**n * n entries; built on first use)."""
+        return payoff_tensor(self.stage_payoff, len(self.possible_agents), self.num_actions)
 
     def _play_stage(self, leader, actions):
         return self.stage_payoff(actions), actions[leader] <= self.fair_quantity

@@ -2,10 +2,31 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 
-from fairlead.envs.stackelberg import StackelbergEnv, check_int
+from fairlead.envs.stackelberg import StackelbergEnv, check_int, check_real
 from fairlead.solver import follower_response, payoff_tensor
+
+
+def real_array(name: str, value) -> np.ndarray:
+    """``value`` as a float array, each entry checked by ``check_real`` (bool, complex, text, NaN, inf refused)."""
+    cells = np.asarray(value, dtype=object)
+    if any(np.ndim(x) for x in cells.flat):
+        raise ValueError(f"{name} must be a rectangular numeric array (rows of equal length), got {value!r}")
+    entries = [check_real(f"{name}[{', '.join(map(str, i))}]" if i else name, x) for i, x in np.ndenumerate(cells)]
+    return np.array(entries, dtype=float).reshape(cells.shape)
+
+
+def check_finite_returns(env, what: str) -> None:
+    """ValueError at construction if ``env``'s returns, their sum over agents or ``return_scale`` can overflow."""
+    low, high = env.stage_reward_range
+    n, cycles = len(env.possible_agents), env.max_cycles
+    if not (np.isfinite(env.return_scale) and np.isfinite(n * cycles * max(abs(low), abs(high)))):
+        raise ValueError(f"{what} too large: stage payoffs in [{low:g}, {high:g}] and their spread and sum over "
+                         f"max_cycles={cycles} stages and {n} agents must be finite (return_scale = "
+                         f"{env.return_scale:g}); use smaller values")
 
 
 def parse_payoff(payoff, n_agents: int) -> tuple[np.ndarray, bool]:
@@ -13,10 +34,7 @@ def parse_payoff(payoff, n_agents: int) -> tuple[np.ndarray, bool]:
 
     Returns the array and whether it is a bimatrix.
     """
-    try:
-        array = np.asarray(payoff, dtype=float)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"payoff must be a numeric array, got {payoff!r}") from err
+    array = real_array("payoff", payoff)
     if array.ndim == 2 and array.shape[0] == array.shape[1] >= 2:
         bimatrix = False
     elif array.ndim == 3 and array.shape[0] == 2 and array.shape[1] == array.shape[2] >= 2:
@@ -32,8 +50,6 @@ def parse_payoff(payoff, n_agents: int) -> tuple[np.ndarray, bool]:
             "playing i against j) or a 2 x k x k bimatrix (row player's, column player's "
             f"rewards), with k >= 2; got shape {array.shape}"
         )
-    if not np.all(np.isfinite(array)):
-        raise ValueError("payoff entries must be finite numbers (found NaN or inf)")
     return array, bimatrix
 
 
@@ -55,7 +71,7 @@ class MatrixGameEnv(StackelbergEnv):
         action_names: tuple[str, ...] | None = None,
         stage_feature: str = "index",
         obs_encoding: str = "discrete",
-        leader: str = "player_0",
+        leader="player_0",
         render_mode: str | None = None,
     ):
         n_agents = check_int("n_agents", n_agents, 2)
@@ -68,8 +84,8 @@ class MatrixGameEnv(StackelbergEnv):
         super().__init__(
             n_agents, k, max_cycles, (), obs_encoding, leader, render_mode, stage_feature=stage_feature
         )
+        check_finite_returns(self, "payoff")
         self._fair = np.full((n_agents, k), -1, dtype=np.int8)  # -1: not yet computed
-        self._tensor: np.ndarray | None = None
         self._payoff_cache: dict[tuple[int, ...], list[float]] = {}  # profile -> rewards (hot path)
 
     def stage_payoff(self, actions: np.ndarray) -> np.ndarray:
@@ -79,12 +95,10 @@ class MatrixGameEnv(StackelbergEnv):
         pair = self.payoff[actions[:, None], actions[None, :]]
         return (pair.sum(axis=1) - pair.diagonal()) / (len(actions) - 1)
 
-    @property
+    @cached_property
     def payoff_tensor(self) -> np.ndarray:
         """``stage_payoff`` tabulated over all profiles (k**n entries: built on first use)."""
-        if self._tensor is None:
-            self._tensor = payoff_tensor(self.stage_payoff, len(self.possible_agents), self.num_actions)
-        return self._tensor
+        return payoff_tensor(self.stage_payoff, len(self.possible_agents), self.num_actions)
 
     def leader_action_is_fair(self, leader: int, action: int) -> bool:
         if self._fair[leader, action] < 0:
@@ -110,7 +124,6 @@ class MatrixGameEnv(StackelbergEnv):
         return float(self.payoff.min()), float(self.payoff.max())
 
 
-
 class FixedMatrixGameEnv(MatrixGameEnv):
     """A named matrix game: subclasses set ``PAYOFF`` and ``action_names`` as class attributes."""
 
@@ -122,7 +135,7 @@ class FixedMatrixGameEnv(MatrixGameEnv):
         max_cycles: int = 10,
         stage_feature: str = "index",
         obs_encoding: str = "discrete",
-        leader: str = "player_0",
+        leader="player_0",
         render_mode: str | None = None,
     ):
         super().__init__(

@@ -74,9 +74,11 @@ matrix_game_v0.env(payoff, n_agents=2, max_cycles=10, action_names=None,
 `"last"` or `"none"` (see Observations); anything else is a `ValueError`
 naming the choices.
 
-`leader`: the built-in leader rule when no mediator is used: an agent name
-(that agent always leads) or `"round_robin"`. A wrapper (the mediator) sets
-the leader of each stage through `env.unwrapped.set_leader(agent)`.
+`leader`: who leads each stage: an agent name (that agent always leads), a
+selector name (`"round_robin"`, `"random"`, `"catch_up"`, `"fixed"`), a
+selector object, or `None` (every stage waits for
+`env.unwrapped.set_leader(agent)`; `fairlead.mediate()` sets this, see
+docs/stackelberg-protocol.md).
 
 ### Version History
 

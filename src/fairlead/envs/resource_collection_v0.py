@@ -146,9 +146,11 @@ resource_collection_v0.env(n_agents=2, grid_size=(3, 3), n_fair=1, n_unfair=1,
   "unfair": [...]}` with `n`, `n_fair` and `n_unfair` cells (resources on
   distinct cells; agents anywhere); `None` draws them at random each episode.
 - `stage_feature`: `"index"`, `"last"` or `"none"` (see Observations).
-- `leader`: the built-in leader rule when no mediator is used: an agent name
-  (that agent always leads) or `"round_robin"`; a wrapper (the mediator) sets
-  the leader through `env.unwrapped.set_leader(agent)`.
+- `leader`: who leads each stage: an agent name (that agent always leads), a
+  selector name (`"round_robin"`, `"random"`, `"catch_up"`, `"fixed"`), a
+  selector object, or `None` (every stage waits for
+  `env.unwrapped.set_leader(agent)`; `fairlead.mediate()` sets this, see
+  docs/stackelberg-protocol.md).
 
 ### Version History
 
@@ -159,15 +161,17 @@ resource_collection_v0.env(n_agents=2, grid_size=(3, 3), n_fair=1, n_unfair=1,
 
 from __future__ import annotations
 
-import difflib
 import math
 
 import numpy as np
 
+from fairlead.envs.matrix import check_finite_returns, real_array
 from fairlead.envs.stackelberg import StackelbergEnv, check_int, check_real, make_constructors
+from fairlead.names import unknown_name
 
 MOVES = ("stay", "up", "down", "left", "right")
-_DELTAS = np.array([[0, 0], [-1, 0], [1, 0], [0, -1], [0, 1]])
+STAY, UP, DOWN, LEFT, RIGHT = range(len(MOVES))  # action codes: indices into MOVES
+_DELTAS = np.array([[0, 0], [-1, 0], [1, 0], [0, -1], [0, 1]])  # (row, column) change, by action code
 PREFERENCES = {"neutral": 1.0, "mild": 1.5, "strong": 3.0}
 # values of the ``leader_heads`` feature
 NOT_MOVED, HEADS_NEITHER, HEADS_FAIR, HEADS_UNFAIR = range(4)
@@ -227,18 +231,16 @@ def _preference_weights(preference, n: int) -> np.ndarray:
     choices = f"choose one of {', '.join(map(repr, PREFERENCES))} or give {n} weights >= 0"
     if isinstance(preference, str):
         if preference not in PREFERENCES:
-            close = difflib.get_close_matches(preference, list(PREFERENCES), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ValueError(f"unknown preference preset {preference!r}{hint} ({choices})")
+            raise unknown_name("preference preset", preference, PREFERENCES, valid=choices)
         return np.full(n, PREFERENCES[preference])
     try:
-        weights = np.asarray(preference, dtype=float)
+        weights = real_array("preference", preference)
     except (TypeError, ValueError) as err:
-        raise ValueError(f"preference must be a preset name or numbers; {choices}") from err
+        raise type(err)(f"{err}; {choices}") from None
     if weights.shape != (n,):
         raise ValueError(f"preference needs one weight per agent ({n}), got {preference!r}")
-    if not np.all(np.isfinite(weights)) or np.any(weights < 0):
-        raise ValueError(f"preference weights must be finite numbers >= 0, got {preference!r}")
+    if np.any(weights < 0):
+        raise ValueError(f"preference weights must be >= 0, got {preference!r}")
     return weights
 
 
@@ -246,16 +248,17 @@ def _step_toward(origin: np.ndarray, target: np.ndarray) -> int:
     """The move that brings ``origin`` closer to ``target`` (vertical first), 0 when there."""
     dr, dc = target - origin
     if dr == dc == 0:
-        return 0
+        return STAY
     if abs(dr) >= abs(dc):
-        return 1 if dr < 0 else 2
-    return 3 if dc < 0 else 4
+        return UP if dr < 0 else DOWN
+    return LEFT if dc < 0 else RIGHT
 
 
 class raw_env(StackelbergEnv):
     metadata = {**StackelbergEnv.metadata, "name": "resource_collection_v0"}
     action_names = MOVES
 
+    @np.errstate(over="ignore", invalid="ignore")  # huge values: check_finite_returns explains
     def __init__(
         self,
         n_agents: int = 2,
@@ -271,7 +274,7 @@ class raw_env(StackelbergEnv):
         max_cycles: int = 10,
         stage_feature: str = "index",
         obs_encoding: str = "discrete",
-        leader: str = "player_0",
+        leader="player_0",
         render_mode: str | None = None,
     ):
         n = check_int("n_agents", n_agents, 2)
@@ -322,9 +325,10 @@ class raw_env(StackelbergEnv):
         per_resource = [fair_value / n] * self.n_fair + [self._unfair_pay.max()] * self.n_unfair
         best = sorted(per_resource, reverse=True)[: min(n_resources, n // c)]
         self._reward_range = (0.0, float(sum(best)))
+        check_finite_returns(self, "fair_value, unfair_value or preference")
         self._move_masks = np.ones((self.rows, self.cols, len(MOVES)), np.int8)
-        self._move_masks[0, :, 1] = self._move_masks[-1, :, 2] = 0
-        self._move_masks[:, 0, 3] = self._move_masks[:, -1, 4] = 0
+        self._move_masks[0, :, UP] = self._move_masks[-1, :, DOWN] = 0
+        self._move_masks[:, 0, LEFT] = self._move_masks[:, -1, RIGHT] = 0
 
     def _parse_layout(self, layout, n: int) -> dict[str, np.ndarray]:
         counts = {"agents": n, "fair": self.n_fair, "unfair": self.n_unfair}

@@ -1,0 +1,188 @@
+"""Issue 11 (items 6 and 9): bad names and bad payoff-like arguments fail at construction
+with a clear error naming the argument; unknown names get case-insensitive suggestions."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra.numpy import arrays
+
+import fairlead
+from fairlead import registry
+from fairlead.envs import cournot_v0, resource_collection_v0 as rc
+from fairlead.envs.matrix import real_array
+
+PROPS = settings(max_examples=40, deadline=None)
+NAMES = [*fairlead.list_envs(), *fairlead.list_scenarios()]
+
+
+# ------------------------------------------------------------------- names (item 6)
+@pytest.mark.parametrize("name", [42, None, 3.5, ["chicken_v0"], b"chicken_v0"])
+@pytest.mark.parametrize("call", [
+    fairlead.make, registry.resolve, registry.env_module, registry.scenario_hyperparameters,
+    lambda name: registry.check_env_kwargs(name, {}),
+], ids=["make", "resolve", "env_module", "scenario_hyperparameters", "check_env_kwargs"])
+def test_a_name_that_is_not_a_string_is_a_type_error(call, name):
+    with pytest.raises(TypeError, match=r"env name must be a string such as 'chicken_v0' or a scenario name") as info:
+        call(name)
+    assert f"got {name!r}" in str(info.value)
+
+
+def test_a_path_object_names_a_scenario_file():
+    path = Path(registry.catalogue_dir("envs")) / "chicken-2p.toml"
+    assert fairlead.make(path).metadata["name"] == "chicken_v0"
+    assert registry.resolve(path) == registry.resolve(str(path))
+
+
+# ---------------------------------------------------- suggestions ignore case (item 9)
+@PROPS
+@given(st.sampled_from(NAMES), st.sampled_from([str.upper, str.title, lambda s: s.replace("_", "-").upper()]))
+def test_every_env_and_scenario_name_in_another_case_suggests_itself(name, spelling):
+    typo = spelling(name)
+    if typo == name or registry._canonical(typo) in fairlead.list_envs():
+        return  # still a valid spelling (e.g. chicken-v0 for chicken_v0)
+    with pytest.raises(ValueError) as info:
+        fairlead.make(typo)
+    message = str(info.value)
+    assert f"unknown environment or scenario {typo!r} (did you mean {name!r}?)" in message
+    assert all(valid in message for valid in NAMES)  # what is valid, all of it
+
+
+def test_cli_spelling_of_a_scenario_and_an_argument():
+    with pytest.raises(ValueError, match=r"'CHICKEN-2P' \(did you mean 'chicken-2p'\?\)"):
+        fairlead.make("CHICKEN-2P")
+    with pytest.raises(ValueError, match=r"unknown environment 'Chicken_V0' \(did you mean 'chicken_v0'\?\); valid environments: "):
+        registry.env_module("Chicken_V0")
+    with pytest.raises(TypeError, match=r"has no argument 'N_AGENTS' \(did you mean 'n_agents'\?\); valid arguments: n_agents, "):
+        fairlead.make("chicken_v0", N_AGENTS=3)
+
+
+# --------------------------------------------------------------- payoffs (item 6)
+BAD_ENTRIES = [
+    (1 + 2j, TypeError, "must be a real number"),
+    (np.complex128(3), TypeError, "must be a real number"),
+    (True, TypeError, "must be a real number"),
+    (np.bool_(False), TypeError, "must be a real number"),
+    ("1", TypeError, "must be a real number"),
+    (None, TypeError, "must be a real number"),
+    (float("nan"), ValueError, "must be a finite number"),
+    (-math.inf, ValueError, "must be a finite number"),
+]
+
+
+@st.composite
+def payoffs(draw, bimatrix=None):
+    """A valid payoff: k x k or 2 x k x k, moderate finite entries."""
+    k = draw(st.integers(2, 4))
+    bimatrix = draw(st.booleans()) if bimatrix is None else bimatrix
+    shape = (2, k, k) if bimatrix else (k, k)
+    return draw(arrays(np.float64, shape, elements=st.floats(-1e3, 1e3, allow_subnormal=False)))
+
+
+@PROPS
+@given(payoffs(), st.data(), st.sampled_from(BAD_ENTRIES))
+def test_a_bad_payoff_entry_is_refused_naming_it(payoff, data, bad):
+    entry, error, problem = bad
+    index = tuple(data.draw(st.integers(0, n - 1)) for n in payoff.shape)
+    cells = payoff.tolist()
+    row = cells
+    for i in index[:-1]:
+        row = row[i]
+    row[index[-1]] = entry
+    with pytest.raises(error, match=rf"payoff\[{', '.join(map(str, index))}\] {problem}"):
+        fairlead.make("matrix_game_v0", payoff=cells)
+
+
+@PROPS
+@given(payoffs(), st.floats(1e-3, 1e3))
+def test_a_complex_array_is_not_cut_to_its_real_part(payoff, imaginary):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # before: a ComplexWarning, then the real part was used
+        with pytest.raises(TypeError, match=r"payoff\[0, 0(, 0)?\] must be a real number"):
+            fairlead.make("matrix_game_v0", payoff=payoff + 1j * imaginary)
+        with pytest.raises(TypeError, match="must be a real number"):
+            fairlead.make("matrix_game_v0", payoff=payoff.astype(bool))
+
+
+def test_ragged_payoff():
+    with pytest.raises(ValueError, match=r"payoff must be a rectangular numeric array"):
+        fairlead.make("matrix_game_v0", payoff=[[1, [2]], [3, 4]])
+
+
+@PROPS
+@given(payoffs(bimatrix=False), st.floats(1e306, 1.7e308), st.integers(2, 4), st.integers(1, 50))
+def test_payoffs_near_float_max_fail_at_construction(payoff, huge, n, max_cycles):
+    """Finite return_scale and episode totals, or a ValueError at construction (before: inf, failing later)."""
+    payoff = payoff.copy()
+    payoff[0, 0] = huge
+    bound = n * max_cycles * max(huge, np.abs(payoff).max())
+    try:
+        env = fairlead.make("matrix_game_v0", payoff=payoff, n_agents=n, max_cycles=max_cycles, raw=True)
+    except ValueError as err:
+        assert not math.isfinite(bound) or not math.isfinite(max_cycles * (huge - payoff.min()))
+        assert "payoff too large" in str(err) and "return_scale = " in str(err) and f"max_cycles={max_cycles}" in str(err)
+        return
+    assert math.isfinite(env.return_scale) and math.isfinite(bound)
+
+
+def test_the_issue_example_near_1e308():
+    with pytest.raises(ValueError, match=r"return_scale = inf"):
+        fairlead.make("matrix_game_v0", payoff=[[1e308, -1e308], [0, 1]])
+
+
+def test_real_array_accepts_what_numpy_holds_exactly():
+    assert real_array("x", [[1, 2.5], [np.int64(3), np.float32(4)]]).tolist() == [[1, 2.5], [3, 4]]
+    assert real_array("x", 7).shape == ()
+
+
+# ------------------------------------------------------------------ Cournot (item 6)
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"a": 1e308}, ValueError, r"a, b, c or q_max too large: .*return_scale = inf"),
+    ({"a": 1e306, "q_max": 10**3}, ValueError, r"too large"),
+    ({"a": 2j}, TypeError, "a must be a real number"),
+    ({"a": 10**400}, ValueError, "a must be a finite number"),  # beyond any float: no numpy TypeError
+    ({"b": np.complex128(1)}, TypeError, "b must be a real number"),
+    ({"c": np.bool_(True)}, TypeError, "c must be a real number"),
+])
+def test_cournot_bad_numbers(kwargs, error, match):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow RuntimeWarning before the error
+        with pytest.raises(error, match=match):
+            cournot_v0.raw_env(**kwargs)
+
+
+def test_cournot_tiny_slope_does_not_overflow_the_fair_quantity():
+    env = cournot_v0.raw_env(b=1e-310, q_max=5)  # (a - c) / ((n + 1) b) is inf: before, an OverflowError
+    assert env.fair_quantity == 5 and math.isfinite(env.return_scale)
+
+
+# ------------------------------------------------------- resource collection (item 6)
+@PROPS
+@given(arrays(np.float64, 2, elements=st.floats(0, 10)), st.integers(0, 1), st.sampled_from(BAD_ENTRIES))
+def test_a_bad_preference_weight_is_refused_naming_it(weights, index, bad):
+    entry, error, problem = bad
+    preference = weights.tolist()
+    preference[index] = entry
+    with pytest.raises(error, match=rf"preference\[{index}\] {problem}.*or give 2 weights >= 0"):
+        rc.raw_env(preference=preference)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"preference": [1e308, 1.0]},
+    {"fair_value": 1e308, "max_cycles": 100},
+    {"unfair_value": 1.7e308, "n_agents": 4, "grid_size": (3, 3)},
+])
+def test_resource_values_whose_returns_overflow(kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"fair_value, unfair_value or preference too large.*return_scale = "):
+            rc.raw_env(**kwargs)
+
+
+def test_move_codes_are_named():
+    assert [rc.MOVES[m] for m in (rc.STAY, rc.UP, rc.DOWN, rc.LEFT, rc.RIGHT)] == list(rc.MOVES)
