@@ -27,6 +27,16 @@ def test_write_atomic_replaces_content_and_leaves_no_temporary_files(tmp_path):
     assert os.listdir(target.parent) == ["file.txt"]
 
 
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_write_atomic_files_get_the_mode_the_umask_allows(tmp_path, umask):
+    previous = os.umask(umask)
+    try:
+        write_atomic(tmp_path / "file.txt", "x")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "file.txt").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
 def test_write_atomic_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatch):
     target = tmp_path / "file.txt"
     write_atomic(target, "old")

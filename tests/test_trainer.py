@@ -12,7 +12,8 @@ from fairlead.experiments.report import mean_ci
 from fairlead.experiments.runs import RunSpec, run
 from fairlead.registry import env_module, resolve
 from fairlead.solver import stackelberg_outcome
-from fairlead.trainers.config import HyperParams, Method, TrainingConfig, get_method, load_hyperparams, load_methods
+from fairlead.trainers.config import (HyperParams, Method, TrainingConfig, get_method, load_hyperparams, load_methods,
+                                      method_names)
 from fairlead.trainers.evaluation import HEADLINE, summarise
 from fairlead.trainers.jamql import MEDIATOR, Trainer
 from fairlead.trainers.qlearning import QConfig
@@ -62,11 +63,8 @@ def test_the_convergence_test_covers_every_two_player_matrix_game():
     assert not names & {"cournot_v0", "resource_collection_v0"}
 
 
-# The convergence budget: the shipped defaults (trainers/defaults.toml) written out.
-DEFAULT_BUDGET = HyperParams(
-    training=TrainingConfig(episodes=1500),
-    agent=QConfig(alpha=0.1, gamma=0.95, epsilon_start=1.0, epsilon_end=0.05, epsilon_decay_episodes=1000),
-)
+# The convergence budget: the shipped defaults (trainers/defaults.toml).
+DEFAULT_BUDGET = HyperParams()
 # Every player leads in the bimatrix games; in a symmetric game player_1 leading is the mirror image.
 LEADS = [(name, kwargs, leader) for name, kwargs in MATRIX_GAMES
          for leader in ((0, 1) if fairlead.make(name, raw=True, **kwargs).bimatrix else (0,))]
@@ -75,7 +73,7 @@ LEADS = [(name, kwargs, leader) for name, kwargs in MATRIX_GAMES
 @pytest.mark.parametrize("env, env_kwargs, leader", LEADS, ids=[f"{n}-leader{l}" for n, _, l in LEADS])
 @pytest.mark.parametrize("seed", [0, 1, 2, *(pytest.param(s, marks=pytest.mark.slow) for s in range(3, 10))])
 def test_fixed_leader_learners_reach_the_subgame_perfect_outcome(env, env_kwargs, leader, seed):
-    """Budget: DEFAULT_BUDGET (1500 episodes) on a 3-stage game; in every greedy stage the leader's
+    """Budget: DEFAULT_BUDGET (the shipped training episodes) on a 3-stage game; in every greedy stage the leader's
     action and the follower's reply must be the solver's unique outcome (seeds 3-9: ``-m slow``)."""
     method = Method("fixed-leader", "fixed", selector_kwargs={"leader": f"player_{leader}"})
     trainer = Trainer(env, {**env_kwargs, "max_cycles": 3}, method, DEFAULT_BUDGET, seed)
@@ -89,12 +87,28 @@ def test_fixed_leader_learners_reach_the_subgame_perfect_outcome(env, env_kwargs
     assert result.returns.tolist() == pytest.approx([3 * r for r in expected.rewards])
 
 
-def test_every_shipped_method_trains_and_reports():
-    for method in load_methods():
-        trainer = trained("chicken_v0", method, seed=0, episodes=5, n_agents=3, max_cycles=4)
-        result = trainer.evaluate(1)[0]
-        assert len(result.leaders) == 4
-        assert result.returns.shape == (3,)
+def test_the_defaults_come_from_defaults_toml_only():
+    import tomllib
+
+    from fairlead.registry import catalogue_dir
+
+    shipped = tomllib.loads((catalogue_dir("trainers") / "defaults.toml").read_text())
+    assert HyperParams().as_dict() == shipped == load_hyperparams().as_dict()
+    assert QConfig() == HyperParams().agent and TrainingConfig() == HyperParams().training
+
+
+@pytest.mark.parametrize("method", method_names())
+def test_every_registered_method_loads_describes_itself_trains_and_reports(method):
+    definition = get_method(method)
+    assert definition.name == method and definition.description.strip()
+    assert load_methods()[method] == definition
+    trainer = trained("chicken_v0", method, seed=0, episodes=2, n_agents=3, max_cycles=4)
+    assert trainer.episode == 2
+    result = trainer.evaluate(1)[0]
+    assert len(result.leaders) == 4 and set(result.leaders) <= {0, 1, 2}
+    assert result.returns.shape == (3,)
+    row = summarise([result], trainer.players, trainer.return_scale)
+    assert 0 <= row[HEADLINE] <= 1
 
 
 MECHANISMS = {  # each of JAM-QL's mechanisms and the method fields that switch it
@@ -205,12 +219,21 @@ def vector_choice(mediator, stage, past, players):
     return int(np.argmin(gaps))
 
 
-@pytest.mark.parametrize("method", list(load_methods()))
+# The leader each rule-based selector must pick at stage t (None: any leader, e.g. random or a vote's plurality).
+RULES = {
+    "fixed": lambda spec, t, past, players: players.index(spec.selector_kwargs.get("leader", "player_0")),
+    "round_robin": lambda spec, t, past, players: t % len(players),
+    "catch_up": lambda spec, t, past, players: catch_up_leader(past, players),
+}
+
+
+@pytest.mark.parametrize("method", method_names())
 def test_selection_switch_decides_who_chooses_the_leader(method):
     """selector = "vector_mediator" / "mediator": a mediator learner exists and decides each leader;
-    a baseline has no mediator learner and its leaders follow its selector's rule."""
+    a baseline has no mediator learner and its leaders follow its selector's rule (a vote: the plurality)."""
     n, stages = 3, 5
     spec = get_method(method)
+    rule = RULES.get(spec.selector)
     trainer = Trainer("chicken_v0", {"n_agents": n, "max_cycles": stages}, spec, FAST, seed=0)
     learned = spec.selector in ("mediator", "vector_mediator")
     assert (MEDIATOR in trainer.learners) == learned
@@ -229,19 +252,14 @@ def test_selection_switch_decides_who_chooses_the_leader(method):
         if spec.vector_mediator:
             continue  # exploring: checked greedily below
         votes = [[a for phase, _, a in logs[p] if phase == "vote"] for p in trainer.players]
-        assert all(len(v) == (stages if method == "vote" else 0) for v in votes)
+        assert all(len(v) == (stages if spec.selector == "vote" else 0) for v in votes)
         for t, leader in enumerate(result.leaders):
-            if method == "fixed":
-                assert leader == 0
-            elif spec.selector == "round_robin":
-                assert leader == t % n
-            elif method == "catch-up":
-                assert leader == catch_up_leader(result.stages[:t], trainer.players)
-            elif method == "vote":
+            if rule is not None:
+                assert leader == rule(spec, t, result.stages[:t], trainer.players)
+            if spec.selector == "vote":
                 assert leader in plurality([v[t] for v in votes], n)
-            else:
-                assert method == "random", f"no rule to check for method {method}"
-    assert chosen == ({0} if method == "fixed" else set(range(n)))
+    fixed = spec.selector == "fixed"
+    assert chosen == ({RULES["fixed"](spec, 0, (), trainer.players)} if fixed else set(range(n)))
     if spec.vector_mediator:
         assert trainer.mediator.values.any()  # it learned
         for result in trainer.evaluate(3):

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 import tempfile
+import threading
 from dataclasses import replace
 from pathlib import Path
 
 from fairlead.experiments.checkpoint import CheckpointError
-from fairlead.experiments.runs import RunDirectoryError, RunSpec, load_spec, run
+from fairlead.experiments.runs import RUN_FILE, RunDirectoryError, RunSpec, load_spec, run
 
 DEMO = {"env": "chicken-2p", "seeds": 3, "episodes": 1000}
 DEFAULT_SEEDS = 10
@@ -25,6 +28,14 @@ def _positive_int(text: str) -> int:
     return value
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C: the workers stop and the run stays resumable."""
+
+
+def _terminate(signum, frame):
+    raise _Terminated()
+
+
 def _methods(text: str) -> tuple[str, ...]:
     from fairlead.trainers.config import load_methods
 
@@ -33,7 +44,7 @@ def _methods(text: str) -> tuple[str, ...]:
 
 def cmd_list(args) -> None:
     from fairlead import fairness, list_envs, list_scenarios
-    from fairlead.trainers.config import load_methods
+    from fairlead.trainers.config import get_method, method_names
 
     what = args.what
     if what in ("all", "envs"):
@@ -46,8 +57,11 @@ def cmd_list(args) -> None:
             print(f"  {name:28s} {sc.description}")
     if what in ("all", "methods"):
         print("methods (trainers/methods/*.toml):")
-        for name, m in load_methods().items():
-            print(f"  {name:22s} {m.description}")
+        for name in method_names():
+            try:
+                print(f"  {name:22s} {get_method(name).description}")
+            except ValueError as err:  # list the others, and say what is wrong with this one
+                print(f"  {name:22s} UNUSABLE: {err}")
     if what in ("all", "metrics"):
         print(f"fairness metrics (default: {fairness.DEFAULT_METRIC}):")
         for name, metric in fairness.METRICS.items():
@@ -95,7 +109,12 @@ def cmd_train(args) -> None:
     if not args.resume and missing:
         raise ValueError(f"a new run needs {' and '.join(missing)} (or --resume DIR to continue a recorded run)")
     spec = _spec(args, load_spec(out) if args.resume else None)
-    table = run(spec, out, resume=bool(args.resume), jobs=args.jobs, progress=not args.no_progress)
+    try:
+        table = run(spec, out, resume=bool(args.resume), jobs=args.jobs, progress=not args.no_progress)
+    except KeyboardInterrupt as err:
+        if not (out / RUN_FILE).exists():
+            raise
+        raise type(err)(f"continue with `fairlead train --resume {out}`") from None
     print(table)
     print(f"\nresults in {out} (metrics.csv, curves.csv, summary.md)")
 
@@ -168,9 +187,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a command; exit status 0, 2 on an error, 128 + signal number when interrupted (Ctrl-C: 130)."""
     args = build_parser().parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         args.func(args)
+        sys.stdout.flush()
+    except KeyboardInterrupt as err:
+        print("fairlead: interrupted" + (f"; {err}" if str(err) else ""), file=sys.stderr)
+        return 128 + (signal.SIGTERM if isinstance(err, _Terminated) else signal.SIGINT)
+    except BrokenPipeError:  # the reader went away (`fairlead list | head -1`): python docs, "Note on SIGPIPE"
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except (ValueError, TypeError, RuntimeError, OSError, RunDirectoryError, CheckpointError) as err:
         print(f"fairlead: error: {err}", file=sys.stderr)
         return 2

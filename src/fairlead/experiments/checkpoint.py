@@ -82,9 +82,14 @@ def load_checkpoint(path: Path, fingerprint: str) -> tuple[dict, list[dict]]:
         raise CheckpointError(f"checkpoint {path} is incomplete ({err})") from err
 
 
-def save_result(path: Path, fingerprint: str, row: dict, curve: list[dict]) -> None:
+def result_bytes(fingerprint: str, row: dict, curve: list[dict]) -> bytes:
+    """The content of a result file (to write it, or to compare a recomputed result with it)."""
     record = {"format": RESULT_FORMAT, "fingerprint": fingerprint, "row": row, "curve": curve}
-    write_atomic(path, json.dumps(record, indent=2))
+    return json.dumps(record, indent=2).encode()
+
+
+def save_result(path: Path, fingerprint: str, row: dict, curve: list[dict]) -> None:
+    write_atomic(path, result_bytes(fingerprint, row, curve))
 
 
 def load_result(path: Path, fingerprint: str) -> dict:

@@ -8,45 +8,67 @@ Layout of a run directory::
     metrics.csv                   one row per (method, seed): every reported number
     curves.csv                    learning curves: greedy evaluation every ``log_every`` episodes
     summary.md                    mean and 95% CI per method
+    .lock                         while a run or evaluation uses the directory: its pid (removed at the end)
 
 Every file is written atomically. A directory that holds a different run is
 never touched; ``resume=True`` continues an interrupted run from its
 checkpoints and ends with exactly the Q-tables and numbers an uninterrupted
 run would have. Every checkpoint and result file is checked before any
 training starts, so a corrupt or foreign one leaves the directory as it was.
+Workers stop when the main process is interrupted (Ctrl-C, SIGTERM: it
+re-raises KeyboardInterrupt once they have stopped) and die with it.
 """
 
 from __future__ import annotations
 
 import csv
+import ctypes
+import fcntl
 import hashlib
 import io
 import json
 import multiprocessing
 import os
+import signal
+import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
 
 from fairlead import __version__
-from fairlead.experiments.atomic import write_atomic
-from fairlead.experiments.checkpoint import load_checkpoint, load_result, save_checkpoint, save_result
+from fairlead.experiments.atomic import remove_temporaries, write_atomic
+from fairlead.experiments.checkpoint import (CheckpointError, load_checkpoint, load_result, result_bytes,
+                                             save_checkpoint, save_result)
 from fairlead.experiments.report import summary_table
 from fairlead.registry import env_module, make
 from fairlead.trainers.config import HyperParams, apply_overrides, get_method
 from fairlead.trainers.evaluation import HEADLINE, summarise
 from fairlead.trainers.jamql import Trainer
 
-RUN_FILE, CHECKPOINT_FILE, RESULT_FILE = "run.json", "checkpoint.npz", "result.json"
+RUN_FILE, CHECKPOINT_FILE, RESULT_FILE, LOCK_FILE = "run.json", "checkpoint.npz", "result.json", ".lock"
+CURVE_OFFSET = 10**6  # learning-curve points play evaluation seeds from here on, apart from the final evaluation's
+PR_SET_PDEATHSIG = 1  # Linux prctl option: the signal a process gets when its parent dies
 _episodes_done = None  # shared counter of training episodes, for the progress bar
-_stop = None  # shared flag: set when a worker failed, so the others stop
+_stop = None  # shared flag: set when a worker failed or the run was interrupted, so the others stop
+_parent = None  # pid of the main process: a worker whose parent changed is an orphan and must not write
 
 
-def _share(counter, stop) -> None:
-    global _episodes_done, _stop
-    _episodes_done, _stop = counter, stop
+def _init_worker(counter, stop, parent: int) -> None:
+    """Share the counter and the stop flag; leave signals to the main process; die with it."""
+    global _episodes_done, _stop, _parent
+    _episodes_done, _stop, _parent = counter, stop, parent
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the main process stops us
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the main process's handler (the pool may terminate us)
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _stopped() -> bool:
+    """Another worker failed, the run was interrupted, or the main process is gone: stop, write nothing."""
+    return _stop is not None and (bool(_stop.value) or os.getppid() != _parent)
 
 
 def _count(episodes: int) -> None:
@@ -69,29 +91,30 @@ class RunSpec:
 
     def __post_init__(self):
         env_module(self.env)  # clear error for unknown names
-        for method in self.methods:
-            get_method(method)  # unknown names and malformed method files fail here
+        # unknown names and malformed method files fail here; each file is read once per spec
+        object.__setattr__(self, "definitions", {m: get_method(m) for m in self.methods})
         if not self.methods or not self.seeds:
             raise ValueError("a run needs at least one method and one seed")
         for kind, values in (("method", self.methods), ("seed", self.seeds)):
             twice = sorted({v for v in values if values.count(v) > 1}, key=values.index)
             if twice:
                 raise ValueError(f"{kind} {', '.join(map(str, twice))} given more than once; give each {kind} once")
-        make(self.env, **self.env_kwargs)  # validate env options now, not in a worker
+        scale = make(self.env, **self.env_kwargs).unwrapped.return_scale  # env options checked now, not in a worker
+        if not scale > 0:
+            raise ValueError(f"environment {self.env} with options {self.env_kwargs} pays every agent the same "
+                             f"in every stage (return_scale {scale}): fairness cannot be measured on it; "
+                             "choose payoffs that differ")
+        blob = json.dumps(self.as_dict(), sort_keys=True, default=list)
+        object.__setattr__(self, "fingerprint", hashlib.sha256(blob.encode()).hexdigest()[:16])
 
     def as_dict(self) -> dict:
         return {
             "env": self.env,
             "env_kwargs": self.env_kwargs,
-            "methods": {m: get_method(m).__dict__ for m in self.methods},
+            "methods": {m: d.__dict__ for m, d in self.definitions.items()},
             "seeds": list(self.seeds),
             "hyperparameters": self.hp.as_dict(),
         }
-
-    @property
-    def fingerprint(self) -> str:
-        blob = json.dumps(self.as_dict(), sort_keys=True, default=list)
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def fields(self) -> dict:
         """Every setting as a flat ``name: value`` table, to say which one two runs disagree on."""
@@ -128,21 +151,48 @@ def seed_dir(out: Path, method: str, seed: int) -> Path:
     return out / method / f"seed_{seed}"
 
 
+def _row_keys(spec: RunSpec) -> list[str]:
+    """The keys of a result row: what a fresh evaluation of this run reports."""
+    trainer = Trainer(spec.env, spec.env_kwargs, spec.definitions[spec.methods[0]], spec.hp, 0)
+    return ["method", "seed", *summarise(trainer.evaluate(1), trainer.players, trainer.return_scale)]
+
+
+def _check_result(path: Path, result: dict, method: str, seed: int, keys: list[str]) -> None:
+    """Refuse a result whose row lacks a key of ``keys``, or whose row or curve is not (method, seed)'s numbers."""
+    missing = [k for k in keys if k not in result["row"]]
+    if missing:
+        raise CheckpointError(f"result file {path} is incomplete: its row lacks {', '.join(missing)}")
+    if not all(isinstance(p, dict) and (p.get("method"), p.get("seed")) == (method, seed) and "episode" in p
+               and all(isinstance(v, (int, float)) for k, v in p.items() if k != "method")
+               for p in ({**result["row"], "episode": 0}, *result["curve"])):
+        raise CheckpointError(f"result file {path} is malformed: its row and each curve point must be {method} "
+                              f"seed {seed}'s, with numbers as values (and an episode in each point)")
+
+
 def check_seed_files(spec: RunSpec, out: Path) -> None:
-    """Load every checkpoint and result file of ``spec`` in ``out``: a corrupt or foreign one raises now."""
+    """Load and check every checkpoint and result file of ``spec`` in ``out``: a bad one raises now."""
+    keys = None
     for method in spec.methods:
         for seed in spec.seeds:
             folder = seed_dir(out, method, seed)
             if (folder / RESULT_FILE).exists():
-                load_result(folder / RESULT_FILE, spec.fingerprint)
+                keys = keys or _row_keys(spec)
+                result = load_result(folder / RESULT_FILE, spec.fingerprint)
+                _check_result(folder / RESULT_FILE, result, method, seed, keys)
             if (folder / CHECKPOINT_FILE).exists():
                 load_checkpoint(folder / CHECKPOINT_FILE, spec.fingerprint)
 
 
-def prepare_run_dir(spec: RunSpec, out: Path, resume: bool) -> None:
-    """Claim ``out`` for ``spec``, or explain why it cannot be used (before writing anything)."""
+def _refuse_unusable(out: Path, resume: bool) -> None:
     if out.exists() and not out.is_dir():
         raise RunDirectoryError(f"{out} is a file, not a directory; choose another --out")
+    if resume and not (out / RUN_FILE).exists():
+        raise RunDirectoryError(f"nothing to resume: {out} has no {RUN_FILE}")
+
+
+def prepare_run_dir(spec: RunSpec, out: Path, resume: bool) -> None:
+    """Claim ``out`` for ``spec``, or explain why it cannot be used (before writing anything)."""
+    _refuse_unusable(out, resume)
     run_file = out / RUN_FILE
     if run_file.exists():
         try:
@@ -158,52 +208,88 @@ def prepare_run_dir(spec: RunSpec, out: Path, resume: bool) -> None:
         if not resume:
             raise RunDirectoryError(f"{out} already holds this run; pass --resume to continue it")
         check_seed_files(spec, out)
+        remove_temporaries(out)  # left by a write that was killed; no writer runs (we hold the lock)
         return
-    if resume:
-        raise RunDirectoryError(f"nothing to resume: {out} has no {RUN_FILE}")
-    if out.exists() and any(out.iterdir()):
+    if out.exists() and any(p.name != LOCK_FILE for p in out.iterdir()):
         raise RunDirectoryError(f"{out} exists and is not empty; choose another --out")
     record = {"fairlead": __version__, "fingerprint": spec.fingerprint, **spec.as_dict()}
     write_atomic(run_file, json.dumps(record, indent=2, default=list))
 
 
+@contextmanager
+def lock_run_dir(out: Path):
+    """Hold an exclusive lock on the run directory ``out`` (which must exist), or raise RunDirectoryError.
+
+    The lock is ``flock`` on ``out/.lock``, which holds the owner's pid; the
+    file is removed at the end, so a finished run directory holds only results.
+    """
+    path = out / LOCK_FILE
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pid = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise RunDirectoryError(f"{out} is in use by another run (pid {pid}); wait for it to end, "
+                                    "or choose another directory") from None
+        if path.exists() and os.path.samestat(os.fstat(fd), path.stat()):
+            break
+        os.close(fd)  # its owner removed the file as we locked it: lock the file there now
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        os.close(fd)
+
+
 def train_seed(spec: RunSpec, method: str, seed: int, out: Path, stop_after: int | None = None) -> dict:
     """Train one (method, seed) run to completion (or ``stop_after`` episodes) and evaluate it.
 
-    Returns ``{}`` if it stopped early (``stop_after``, or another worker failed).
+    Returns ``{}`` if it stopped early (``stop_after``, or the run was stopped).
+    A finished seed whose checkpoint was lost is retrained to recreate it; the
+    result must equal its recorded result byte for byte.
     """
     folder = seed_dir(out, method, seed)
-    result_file = folder / RESULT_FILE
-    hp, tc = spec.hp, spec.hp.training
-    if result_file.exists():
-        result = load_result(result_file, spec.fingerprint)
+    result_file, checkpoint = folder / RESULT_FILE, folder / CHECKPOINT_FILE
+    tc = spec.hp.training
+    recreate = result_file.exists() and not checkpoint.exists()
+    if result_file.exists() and not recreate:
         _count(tc.episodes)
-        return result
-    trainer = Trainer(spec.env, spec.env_kwargs, get_method(method), hp, seed)
-    checkpoint = folder / CHECKPOINT_FILE
-    curve: list[dict] = []
+        return load_result(result_file, spec.fingerprint)
+    trainer = Trainer(spec.env, spec.env_kwargs, spec.definitions[method], spec.hp, seed)
+    points: list[dict] = []
     if checkpoint.exists():
-        state, curve = load_checkpoint(checkpoint, spec.fingerprint)
+        state, points = load_checkpoint(checkpoint, spec.fingerprint)
         trainer.load_state_dict(state)
     _count(trainer.episode)  # resumed episodes count as done
     while trainer.episode < tc.episodes:
-        if _stop is not None and _stop.value:
-            return {}
         trainer.train_episode()
         _count(1)
         if trainer.episode % tc.log_every == 0 or trainer.episode == tc.episodes:
-            point = summarise(trainer.evaluate(tc.curve_episodes, offset=10**6 + trainer.episode),
+            point = summarise(trainer.evaluate(tc.curve_episodes, offset=CURVE_OFFSET + trainer.episode),
                               trainer.players, trainer.return_scale)
-            curve.append({"episode": trainer.episode, **point})
-        if trainer.episode % tc.checkpoint_every == 0 or trainer.episode == tc.episodes:
-            save_checkpoint(checkpoint, spec.fingerprint, trainer.state_dict(), curve)
-        if stop_after is not None and trainer.episode >= stop_after:
-            save_checkpoint(checkpoint, spec.fingerprint, trainer.state_dict(), curve)
+            points.append({"episode": trainer.episode, **point})
+        if _stopped():
+            return {}
+        cut = stop_after is not None and trainer.episode >= stop_after
+        if cut or not recreate and (trainer.episode % tc.checkpoint_every == 0 or trainer.episode == tc.episodes):
+            save_checkpoint(checkpoint, spec.fingerprint, trainer.state_dict(), points)
+        if cut:
             return {}
     row = {"method": method, "seed": seed,
            **summarise(trainer.evaluate(tc.eval_episodes), trainer.players, trainer.return_scale)}
-    curve = [{"method": method, "seed": seed, **p} for p in curve]
-    save_result(result_file, spec.fingerprint, row, curve)
+    curve = [{"method": method, "seed": seed, **p} for p in points]
+    if not recreate:
+        save_result(result_file, spec.fingerprint, row, curve)
+    elif result_file.read_bytes() == result_bytes(spec.fingerprint, row, curve):
+        save_checkpoint(checkpoint, spec.fingerprint, trainer.state_dict(), points)
+    else:
+        raise CheckpointError(f"{checkpoint} was lost and retraining {method} seed {seed} does not reproduce "
+                              f"{result_file} (written by another version?); neither is changed: train the run "
+                              "again into a new --out")
     return {"row": row, "curve": curve}
 
 
@@ -222,14 +308,16 @@ def _csv(rows: list[dict]) -> str:
 
 
 def write_reports(spec: RunSpec, out: Path, results: list[dict]) -> str:
+    """metrics.csv, curves.csv, summary.md; all are computed before any is written."""
     rows = [r["row"] for r in results]
     curves = [p for r in results for p in r["curve"]]
-    write_atomic(out / "metrics.csv", _csv(rows))
-    if curves:
-        write_atomic(out / "curves.csv", _csv(curves))
     table = summary_table(rows, spec.methods, headline=HEADLINE)
     title = f"# {spec.env} {spec.env_kwargs} - {len(spec.seeds)} seeds, {spec.hp.training.episodes} episodes\n\n"
-    write_atomic(out / "summary.md", title + table + "\n")
+    reports = {"metrics.csv": _csv(rows), "curves.csv": _csv(curves) if curves else None,
+               "summary.md": title + table + "\n"}
+    for name, text in reports.items():
+        if text is not None:
+            write_atomic(out / name, text)
     return table
 
 
@@ -237,30 +325,39 @@ def run(spec: RunSpec, out: str | Path, resume: bool = False, jobs: int | None =
         progress: bool = True) -> str:
     """Train every (method, seed), write the reports, return the summary table.
 
-    If a worker fails, the others stop at their next episode, queued work never
-    starts, and the worker's error is raised.
+    ``out`` is locked for the whole run. If a worker fails, or the run is
+    interrupted (KeyboardInterrupt), the others stop at their next episode,
+    queued work never starts, and the error is raised once they have stopped.
     """
     out = Path(out)
-    prepare_run_dir(spec, out, resume)
-    tasks = [(m, s) for m in spec.methods for s in spec.seeds]
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
-    context = multiprocessing.get_context("fork")
-    counter, stop = context.Value("q", 0), context.Value("b", 0)  # episodes trained by all workers; stop flag
-    with tqdm(total=len(tasks) * spec.hp.training.episodes, desc="training", unit="episode",
-              disable=not progress, mininterval=0.5) as bar, \
-            ProcessPoolExecutor(jobs, mp_context=context, initializer=_share, initargs=(counter, stop)) as pool:
-        futures = {pool.submit(train_seed, spec, m, s, out): (m, s) for m, s in tasks}
-        pending = set(futures)
-        while pending:
-            done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-            bar.update(counter.value - bar.n)
-            failed = sorted((f for f in done if f.exception() is not None), key=lambda f: tasks.index(futures[f]))
-            if failed:
+    _refuse_unusable(out, resume)  # before creating the directory to lock
+    out.mkdir(parents=True, exist_ok=True)
+    with lock_run_dir(out):
+        prepare_run_dir(spec, out, resume)
+        tasks = [(m, s) for m in spec.methods for s in spec.seeds]
+        jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
+        context = multiprocessing.get_context("fork")
+        counter, stop = context.Value("q", 0), context.Value("b", 0)  # episodes trained by all workers; stop flag
+        with tqdm(total=len(tasks) * spec.hp.training.episodes, desc="training", unit="episode",
+                  disable=not progress, mininterval=0.5) as bar, \
+                ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker,
+                                    initargs=(counter, stop, os.getpid())) as pool:
+            try:
+                futures = {pool.submit(train_seed, spec, m, s, out): (m, s) for m, s in tasks}
+                pending = set(futures)
+                while pending:
+                    done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                    bar.update(counter.value - bar.n)
+                    failed = sorted((f for f in done if f.exception() is not None),
+                                    key=lambda f: tasks.index(futures[f]))
+                    if failed:
+                        raise failed[0].exception()
+            except BaseException:  # a worker's error, or KeyboardInterrupt: stop the others, then raise
                 stop.value = 1
                 pool.shutdown(cancel_futures=True)
-                raise failed[0].exception()
-        results = {futures[f]: f.result() for f in futures}
-    return write_reports(spec, out, [results[t] for t in tasks])
+                raise
+            results = {futures[f]: f.result() for f in futures}
+        return write_reports(spec, out, [results[t] for t in tasks])
 
 
 def load_spec(out: Path) -> RunSpec:
@@ -268,11 +365,15 @@ def load_spec(out: Path) -> RunSpec:
     try:
         record = json.loads((out / RUN_FILE).read_text())
         hp = apply_overrides(HyperParams(), record["hyperparameters"], str(out / RUN_FILE))
-        spec = RunSpec(record["env"], record["env_kwargs"], tuple(record["methods"]), tuple(record["seeds"]), hp)
+        recorded = (record["env"], record["env_kwargs"], tuple(record["methods"]), tuple(record["seeds"]), hp)
     except (FileNotFoundError, NotADirectoryError) as err:
         raise RunDirectoryError(f"{out} is not a run directory (no {RUN_FILE})") from err
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise RunDirectoryError(f"{out / RUN_FILE} is unreadable or malformed ({err})") from err
+    try:
+        spec = RunSpec(*recorded)
+    except (ValueError, TypeError) as err:
+        raise RunDirectoryError(f"the run recorded in {out / RUN_FILE} cannot be set up: {err}") from err
     if spec.fingerprint != record.get("fingerprint"):
         raise RunDirectoryError(
             f"{out} was trained with method or hyper-parameter definitions that have changed since; "
@@ -284,7 +385,7 @@ def load_spec(out: Path) -> RunSpec:
 def _finished_state(spec: RunSpec, out: Path, method: str, seed: int) -> dict:
     checkpoint = seed_dir(out, method, seed) / CHECKPOINT_FILE
     if not checkpoint.exists():
-        raise RunDirectoryError(f"{checkpoint} is missing: train the run first (or `fairlead train --resume {out}`)")
+        raise RunDirectoryError(f"{checkpoint} is missing: recreate it with `fairlead train --resume {out}`")
     state = load_checkpoint(checkpoint, spec.fingerprint)[0]
     if state["episode"] < spec.hp.training.episodes:
         raise RunDirectoryError(f"{method} seed {seed} stopped at episode {state['episode']} of "
@@ -295,22 +396,25 @@ def _finished_state(spec: RunSpec, out: Path, method: str, seed: int) -> dict:
 def evaluate_run(out: str | Path, episodes: int | None = None, progress: bool = True) -> str:
     """Greedy re-evaluation of every (method, seed) checkpoint; writes eval.csv, returns the table.
 
-    Every checkpoint is checked (present, of this run, fully trained) before any is evaluated.
+    Every checkpoint is checked (present, of this run, fully trained) before any
+    is evaluated; the directory is locked as for training.
     """
     out = Path(out)
     spec = load_spec(out)
     episodes = episodes or spec.hp.training.eval_episodes
-    states = {(m, s): _finished_state(spec, out, m, s) for m in spec.methods for s in spec.seeds}
-    rows = []
-    with tqdm(total=len(states) * episodes, desc="evaluating", unit="episode",
-              disable=not progress, mininterval=0.5) as bar:
-        for (method, seed), state in states.items():
-            trainer = Trainer(spec.env, spec.env_kwargs, get_method(method), spec.hp, seed)
-            trainer.load_state_dict(state)
-            played = []
-            for j in range(episodes):  # one at a time for the bar; same seeds as trainer.evaluate(episodes)
-                played += trainer.evaluate(1, offset=j)
-                bar.update()
-            rows.append({"method": method, "seed": seed, **summarise(played, trainer.players, trainer.return_scale)})
-    write_atomic(out / "eval.csv", _csv(rows))
+    with lock_run_dir(out):
+        states = {(m, s): _finished_state(spec, out, m, s) for m in spec.methods for s in spec.seeds}
+        rows = []
+        with tqdm(total=len(states) * episodes, desc="evaluating", unit="episode",
+                  disable=not progress, mininterval=0.5) as bar:
+            for (method, seed), state in states.items():
+                trainer = Trainer(spec.env, spec.env_kwargs, spec.definitions[method], spec.hp, seed)
+                trainer.load_state_dict(state)
+                played = []
+                for j in range(episodes):  # one at a time for the bar; same seeds as trainer.evaluate(episodes)
+                    played += trainer.evaluate(1, offset=j)
+                    bar.update()
+                rows.append({"method": method, "seed": seed,
+                             **summarise(played, trainer.players, trainer.return_scale)})
+        write_atomic(out / "eval.csv", _csv(rows))
     return summary_table(rows, spec.methods, headline=HEADLINE)

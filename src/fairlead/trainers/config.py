@@ -12,7 +12,6 @@ overrides any subset of the keys.
 
 from __future__ import annotations
 
-import difflib
 import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -20,8 +19,9 @@ from pathlib import Path
 from fairlead.mediation.observation import parse_agent_history, parse_history
 from fairlead.mediation.selectors import SELECTORS, make_selector
 from fairlead.mediation.transfer import parse_transfer
+from fairlead.names import did_you_mean, unknown_name
 from fairlead.registry import catalogue_dir
-from fairlead.trainers.qlearning import QConfig
+from fairlead.trainers.qlearning import DEFAULTS, QConfig
 
 VECTOR_MEDIATOR = "vector_mediator"  # selector value: JAM-QL's mediator (trainers/vector_mediator.py)
 LEARNED_MEDIATOR = "mediator"  # selector value: the scalar Q-learning mediator agent (jamql-scalar)
@@ -54,11 +54,13 @@ class Method:
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    episodes: int = 1500
-    eval_episodes: int = 20
-    log_every: int = 250
-    curve_episodes: int = 5
-    checkpoint_every: int = 500
+    """The ``[training]`` table; defaults from trainers/defaults.toml."""
+
+    episodes: int = DEFAULTS["training"]["episodes"]
+    eval_episodes: int = DEFAULTS["training"]["eval_episodes"]
+    log_every: int = DEFAULTS["training"]["log_every"]
+    curve_episodes: int = DEFAULTS["training"]["curve_episodes"]
+    checkpoint_every: int = DEFAULTS["training"]["checkpoint_every"]
 
     def __post_init__(self):
         bad = [f.name for f in fields(self) if not (isinstance(getattr(self, f.name), int) and getattr(self, f.name) >= 1)]
@@ -69,25 +71,22 @@ class TrainingConfig:
 @dataclass(frozen=True)
 class HyperParams:
     training: TrainingConfig = TrainingConfig()
-    agent: QConfig = QConfig()
-    mediator: QConfig = QConfig(gamma=1.0)
+    agent: QConfig = QConfig(**DEFAULTS["agent"])
+    mediator: QConfig = QConfig(**DEFAULTS["mediator"])
 
     def as_dict(self) -> dict:
         return {"training": asdict(self.training), "agent": asdict(self.agent), "mediator": asdict(self.mediator)}
 
 
-def _read_toml(path: Path) -> dict:
+def _read_toml(path: Path, what: str = "config file") -> dict:
     try:
-        return tomllib.loads(Path(path).read_text())
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as err:
-        raise ValueError(f"cannot read config file {path}: {err}") from err
+        raise ValueError(f"cannot read {what} {path}: {err}") from err
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{what} {path} is not UTF-8 text ({err}); save it as UTF-8") from err
     except tomllib.TOMLDecodeError as err:
-        raise ValueError(f"config file {path} is not valid TOML: {err}") from err
-
-
-def _suggest(name: str, choices) -> str:
-    close = difflib.get_close_matches(name, list(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"{what} {path} is not valid TOML: {err}") from err
 
 
 def _override(section_obj, values: dict, where: str):
@@ -96,7 +95,7 @@ def _override(section_obj, values: dict, where: str):
     valid = {f.name: f.type for f in fields(section_obj)}
     for key, value in values.items():
         if key not in valid:
-            raise ValueError(f"{where}: unknown key {key!r}{_suggest(key, valid)}; valid keys: {sorted(valid)}")
+            raise ValueError(f"{where}: unknown key {key!r}{did_you_mean(key, valid)}; valid keys: {sorted(valid)}")
         current = getattr(section_obj, key)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (
             isinstance(current, int) and not isinstance(value, int)
@@ -121,8 +120,7 @@ def load_hyperparams(config_file: str | Path | None = None, scenario: str | None
     """The shipped defaults, overridden by the ``scenario``'s own tables (if it has any), then by ``config_file``."""
     from fairlead.registry import scenario_hyperparameters
 
-    defaults = catalogue_dir("trainers") / "defaults.toml"
-    hp = apply_overrides(HyperParams(), _read_toml(defaults), str(defaults))
+    hp = HyperParams()
     if scenario is not None:
         tables, where = scenario_hyperparameters(scenario)
         hp = apply_overrides(hp, tables, where) if tables else hp
@@ -133,7 +131,7 @@ def load_hyperparams(config_file: str | Path | None = None, scenario: str | None
 
 def _load_method(path: Path) -> Method:
     """One method file, fully checked: every error names the file and the valid choices."""
-    data = _read_toml(path)
+    data = _read_toml(path, "method file")
     valid = {"description", "selector", "history", "agent_history", "transfer", "selector_kwargs"}
     unknown = set(data) - valid
     if unknown:
@@ -142,7 +140,7 @@ def _load_method(path: Path) -> Method:
     selector, selector_kwargs = data.get("selector"), data.get("selector_kwargs", {})
     if selector not in selectors:
         problem = "'selector' is missing" if selector is None else f"unknown selector {selector!r}"
-        raise ValueError(f"method file {path}: {problem}{_suggest(str(selector), selectors)}; "
+        raise ValueError(f"method file {path}: {problem}{did_you_mean(selector, selectors) if selector else ''}; "
                          f"valid selectors: {', '.join(selectors)}")
     if not isinstance(selector_kwargs, dict):
         raise ValueError(f"method file {path}: [selector_kwargs] must be a table")
@@ -162,15 +160,20 @@ def _load_method(path: Path) -> Method:
                   agent_history)
 
 
+def method_names() -> list[str]:
+    """The names of the catalogue's method files, in listing order (no file is read)."""
+    names = (p.stem for p in (catalogue_dir("trainers") / "methods").glob("*.toml"))
+    return sorted(names, key=lambda n: (SHIPPED_ORDER.index(n) if n in SHIPPED_ORDER else len(SHIPPED_ORDER), n))
+
+
 def load_methods() -> dict[str, Method]:
-    folder = catalogue_dir("trainers") / "methods"
-    paths = sorted(folder.glob("*.toml"), key=lambda p: (
-        SHIPPED_ORDER.index(p.stem) if p.stem in SHIPPED_ORDER else len(SHIPPED_ORDER), p.stem))
-    return {p.stem: _load_method(p) for p in paths}
+    """Every method of the catalogue; a malformed file raises an error that names it."""
+    return {name: get_method(name) for name in method_names()}
 
 
 def get_method(name: str) -> Method:
-    methods = load_methods()
-    if name not in methods:
-        raise ValueError(f"unknown method {name!r}{_suggest(name, methods)}; valid methods: {', '.join(methods)}")
-    return methods[name]
+    """One method, reading only its own file (a malformed other one does not matter)."""
+    names = method_names()
+    if name not in names:
+        raise unknown_name("method", name, names)
+    return _load_method(catalogue_dir("trainers") / "methods" / f"{name}.toml")

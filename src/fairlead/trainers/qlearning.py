@@ -19,20 +19,26 @@ ties go to the lowest action index so evaluation is deterministic.
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from fairlead.registry import catalogue_dir
+
+# trainers/defaults.toml: the only source of default hyper-parameter values (here and in trainers/config.py).
+DEFAULTS = tomllib.loads((catalogue_dir("trainers") / "defaults.toml").read_text(encoding="utf-8"))
+
 
 @dataclass(frozen=True)
 class QConfig:
-    """Hyper-parameters of one tabular learner."""
+    """Hyper-parameters of one tabular learner; defaults: the players' ``[agent]`` table of defaults.toml."""
 
-    alpha: float = 0.1  # learning rate
-    gamma: float = 0.95  # discount per decision
-    epsilon_start: float = 1.0
-    epsilon_end: float = 0.05
-    epsilon_decay_episodes: int = 1000  # linear decay length (as in trainers/defaults.toml)
+    alpha: float = DEFAULTS["agent"]["alpha"]  # learning rate
+    gamma: float = DEFAULTS["agent"]["gamma"]  # discount per decision
+    epsilon_start: float = DEFAULTS["agent"]["epsilon_start"]
+    epsilon_end: float = DEFAULTS["agent"]["epsilon_end"]
+    epsilon_decay_episodes: int = DEFAULTS["agent"]["epsilon_decay_episodes"]  # linear decay length
 
     def __post_init__(self):
         checks = {
