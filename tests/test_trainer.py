@@ -10,7 +10,8 @@ from conftest import config_id, suite_configs
 from fairlead.envs.matrix import MatrixGameEnv
 from fairlead.experiments.report import mean_ci
 from fairlead.experiments.runs import RunSpec, run
-from fairlead.registry import env_module, resolve
+from fairlead.envs.resource_collection_v0 import scripted_total_return
+from fairlead.registry import env_module, make, resolve
 from fairlead.solver import stackelberg_outcome
 from fairlead.trainers.config import (HyperParams, Method, TrainingConfig, get_method, load_hyperparams, load_methods,
                                       method_names)
@@ -406,7 +407,34 @@ def test_chicken_4p_jamql_is_fairer_than_every_rule_and_its_leaders_act_fairly(t
     for other in ("alternating", "catch-up", "vote", "fixed"):
         other_mean, other_half = ci(other, HEADLINE)
         assert mean - half > other_mean + other_half, f"jamql {mean:.3f} ± {half:.3f}, {other} {other_mean:.3f}"
-    assert ci("jamql", "fair_action_rate")[0] >= 0.85
-    assert ci("fixed", "fair_action_rate")[0] <= 0.2
-    assert ci("jamql", "fair_action_rate_last")[0] >= 0.9
-    assert ci("jamql-no-endgame", "fair_action_rate_last")[0] <= 0.1
+    assert ci("jamql", "fair_action_rate")[0] >= 0.9  # issue 10's targets: >= 0.9, a fixed leader <= 0.1
+    assert ci("fixed", "fair_action_rate")[0] <= 0.1
+    last, last_half = ci("jamql", "fair_action_rate_last")
+    no_endgame_last, no_endgame_half = ci("jamql-no-endgame", "fair_action_rate_last")
+    assert last - last_half > no_endgame_last + no_endgame_half  # the transfer keeps leaders fair to the end
+    assert no_endgame_last <= 0.1
+
+
+@pytest.mark.slow
+def test_resource_collection_2p_strong_jamql_is_fairer_and_collects(tmp_path):
+    """Issue 10's resource-collection targets on the scenario's own budget (3,000 episodes) and 20 seeds:
+    JAM-QL's fairness interval lies above alternating's and the fixed leader's, at a total return of at
+    least 0.8 x alternating's and at least 60% of the scripted fair_resource_policy's. About 5 minutes."""
+    env, env_kwargs = resolve("resource-collection-2p-strong")
+    methods = ("jamql", "alternating", "fixed")
+    spec = RunSpec(env, env_kwargs, methods, tuple(range(20)),
+                   load_hyperparams(scenario="resource-collection-2p-strong"))
+    run(spec, tmp_path, jobs=2, progress=False)
+    with open(tmp_path / "metrics.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+
+    def ci(method, column):
+        return mean_ci([float(r[column]) for r in rows if r["method"] == method])
+
+    mean, half = ci("jamql", HEADLINE)
+    for other in ("alternating", "fixed"):
+        other_mean, other_half = ci(other, HEADLINE)
+        assert mean - half > other_mean + other_half, f"jamql {mean:.3f} ± {half:.3f}, {other} {other_mean:.3f}"
+    total = ci("jamql", "total_return")[0]
+    assert total >= 0.8 * ci("alternating", "total_return")[0]
+    assert total >= 0.6 * scripted_total_return(make("resource-collection-2p-strong"), episodes=500)
