@@ -7,7 +7,7 @@ with the scenario's hyper-parameters, and prints mean ± 95% CI over the seeds:
 
 ``--variant none``         the count removed (``agent_history = ()``)
 ``--variant leader-only``  the count shown to a player only while it leads (0 while it follows)
-``--variant cap3``         the count capped at 3 (the first formalisation) instead of 1 (a flag)
+``--variant cap2``, ``cap3``  the count capped at 2 or 3 (3: the first formalisation) instead of 1 (a flag)
 
 Examples (the numbers in docs/results.md were produced with these)::
 
@@ -47,8 +47,8 @@ def train(job):
     scenario, method, variant, seed = job
     if variant == "leader-only":
         MediatedEnv.observe = _leader_only
-    if variant == "cap3":
-        observation.UNFAIR_LEAD_CAP = 3
+    if variant.startswith("cap"):
+        observation.UNFAIR_LEAD_CAP = int(variant[3:])
     env, kwargs = resolve(scenario)
     hp = load_hyperparams(scenario=scenario)
     spec = get_method(method)
@@ -65,7 +65,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scenario")
     parser.add_argument("methods", help="comma-separated shipped methods")
-    parser.add_argument("--variant", choices=("none", "leader-only", "cap3"), required=True)
+    parser.add_argument("--variant", choices=("none", "leader-only", "cap2", "cap3"), required=True)
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
