@@ -37,6 +37,7 @@ def _terminate(signum, frame):
 
 
 def _methods(text: str) -> tuple[str, ...]:
+    """Method names and method-file paths (``.toml``), or ``all`` the catalogue's methods."""
     from fairlead.trainers.config import load_methods
 
     return tuple(load_methods()) if text == "all" else tuple(m.strip() for m in text.split(",") if m.strip())
@@ -44,7 +45,16 @@ def _methods(text: str) -> tuple[str, ...]:
 
 def cmd_list(args) -> None:
     from fairlead import fairness, list_envs, list_scenarios
-    from fairlead.trainers.config import get_method, method_names
+    from fairlead.trainers.config import METHOD_GROUP, get_method, method_names, plugin_method_names
+
+    def method_line(name: str, clash: bool = False) -> str:
+        """A method and its description, or UNUSABLE and why: one bad method file breaks no other line."""
+        try:
+            if clash:
+                raise ValueError("an entry point with a built-in method's name (the built-in one is used); rename it")
+            return f"  {name:22s} {get_method(name).description}"
+        except ValueError as err:
+            return f"  {name:22s} UNUSABLE: {err}"
 
     what = args.what
     if what in ("all", "envs"):
@@ -57,11 +67,13 @@ def cmd_list(args) -> None:
             print(f"  {name:28s} {sc.description}")
     if what in ("all", "methods"):
         print("methods (trainers/methods/*.toml):")
-        for name in method_names():
-            try:
-                print(f"  {name:22s} {get_method(name).description}")
-            except ValueError as err:  # list the others, and say what is wrong with this one
-                print(f"  {name:22s} UNUSABLE: {err}")
+        builtin = method_names()
+        for name in builtin:
+            print(method_line(name))
+        if plugin_method_names():
+            print(f"methods of installed packages (entry points {METHOD_GROUP}):")
+            for name in plugin_method_names():
+                print(method_line(name, clash=name in builtin))
     if what in ("all", "metrics"):
         print(f"fairness metrics (default: {fairness.DEFAULT_METRIC}):")
         for name, metric in fairness.METRICS.items():
@@ -78,7 +90,7 @@ def _spec(args, recorded: RunSpec | None) -> RunSpec:
         env_name, env_kwargs = resolve(args.env, **overrides)
     else:
         env_name, env_kwargs = recorded.env, {**recorded.env_kwargs, **overrides}
-    methods = recorded.methods if args.method is None else _methods(args.method)
+    methods = recorded.method_args if args.method is None else _methods(args.method)
     if args.seeds is not None:
         seeds = tuple(range(args.seeds))
     else:
@@ -155,8 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--env", help="environment (chicken_v0) or scenario (chicken-4p) or scenario .toml; "
                                  "required for a new run")
-    p.add_argument("--method", help="method name, comma-separated names, or 'all' (see `fairlead list methods`); "
-                                    "required for a new run")
+    p.add_argument("--method", help="method name or path of a method .toml file, comma-separated ones, or 'all' "
+                                    "(see `fairlead list methods`); required for a new run")
     p.add_argument("--seeds", type=_positive_int,
                    help=f"number of seeds, 0..N-1 (default {DEFAULT_SEEDS}, or the resumed run's)")
     p.add_argument("--episodes", type=_positive_int, help="training episodes per seed (default from "

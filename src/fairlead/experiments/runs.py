@@ -31,6 +31,7 @@ import multiprocessing
 import os
 import signal
 import sys
+from collections import defaultdict
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -83,6 +84,8 @@ class RunDirectoryError(ValueError):
 
 @dataclass(frozen=True)
 class RunSpec:
+    """A run. ``methods`` may be given as names or method-file paths (``.toml``); it then holds the names."""
+
     env: str
     env_kwargs: dict
     methods: tuple[str, ...]
@@ -92,9 +95,17 @@ class RunSpec:
     def __post_init__(self):
         env_module(self.env)  # clear error for unknown names
         # unknown names and malformed method files fail here; each file is read once per spec
-        object.__setattr__(self, "definitions", {m: get_method(m) for m in self.methods})
+        definitions = [get_method(str(m)) for m in self.methods]
+        object.__setattr__(self, "methods", tuple(d.name for d in definitions))
+        object.__setattr__(self, "definitions", {d.name: d for d in definitions})
         if not self.methods or not self.seeds:
             raise ValueError("a run needs at least one method and one seed")
+        origin = {}
+        for d in definitions:  # two method files of one stem, or a file named like an entry-point method
+            where = d.source.get("file", d.name)
+            if origin.setdefault(d.name, where) != where:
+                raise ValueError(f"{origin[d.name]} and {where} both define method {d.name!r} (a method file's "
+                                 "name is its stem); rename one")
         for kind, values in (("method", self.methods), ("seed", self.seeds)):
             twice = sorted({v for v in values if values.count(v) > 1}, key=values.index)
             if twice:
@@ -107,11 +118,16 @@ class RunSpec:
         blob = json.dumps(self.as_dict(), sort_keys=True, default=list)
         object.__setattr__(self, "fingerprint", hashlib.sha256(blob.encode()).hexdigest()[:16])
 
+    @property
+    def method_args(self) -> tuple[str, ...]:
+        """The methods as to give them again: a method file by its path (as run.json records it), others by name."""
+        return tuple(d.source.get("file", m) for m, d in self.definitions.items())
+
     def as_dict(self) -> dict:
         return {
             "env": self.env,
             "env_kwargs": self.env_kwargs,
-            "methods": {m: d.__dict__ for m, d in self.definitions.items()},
+            "methods": {m: d.record() for m, d in self.definitions.items()},
             "seeds": list(self.seeds),
             "hyperparameters": self.hp.as_dict(),
         }
@@ -122,6 +138,8 @@ class RunSpec:
             "env": self.env,
             **{f"env_kwargs.{k}": v for k, v in self.env_kwargs.items()},
             "methods": ",".join(self.methods),
+            **{f"methods.{m}.{k}": v for m, d in self.definitions.items() if d.source  # a user method: its every key
+               for k, v in _flat(d.record()).items()},
             "seeds": list(self.seeds),
             **{f"{section}.{k}": v for section, values in self.hp.as_dict().items() for k, v in values.items()},
         }
@@ -142,7 +160,8 @@ def spec_differences(recorded: RunSpec, asked: RunSpec) -> list[str]:
     lines = []
     for key in dict.fromkeys([*old, *new]):
         if show(old, key) != show(new, key):
-            option = OPTIONS.get(key, "--env" if key.startswith("env_kwargs.") else "--config")
+            prefix = key.partition(".")[0]
+            option = OPTIONS.get(key, {"env_kwargs": "--env", "methods": "--method"}.get(prefix, "--config"))
             lines.append(f"{key} ({option}): recorded {show(old, key)}, asked {show(new, key)}")
     return lines
 
@@ -365,21 +384,52 @@ def load_spec(out: Path) -> RunSpec:
     try:
         record = json.loads((out / RUN_FILE).read_text())
         hp = apply_overrides(HyperParams(), record["hyperparameters"], str(out / RUN_FILE))
-        recorded = (record["env"], record["env_kwargs"], tuple(record["methods"]), tuple(record["seeds"]), hp)
+        # a method file given by path is read again from there; the others by name
+        methods = tuple(d.get("source", {}).get("file", m) for m, d in record["methods"].items())
+        recorded = (record["env"], record["env_kwargs"], methods, tuple(record["seeds"]), hp)
     except (FileNotFoundError, NotADirectoryError) as err:
         raise RunDirectoryError(f"{out} is not a run directory (no {RUN_FILE})") from err
-    except (OSError, ValueError, KeyError, TypeError) as err:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
         raise RunDirectoryError(f"{out / RUN_FILE} is unreadable or malformed ({err})") from err
+    gone = [(m, p) for m, p in zip(record["methods"], methods) if m != p and not Path(p).is_file()]
+    if gone:
+        raise RunDirectoryError(f"method {gone[0][0]!r} of {out} was read from {gone[0][1]}, which is gone; "
+                                "put the file back to resume or evaluate this run")
     try:
         spec = RunSpec(*recorded)
     except (ValueError, TypeError) as err:
         raise RunDirectoryError(f"the run recorded in {out / RUN_FILE} cannot be set up: {err}") from err
     if spec.fingerprint != record.get("fingerprint"):
+        changed = "; ".join(_method_changes(record["methods"], spec)) or "method or hyper-parameter definitions"
         raise RunDirectoryError(
-            f"{out} was trained with method or hyper-parameter definitions that have changed since; "
-            "its checkpoints cannot be resumed or evaluated as the same run"
+            f"{out} was trained with definitions that have changed since ({changed}); its checkpoints cannot "
+            "be resumed or evaluated as the same run: restore them, or train into a new --out"
         )
     return spec
+
+
+CHANGES = {"source.sha256": "the content of {file}{entry_point}", "source.selector": "the selector's import path",
+           "source.selector_sha256": "the selector's source file {selector_file}"}  # what a user method's change means
+
+
+def _flat(definition: dict) -> dict:
+    """A method's record with its ``source`` entries as keys ``source.<key>``."""
+    source = definition.get("source", {})
+    return {**{k: v for k, v in definition.items() if k != "source"}, **{f"source.{k}": v for k, v in source.items()}}
+
+
+def _method_changes(recorded: dict, spec: RunSpec) -> list[str]:
+    """``method 'x' changed: what`` for each method whose definition differs from the one recorded."""
+    lines = []
+    for name, definition in spec.definitions.items():
+        old, new = recorded.get(name, {}), json.loads(json.dumps(definition.record(), default=list))
+        paths = defaultdict(str, {**old.get("source", {}), **new.get("source", {})})
+        old_flat, new_flat = _flat(old), _flat(new)
+        changed = [CHANGES.get(k, k).format_map(paths) for k in dict.fromkeys([*old_flat, *new_flat])
+                   if old_flat.get(k) != new_flat.get(k)]
+        if changed:
+            lines.append(f"method {name!r} changed: {', '.join(changed)}")
+    return lines
 
 
 def _finished_state(spec: RunSpec, out: Path, method: str, seed: int) -> dict:

@@ -8,16 +8,34 @@ tracks (``history``) and the players see of their own past
 the return-based rule, or ``[rule, strength]``). A scenario file may set its
 own ``[training]``/``[agent]``/``[mediator]`` values; a user ``--config FILE``
 overrides any subset of the keys.
+
+Users add methods without touching the package: a method file anywhere (its
+path, ending in ``.toml``, is the method; its stem is the name), or an
+installed package's entry point (group ``fairlead.methods``: ``name =
+"module:ATTR"``, ATTR being the path of a method file). A method file may name
+a user selector class: ``selector = "module:Class"``, ``"file.py:Class"``
+(relative to the method file) or an entry point's name (group
+``fairlead.selectors``: ``name = "module:Class"``). Such a method records where
+it came from and the sha256 of its files (``Method.source``), so a run can
+tell when it changed.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import importlib
+import importlib.util
+import inspect
+import os
+import sys
 import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from fairlead.mediation.observation import parse_agent_history, parse_history
-from fairlead.mediation.selectors import SELECTORS, make_selector
+from fairlead.mediation.selectors import SELECTORS, Selector, make_selector
 from fairlead.mediation.transfer import parse_transfer
 from fairlead.names import did_you_mean, unknown_name
 from fairlead.registry import catalogue_dir
@@ -26,6 +44,10 @@ from fairlead.trainers.qlearning import DEFAULTS, QConfig
 VECTOR_MEDIATOR = "vector_mediator"  # selector value: JAM-QL's mediator (trainers/vector_mediator.py)
 LEARNED_MEDIATOR = "mediator"  # selector value: the scalar Q-learning mediator agent (jamql-scalar)
 LEARNED_SELECTORS = (VECTOR_MEDIATOR, LEARNED_MEDIATOR)  # trained with the agents; take no kwargs
+BUILTIN_SELECTORS = (*LEARNED_SELECTORS, *(s for s in SELECTORS if s != "learned"))  # "learned" needs a callable
+METHOD_GROUP, SELECTOR_GROUP = "fairlead.methods", "fairlead.selectors"  # entry-point groups of plug-ins
+USER_SELECTOR = 'or a class of yours, as "module:Class" or "file.py:Class" (relative to the method file)'
+METHOD_KEYS = ("description", "selector", "history", "agent_history", "transfer", "selector_kwargs")
 # Listing order: JAM-QL, its ablations, the baselines; methods users add come after.
 SHIPPED_ORDER = ("jamql", "jamql-no-selection", "jamql-no-history", "jamql-no-endgame",
                  "jamql-selection-only", "jamql-scalar",
@@ -41,6 +63,23 @@ class Method:
     selector_kwargs: dict = field(default_factory=dict)
     description: str = ""
     agent_history: tuple[str, ...] = ()  # the players' own history features
+    # A user method's or user selector's origin: "file" (a method file given by path: the run reloads it from
+    # there) or "entry_point", "sha256" of the method file; "selector" ("module:Class" or "/abs/file.py:Class"),
+    # "selector_file", "selector_sha256". Empty for a built-in method with a built-in selector.
+    source: dict = field(default_factory=dict)
+
+    def record(self) -> dict:
+        """The definition a run records and fingerprints; ``source`` only if set, so built-in runs keep theirs."""
+        record = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "source"}
+        return {**record, "source": self.source} if self.source else record
+
+    def new_selector(self):
+        """A fresh instance of the user selector (a method whose ``source`` names one), with its kwargs."""
+        return _import(self.source["selector"])(**self.selector_kwargs)
+
+    @property
+    def user_selector(self) -> bool:
+        return "selector" in self.source
 
     @property
     def learned_mediator(self) -> bool:
@@ -129,35 +168,112 @@ def load_hyperparams(config_file: str | Path | None = None, scenario: str | None
     return hp
 
 
-def _load_method(path: Path) -> Method:
-    """One method file, fully checked: every error names the file and the valid choices."""
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _entry_points(group: str) -> dict:
+    """Installed packages' plug-ins of ``group`` by name; none is imported here."""
+    return {ep.name: ep for ep in entry_points(group=group)}
+
+
+@functools.cache
+def _module_from_file(path: Path, sha256: str):
+    """The Python file ``path`` imported as a module of its own (once per content), so its classes pickle."""
+    name = f"_fairlead_user_{hashlib.sha256(f'{path}:{sha256}'.encode()).hexdigest()[:16]}"
+    module = importlib.util.module_from_spec(importlib.util.spec_from_file_location(name, path))
+    sys.modules[name] = module
+    try:
+        module.__spec__.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
+
+
+def _import(target: str):
+    """The object ``module:attr`` or ``/abs/file.py:attr`` names (``attr`` may be dotted)."""
+    where, _, attr = target.rpartition(":")
+    module = (_module_from_file(Path(where), _sha256(where)) if where.endswith(".py")
+              else importlib.import_module(where))
+    try:
+        return functools.reduce(getattr, attr.split("."), module)
+    except AttributeError:
+        raise AttributeError(f"{where} has no attribute {attr!r}") from None
+
+
+def _user_selector(selector: str, kwargs: dict, path: Path) -> dict:
+    """Import the user selector a method file names and check it follows the selector protocol.
+
+    Returns its ``source`` entries; a ValueError names the method file and the problem.
+    """
+    plugins = _entry_points(SELECTOR_GROUP)
+    if selector in plugins:
+        target = f"{plugins[selector].module}:{plugins[selector].attr}"
+    else:
+        where, _, attr = selector.rpartition(":")
+        if not where or not attr:
+            choices = [*BUILTIN_SELECTORS, *plugins]
+            raise unknown_name("selector", selector, choices,
+                               valid=f"valid selectors: {', '.join(choices)}; {USER_SELECTOR}")
+        target = f"{(path.parent / where).resolve()}:{attr}" if where.endswith(".py") else selector
+    try:
+        cls = _import(target)
+    except Exception as err:  # anything the user's module raises while it is imported
+        raise ValueError(f"cannot import selector {target!r}: {type(err).__name__}: {err}") from err
+    protocol = "the selector protocol is reset(agents, rng) and select(view), see docs/mediator.md"
+    if not isinstance(cls, type):
+        raise ValueError(f"selector {target!r} is not a class but {cls!r}; {protocol}")
+    missing = [m for m in ("reset", "select") if not callable(getattr(cls, m, None))
+               or getattr(cls, m) is Selector.select]  # the base class's select only raises
+    if missing:
+        raise ValueError(f"selector class {target!r} does not define {' or '.join(missing)}; {protocol}")
+    try:
+        cls(**kwargs)  # bad [selector_kwargs] fail now, not in a worker
+    except Exception as err:
+        raise ValueError(f"selector {target!r} cannot be built with [selector_kwargs] {kwargs}: "
+                         f"{type(err).__name__}: {err}") from err
+    try:
+        selector_file = inspect.getsourcefile(cls)
+    except TypeError:  # defined in C: nothing to hash
+        selector_file = None
+    return {"selector": target, "selector_file": selector_file,
+            "selector_sha256": selector_file and _sha256(selector_file)}
+
+
+def _load_method(path: Path, name: str | None = None, source: dict | None = None) -> Method:
+    """One method file, fully checked: every error names the file and the valid choices.
+
+    ``name`` defaults to the file's stem; a ``source`` (a user method's origin) gets the file's sha256.
+    """
     data = _read_toml(path, "method file")
-    valid = {"description", "selector", "history", "agent_history", "transfer", "selector_kwargs"}
-    unknown = set(data) - valid
+    unknown = set(data) - set(METHOD_KEYS)
     if unknown:
-        raise ValueError(f"method file {path}: unknown keys {sorted(unknown)}; valid keys: {sorted(valid)}")
-    selectors = (*LEARNED_SELECTORS, *(s for s in SELECTORS if s != "learned"))  # "learned" needs a callable
+        raise ValueError(f"method file {path}: unknown keys {sorted(unknown)}; valid keys: {sorted(METHOD_KEYS)}")
     selector, selector_kwargs = data.get("selector"), data.get("selector_kwargs", {})
-    if selector not in selectors:
-        problem = "'selector' is missing" if selector is None else f"unknown selector {selector!r}"
-        raise ValueError(f"method file {path}: {problem}{did_you_mean(selector, selectors) if selector else ''}; "
-                         f"valid selectors: {', '.join(selectors)}")
+    if not isinstance(selector, str):
+        problem = "'selector' is missing" if selector is None else f"'selector' must be a string, got {selector!r}"
+        raise ValueError(f"method file {path}: {problem}; valid selectors: {', '.join(BUILTIN_SELECTORS)}; "
+                         f"{USER_SELECTOR}")
     if not isinstance(selector_kwargs, dict):
         raise ValueError(f"method file {path}: [selector_kwargs] must be a table")
     if selector in LEARNED_SELECTORS and selector_kwargs:
         raise ValueError(f"method file {path}: selector \"{selector}\" takes no [selector_kwargs]")
     if not isinstance(data.get("description", ""), str):
         raise ValueError(f"method file {path}: description must be a string")
+    source = {**source, "sha256": _sha256(path)} if source else {}
     try:
-        if selector not in LEARNED_SELECTORS:
+        if selector not in BUILTIN_SELECTORS:
+            source.update(_user_selector(selector, selector_kwargs, path))
+        elif selector not in LEARNED_SELECTORS:
             make_selector(selector, **selector_kwargs)
         history = parse_history(data.get("history", ()))
         agent_history = parse_agent_history(data.get("agent_history", ()))
         transfer = parse_transfer(data.get("transfer", 0.0)).describe()
     except (TypeError, ValueError) as err:
         raise ValueError(f"method file {path}: {err}") from err
-    return Method(path.stem, selector, history, transfer, dict(selector_kwargs), data.get("description", ""),
-                  agent_history)
+    return Method(name or path.stem, selector, history, transfer, dict(selector_kwargs),
+                  data.get("description", ""), agent_history, source)
 
 
 def method_names() -> list[str]:
@@ -166,14 +282,38 @@ def method_names() -> list[str]:
     return sorted(names, key=lambda n: (SHIPPED_ORDER.index(n) if n in SHIPPED_ORDER else len(SHIPPED_ORDER), n))
 
 
+def plugin_method_names() -> list[str]:
+    """The names of the methods installed packages register (entry points ``fairlead.methods``), unloaded."""
+    return sorted(_entry_points(METHOD_GROUP))
+
+
 def load_methods() -> dict[str, Method]:
     """Every method of the catalogue; a malformed file raises an error that names it."""
     return {name: get_method(name) for name in method_names()}
 
 
 def get_method(name: str) -> Method:
-    """One method, reading only its own file (a malformed other one does not matter)."""
+    """One method: a catalogue name, an entry point's name, or a method file's path (``.toml``).
+
+    Only that method's file is read (a malformed other one does not matter).
+    """
+    if os.fspath(name).endswith(".toml"):
+        path = Path(name).resolve()
+        if path.stem in method_names():
+            raise ValueError(f"method file {path}: its name {path.stem!r} (the file's stem) is a built-in "
+                             "method's; rename the file")
+        return _load_method(path, source={"file": str(path)})
     names = method_names()
-    if name not in names:
-        raise unknown_name("method", name, names)
-    return _load_method(catalogue_dir("trainers") / "methods" / f"{name}.toml")
+    if name in names:
+        return _load_method(catalogue_dir("trainers") / "methods" / f"{name}.toml")
+    plugins = _entry_points(METHOD_GROUP)
+    if name not in plugins:
+        choices = [*names, *plugins]
+        raise unknown_name("method", name, choices,
+                           valid=f"valid methods: {', '.join(choices)}; or the path of a method file (.toml)")
+    where = f"method {name!r} (entry point {plugins[name].value!r} of {METHOD_GROUP})"
+    try:
+        path = Path(os.fspath(plugins[name].load()))
+    except Exception as err:  # anything the package raises while it is imported
+        raise ValueError(f"{where} cannot be loaded: {type(err).__name__}: {err}") from err
+    return _load_method(path, name, {"entry_point": plugins[name].value})

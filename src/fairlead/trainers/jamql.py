@@ -86,6 +86,8 @@ class Trainer:
                 use_returns="returns" in method.history, use_reputation="reputation" in method.history,
             )
             self.env = mediate(base, selector=self.mediator, **common)
+        elif method.user_selector:  # a class named by a user's method file: a fresh instance per trainer
+            self.env = mediate(base, selector=method.new_selector(), **common)
         else:
             self.env = mediate(base, selector=method.selector, **common, **method.selector_kwargs)
         self.learners = {
