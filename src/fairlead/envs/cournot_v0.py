@@ -116,7 +116,8 @@ from functools import cached_property
 import numpy as np
 
 from fairlead.envs.matrix import check_finite_returns
-from fairlead.envs.stackelberg import StackelbergEnv, check_int, check_real, make_constructors
+from fairlead.envs.checks import check_int, check_real
+from fairlead.envs.stackelberg import StackelbergEnv, make_constructors
 from fairlead.solver import payoff_tensor
 
 

@@ -6,7 +6,8 @@ from functools import cached_property
 
 import numpy as np
 
-from fairlead.envs.stackelberg import StackelbergEnv, check_int, check_real
+from fairlead.envs.checks import check_int, check_real
+from fairlead.envs.stackelberg import StackelbergEnv
 from fairlead.solver import follower_response, payoff_tensor
 
 

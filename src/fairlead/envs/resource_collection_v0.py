@@ -171,7 +171,8 @@ import math
 import numpy as np
 
 from fairlead.envs.matrix import check_finite_returns, real_array
-from fairlead.envs.stackelberg import StackelbergEnv, check_int, check_real, make_constructors
+from fairlead.envs.checks import check_int, check_real
+from fairlead.envs.stackelberg import StackelbergEnv, make_constructors
 from fairlead.names import unknown_name
 
 MOVES = ("stay", "up", "down", "left", "right")

@@ -45,7 +45,7 @@ from gymnasium import spaces
 from pettingzoo import AECEnv
 from pettingzoo.utils import wrappers
 
-from fairlead.envs.checks import check_action, check_int, check_real  # noqa: F401 (re-exported)
+from fairlead.envs.checks import check_action, check_int
 from fairlead.envs.parallel import parallel_wrapper_fn
 from fairlead.names import unknown_name
 
