@@ -7,14 +7,14 @@ with the scenario's hyper-parameters, and prints mean ± 95% CI over the seeds:
 
 ``--variant none``         the count removed (``agent_history = ()``)
 ``--variant leader-only``  the count shown to a player only while it leads (0 while it follows)
-``--variant cap1``, ``cap3``  the count capped at 1 (a flag) or 3 (the first formalisation) instead of 2
+``--variant cap2``, ``cap3``  the count capped at 2 or 3 (3: the first formalisation) instead of 1 (a flag)
 
 Examples (the numbers in docs/results.md were produced with these)::
 
     python benchmarks/count_probe.py chicken-4p fixed,alternating --variant none --seeds 20
     python benchmarks/count_probe.py resource-collection-2p-strong fixed,alternating --variant none --seeds 20
     python benchmarks/count_probe.py chicken-4p jamql --variant leader-only --seeds 10
-    python benchmarks/count_probe.py chicken-4p jamql,fixed --variant cap1 --seeds 20
+    python benchmarks/count_probe.py chicken-2p jamql,fixed --variant cap2 --seeds 20
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scenario")
     parser.add_argument("methods", help="comma-separated shipped methods")
-    parser.add_argument("--variant", choices=("none", "leader-only", "cap1", "cap3"), required=True)
+    parser.add_argument("--variant", choices=("none", "leader-only", "cap2", "cap3"), required=True)
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()

@@ -67,7 +67,7 @@ from fairlead.names import unknown_name
 
 HISTORY_FEATURES = ("returns", "leaders", "reputation")
 AGENT_HISTORY_FEATURES = ("unfair_leads", "leads", "rank")
-UNFAIR_LEAD_CAP = 2  # 0, 1, 2 = "2 or more" (why 2: docs/results.md, "Which mechanism produces which effect")
+UNFAIR_LEAD_CAP = 1  # a flag, "has taken an unfair advantage that paid" (why 1: docs/results.md)
 DEFAULT_HISTORY = ("returns", "reputation")
 RETURN_TOLERANCE = 0.25
 LEADER_CAP = 2
