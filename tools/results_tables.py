@@ -6,7 +6,7 @@
 their scenarios). The page's Markdown tables are replaced, in order, by: the
 claims table, the attribution table (Chicken with 4 and 2 players), the
 per-stage fair-action rates (Chicken with 4 players) and every run's summary
-table; the prose around them is written by hand.
+table; the prose around them, and any later table, is written by hand.
 """
 
 import re
@@ -50,12 +50,15 @@ def summaries(runs: Path) -> list[str]:
 
 
 def splice(page: str, tables: list[str]) -> str:
-    """``page`` with its Markdown tables (runs of lines starting with ``|``) replaced in order by ``tables``."""
+    """``page`` with its first Markdown tables (runs of lines starting with ``|``) replaced by ``tables``.
+
+    Tables after those (written by hand, e.g. the cap comparison) are kept.
+    """
     blocks = re.split(r"((?:^\|.*\n)+)", page, flags=re.M)
-    found = blocks[1::2]
-    if len(found) != len(tables):
-        raise SystemExit(f"the page has {len(found)} tables, {len(tables)} were generated")
-    blocks[1::2] = [table + "\n" for table in tables]
+    if len(blocks[1::2]) < len(tables):
+        raise SystemExit(f"the page has {len(blocks[1::2])} tables, {len(tables)} were generated")
+    for i, table in enumerate(tables):
+        blocks[2 * i + 1] = table + "\n"
     return "".join(blocks)
 
 
