@@ -15,7 +15,7 @@ from hypothesis.extra.numpy import arrays
 import fairlead
 from fairlead import registry
 from fairlead.envs import cournot_v0, resource_collection_v0 as rc
-from fairlead.envs.matrix import real_array
+from fairlead.envs.checks import real_array
 
 PROPS = settings(max_examples=40, deadline=None)
 NAMES = [*fairlead.list_envs(), *fairlead.list_scenarios()]

@@ -38,9 +38,10 @@ def _terminate(signum, frame):
 
 def _methods(text: str) -> tuple[str, ...]:
     """Method names and method-file paths (``.toml``), or ``all`` the catalogue's methods."""
-    from fairlead.trainers.config import load_methods
+    from fairlead.trainers.config import method_names
 
-    return tuple(load_methods()) if text == "all" else tuple(m.strip() for m in text.split(",") if m.strip())
+    # "all" lists the catalogue's names; RunSpec then reads each file once (and names a malformed one)
+    return tuple(method_names()) if text == "all" else tuple(m.strip() for m in text.split(",") if m.strip())
 
 
 def cmd_list(args) -> None:
@@ -70,9 +71,10 @@ def cmd_list(args) -> None:
         builtin = method_names()
         for name in builtin:
             print(method_line(name))
-        if plugin_method_names():
+        plugins = plugin_method_names()
+        if plugins:
             print(f"methods of installed packages (entry points {METHOD_GROUP}):")
-            for name in plugin_method_names():
+            for name in plugins:
                 print(method_line(name, clash=name in builtin))
     if what in ("all", "metrics"):
         print(f"fairness metrics (default: {fairness.DEFAULT_METRIC}):")
@@ -132,10 +134,10 @@ def cmd_train(args) -> None:
 
 
 def cmd_demo(args) -> None:
-    from fairlead.trainers.config import load_methods
+    from fairlead.trainers.config import method_names
 
     out = args.out or Path(tempfile.mkdtemp(prefix="fairlead-demo-"))
-    print(f"Training {len(load_methods())} methods x {DEMO['seeds']} seeds on {DEMO['env']} "
+    print(f"Training {len(method_names())} methods x {DEMO['seeds']} seeds on {DEMO['env']} "
           f"({DEMO['episodes']} episodes each); fairness is measured on the env's returns before transfer.")
     train = ["train", "--env", DEMO["env"], "--method", "all", "--seeds", str(DEMO["seeds"]),
              "--episodes", str(DEMO["episodes"]), "--out", str(out)]  # exactly `fairlead train` with these

@@ -58,3 +58,22 @@ def check_real(name: str, value, positive: bool = False) -> float:
     if not np.isfinite(number) or (positive and number <= 0):
         raise ValueError(f"{name} must be a finite number{' > 0' if positive else ''}, got {value}")
     return number
+
+
+def real_array(name: str, value) -> np.ndarray:
+    """``value`` as a float array, each entry checked by ``check_real`` (bool, complex, text, NaN, inf refused)."""
+    cells = np.asarray(value, dtype=object)
+    if any(np.ndim(x) for x in cells.flat):
+        raise ValueError(f"{name} must be a rectangular numeric array (rows of equal length), got {value!r}")
+    entries = [check_real(f"{name}[{', '.join(map(str, i))}]" if i else name, x) for i, x in np.ndenumerate(cells)]
+    return np.array(entries, dtype=float).reshape(cells.shape)
+
+
+def check_finite_returns(env, what: str) -> None:
+    """ValueError at construction if ``env``'s returns, their sum over agents or ``return_scale`` can overflow."""
+    low, high = env.stage_reward_range
+    n, cycles = len(env.possible_agents), env.max_cycles
+    if not (np.isfinite(env.return_scale) and np.isfinite(n * cycles * max(abs(low), abs(high)))):
+        raise ValueError(f"{what} too large: stage payoffs in [{low:g}, {high:g}] and their spread and sum over "
+                         f"max_cycles={cycles} stages and {n} agents must be finite (return_scale = "
+                         f"{env.return_scale:g}); use smaller values")

@@ -115,8 +115,7 @@ from functools import cached_property
 
 import numpy as np
 
-from fairlead.envs.matrix import check_finite_returns
-from fairlead.envs.checks import check_int, check_real
+from fairlead.envs.checks import check_finite_returns, check_int, check_real
 from fairlead.envs.stackelberg import StackelbergEnv, make_constructors
 from fairlead.solver import payoff_tensor
 

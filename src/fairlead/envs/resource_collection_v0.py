@@ -170,8 +170,7 @@ import math
 
 import numpy as np
 
-from fairlead.envs.matrix import check_finite_returns, real_array
-from fairlead.envs.checks import check_int, check_real
+from fairlead.envs.checks import check_finite_returns, check_int, check_real, real_array
 from fairlead.envs.stackelberg import StackelbergEnv, make_constructors
 from fairlead.names import unknown_name
 
