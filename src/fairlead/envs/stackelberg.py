@@ -47,6 +47,7 @@ from pettingzoo.utils import wrappers
 
 from fairlead.envs.checks import check_action, check_int
 from fairlead.envs.parallel import parallel_wrapper_fn
+from fairlead.mediation.selectors import SELECTORS, FixedSelector, MediatorView, check_agent, make_selector
 from fairlead.names import unknown_name
 
 OBS_ENCODINGS = ("discrete", "box")
@@ -144,6 +145,7 @@ class StackelbergEnv(AECEnv):
                 f"{self.metadata['render_modes']} or None"
             )
         self.possible_agents = [f"player_{i}" for i in range(n_agents)]
+        self._agent_names = tuple(self.possible_agents)  # what a selector's view lists
         self.agent_name_mapping = {a: i for i, a in enumerate(self.possible_agents)}
         self.leader_selector = self._leader_selector(leader)
         self.num_actions = num_actions
@@ -176,8 +178,6 @@ class StackelbergEnv(AECEnv):
 
     def _leader_selector(self, leader):
         """The selector that chooses every stage's leader, or None: chosen from outside (set_leader)."""
-        from fairlead.mediation.selectors import SELECTORS, FixedSelector, make_selector
-
         if leader is None:
             return None
         if isinstance(leader, str) and leader not in SELECTORS:
@@ -305,13 +305,11 @@ class StackelbergEnv(AECEnv):
         if self.leader_selector is None:  # set_leader chooses: until then nobody leads or acts
             self._set_order(None)
             return
-        from fairlead.mediation.selectors import MediatorView, check_agent
-
         records = self.stage_records
-        view = MediatorView(self.stage, tuple(self.possible_agents), self.episode_returns,
+        view = MediatorView(self.stage, self._agent_names, self.episode_returns,
                             tuple(r.leader for r in records), tuple(r.leader_fair for r in records),
                             observation=None, rng=self._rng)
-        choice = check_agent(self.leader_selector.select(view), self.possible_agents, repr(self.leader_selector))
+        choice = check_agent(self.leader_selector.select(view), self._agent_names, "leader rule", self.leader_selector)
         self._set_order(self.agent_name_mapping[choice])
 
     def _set_order(self, leader: int | None) -> None:

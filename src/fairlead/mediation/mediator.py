@@ -332,7 +332,7 @@ class MediatedEnv(AECEnv):
             rng=self._rng,
             votes=votes,
         )
-        return check_agent(selector.select(view), self.players, f"selector {selector!r}")
+        return check_agent(selector.select(view), self.players, "selector", selector)
 
     def _play(self, agent: str, action: int) -> dict[str, float]:
         stage = self.stage

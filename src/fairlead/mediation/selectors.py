@@ -51,11 +51,14 @@ class Selector:
         return f"{type(self).__name__}()"
 
 
-def check_agent(choice, agents, source: str) -> str:
-    """``choice`` if it names one of ``agents``, else a ValueError naming ``source``."""
+def check_agent(choice, agents, what: str, owner) -> str:
+    """``choice`` if it names one of ``agents``, else a ValueError naming ``what`` and ``owner``.
+
+    ``owner`` (the selector or policy) is only formatted on failure: this runs before every stage.
+    """
     if isinstance(choice, str) and choice in agents:
         return choice
-    raise ValueError(f"{source} returned {choice!r}, which is not an agent; valid agents: {list(agents)}")
+    raise ValueError(f"{what} {owner!r} returned {choice!r}, which is not an agent; valid agents: {list(agents)}")
 
 
 class FixedSelector(Selector):
@@ -143,7 +146,7 @@ class LearnedSelector(Selector):
                 f"learned policy {self.policy!r} returned index {choice}; valid indices are "
                 f"0..{len(view.agents) - 1} ({', '.join(view.agents)})"
             )
-        return check_agent(choice, view.agents, f"learned policy {self.policy!r}")
+        return check_agent(choice, view.agents, "learned policy", self.policy)
 
     def __repr__(self):
         return f"LearnedSelector(policy={self.policy!r})"
