@@ -105,7 +105,7 @@ def cournot_configs(draw):
         "max_cycles": draw(st.integers(1, 5)),
         "stage_feature": draw(st.sampled_from(STAGE_FEATURES)),
         "obs_encoding": draw(st.sampled_from(["discrete", "box"])),
-        "leader": draw(st.sampled_from(["player_0", "round_robin", f"player_{n - 1}"])),
+        "leader": draw(st.sampled_from(["player_0", "round_robin", f"player_{n - 1}", "catch_up", "random"])),
     }
 
 
@@ -135,5 +135,5 @@ def resource_collection_configs(draw):
         "max_cycles": draw(st.integers(1, 6)),
         "stage_feature": draw(st.sampled_from(STAGE_FEATURES)),
         "obs_encoding": draw(st.sampled_from(["discrete", "box"])),
-        "leader": draw(st.sampled_from(["player_0", "round_robin", f"player_{n - 1}"])),
+        "leader": draw(st.sampled_from(["player_0", "round_robin", f"player_{n - 1}", "catch_up", "random"])),
     }

@@ -169,7 +169,7 @@ def matrix_game_configs(draw):
         "max_cycles": draw(st.integers(1, 50)),
         "stage_feature": draw(st.sampled_from(STAGE_FEATURES)),
         "obs_encoding": draw(st.sampled_from(ENCODINGS)),
-        "leader": draw(st.sampled_from(["player_0", "round_robin", f"player_{n - 1}"])),
+        "leader": draw(st.sampled_from(["player_0", "round_robin", f"player_{n - 1}", "catch_up", "random"])),
     }
 
 
