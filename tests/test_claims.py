@@ -3,6 +3,8 @@
 import csv
 import json
 
+import pytest
+
 from fairlead.experiments.claims import claims, claims_table
 from fairlead.trainers.evaluation import HEADLINE
 
@@ -56,3 +58,23 @@ def test_every_lead_fair_for_everyone_is_a_tie_at_the_ceiling(tmp_path):
     run = write_run(tmp_path / "run", {"jamql": [(0.9, 1.0, 1), (0.95, 1.0, 1)],
                                        "fixed": [(1.0, 1.0, 1), (1.0, 1.0, 1)]})
     assert verdicts(run)["leaders act fairly (rate >= 0.9)"] == "ties at the ceiling"
+
+
+def _results_tables():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "tools" / "results_tables.py"
+    spec = importlib.util.spec_from_file_location("results_tables", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_results_tables_splice_replaces_the_generated_tables_in_order_and_keeps_later_ones():
+    splice = _results_tables().splice
+    page = "# t\n\n| a |\n|---|\n| 1 |\n\ntext\n\n| b |\n|---|\n\nend\n\n| hand |\n|---|\n"
+    out = splice(page, ["| A |\n|---|", "| B |\n|---|"])
+    assert out == "# t\n\n| A |\n|---|\n\ntext\n\n| B |\n|---|\n\nend\n\n| hand |\n|---|\n"
+    with pytest.raises(SystemExit, match="the page has 3 tables, 4 were generated"):
+        splice(page, ["| x |"] * 4)
