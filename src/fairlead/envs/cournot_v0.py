@@ -96,11 +96,10 @@ cournot_v0.env(n_agents=2, a=12.0, b=1.0, c=0.0, q_max=12, max_cycles=10,
 `q_max >= 1`: the largest quantity. `stage_feature`: `"index"`, `"last"` or
 `"none"` (see Observations).
 
-`leader`: who leads each stage: an agent name (that agent always leads), a
-selector name (`"round_robin"`, `"random"`, `"catch_up"`, `"fixed"`), a
-selector object, or `None` (every stage waits for
-`env.unwrapped.set_leader(agent)`; `fairlead.mediate()` sets this, see
-docs/stackelberg-protocol.md).
+`leader`: who leads each stage: an agent name (it always leads), a selector
+(`"round_robin"`, `"random"`, `"catch_up"`, ... or an object), or `None`
+(`set_leader` chooses, as `fairlead.mediate()` does); see "Who leads" in
+docs/stackelberg-protocol.md.
 
 ### Version History
 

@@ -74,11 +74,10 @@ matrix_game_v0.env(payoff, n_agents=2, max_cycles=10, action_names=None,
 `"last"` or `"none"` (see Observations); anything else is a `ValueError`
 naming the choices.
 
-`leader`: who leads each stage: an agent name (that agent always leads), a
-selector name (`"round_robin"`, `"random"`, `"catch_up"`, `"fixed"`), a
-selector object, or `None` (every stage waits for
-`env.unwrapped.set_leader(agent)`; `fairlead.mediate()` sets this, see
-docs/stackelberg-protocol.md).
+`leader`: who leads each stage: an agent name (it always leads), a selector
+(`"round_robin"`, `"random"`, `"catch_up"`, ... or an object), or `None`
+(`set_leader` chooses, as `fairlead.mediate()` does); see "Who leads" in
+docs/stackelberg-protocol.md.
 
 ### Version History
 

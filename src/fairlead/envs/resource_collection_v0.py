@@ -151,11 +151,10 @@ resource_collection_v0.env(n_agents=2, grid_size=(3, 3), n_fair=1, n_unfair=1,
   "unfair": [...]}` with `n`, `n_fair` and `n_unfair` cells (resources on
   distinct cells; agents anywhere); `None` draws them at random each episode.
 - `stage_feature`: `"index"`, `"last"` or `"none"` (see Observations).
-- `leader`: who leads each stage: an agent name (that agent always leads), a
-  selector name (`"round_robin"`, `"random"`, `"catch_up"`, `"fixed"`), a
-  selector object, or `None` (every stage waits for
-  `env.unwrapped.set_leader(agent)`; `fairlead.mediate()` sets this, see
-  docs/stackelberg-protocol.md).
+- `leader`: who leads each stage: an agent name (it always leads), a selector
+  (`"round_robin"`, `"random"`, `"catch_up"`, ... or an object), or `None`
+  (`set_leader` chooses, as `fairlead.mediate()` does); see "Who leads" in
+  docs/stackelberg-protocol.md.
 
 ### Version History
 
