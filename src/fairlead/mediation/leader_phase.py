@@ -84,7 +84,7 @@ class VotePhase(SelectorPhase):
 
     def step(self, env, agent, action):
         self.votes[agent] = env.players[env.agent_index(agent, action, "vote")]
-        i = env.players.index(agent)
+        i = env.player_index[agent]
         if i + 1 < len(env.players):
             env.agent_selection = env.players[i + 1]
             return None

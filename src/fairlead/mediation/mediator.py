@@ -126,6 +126,7 @@ class MediatedEnv(AECEnv):
             self._game.leader_selector = None  # this env chooses; its own rule would only be overridden
         self.env = env
         self.players = list(env.possible_agents)
+        self.player_index = {p: i for i, p in enumerate(self.players)}
         self.leader_phase = phase
         self.selector = getattr(phase, "selector", None)
         self.mediator_as_agent = isinstance(phase, MediatorAgentPhase)
@@ -375,8 +376,7 @@ class MediatedEnv(AECEnv):
     # ---------------------------------------------------------- helpers
     def observation_inputs(self) -> tuple:
         """What the mediator observation is built from: stage, returns, past leaders, their fairness."""
-        index = {p: i for i, p in enumerate(self.players)}
-        return (self.stage, self.returns, [index[r.leader] for r in self.stage_records],
+        return (self.stage, self.returns, [self.player_index[r.leader] for r in self.stage_records],
                 [r.leader_fair for r in self.stage_records])
 
     def _sync_infos(self) -> None:
