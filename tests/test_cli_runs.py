@@ -49,7 +49,7 @@ def test_resumed_run_equals_an_uninterrupted_one(tmp_path):
     train_seed(spec, "jamql", 0, tmp_path / "whole")
     prepare_run_dir(spec, tmp_path / "cut", resume=False)
     assert train_seed(spec, "jamql", 0, tmp_path / "cut", stop_after=17) == {}  # interrupted mid-run
-    state, _ = load_checkpoint(tmp_path / "cut" / "jamql" / "seed_0" / "checkpoint.npz", spec.fingerprint)
+    state, _ = load_checkpoint(tmp_path / "cut" / "jamql" / "seed_0" / "checkpoint.npz", spec.seed_fingerprint("jamql"))
     assert state["episode"] == 17
     train_seed(spec, "jamql", 0, tmp_path / "cut")  # resume
     for name in ("result.json", "checkpoint.npz"):
@@ -58,7 +58,7 @@ def test_resumed_run_equals_an_uninterrupted_one(tmp_path):
         if name == "result.json":
             assert whole.read_text() == cut.read_text()
         else:
-            a, b = load_checkpoint(whole, spec.fingerprint)[0], load_checkpoint(cut, spec.fingerprint)[0]
+            a, b = load_checkpoint(whole, spec.seed_fingerprint("jamql"))[0], load_checkpoint(cut, spec.seed_fingerprint("jamql"))[0]
             for agent in a["learners"]:
                 assert np.array_equal(a["learners"][agent]["keys"], b["learners"][agent]["keys"])
                 assert np.array_equal(a["learners"][agent]["values"], b["learners"][agent]["values"])
@@ -83,7 +83,9 @@ def test_resume_via_cli_after_interruption(tmp_path, capsys):
     assert train(out) == 0
     reference = (out / "metrics.csv").read_text()
     interrupt(out)
-    assert train(out) == 2 and "--resume" in capsys.readouterr().err
+    assert train(out) == 0  # training into the run again continues it
+    assert (out / "metrics.csv").read_text() == reference
+    interrupt(out)
     assert train(out, "--resume") == 0  # the original options + --resume
     assert (out / "metrics.csv").read_text() == reference
     interrupt(out)
@@ -99,10 +101,11 @@ def test_resume_with_contradicting_options_names_them_and_touches_nothing(tmp_pa
     capsys.readouterr()
     assert main(["train", "--resume", str(out), "--method", "fixed", "--episodes", "50", "--no-progress"]) == 2
     err = capsys.readouterr().err
-    assert "different run" in err
-    assert "methods (--method): recorded 'jamql,catch-up', asked 'fixed'" in err
+    assert f"{out} holds a run with other settings" in err
     assert "training.episodes (--episodes or --config): recorded 40, asked 50" in err
-    assert "seeds" not in err and "max_cycles" not in err  # options not given keep the recorded values
+    differences = err.partition("other settings (")[2].partition("); a run grows")[0]
+    assert differences == "training.episodes (--episodes or --config): recorded 40, asked 50"  # methods: it grows
+    # options not given (seeds, max cycles) keep the recorded values
     assert main(["train", "--resume", str(out), "--max-cycles", "4", "--no-progress"]) == 2
     assert "env_kwargs.max_cycles (--max-cycles): recorded 3, asked 4" in capsys.readouterr().err
     assert tree_digest(out) == before
@@ -126,13 +129,24 @@ def test_train_needs_a_run_directory_and_a_new_run_needs_env_and_method(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_finished_run_grows_by_methods_and_seeds_training_only_what_is_missing(tmp_path, capsys):
+    grown, fresh = tmp_path / "grown", tmp_path / "fresh"
+    assert train(grown) == 0
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in grown.glob("*/seed_*/*")}
+    assert main(["train", "--out", str(grown), "--method", "fixed", "--seeds", "3", "--no-progress"]) == 0
+    assert "| fixed | 3 |" in capsys.readouterr().out
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in before} == before  # nothing retrained or rewritten
+    assert main(["train", *SMALL, "--seeds", "3", "--method", "jamql,catch-up,fixed", "--out", str(fresh)]) == 0
+    assert tree_digest(grown) == tree_digest(fresh)  # the same files as training everything at once
+
+
 def test_out_directory_with_a_different_run_is_refused_and_untouched(tmp_path, capsys):
     out = tmp_path / "run"
     assert train(out) == 0
     before = tree_digest(out)
-    assert main(["train", *SMALL, "--method", "fixed", "--out", str(out), "--resume"]) == 2
+    assert main(["train", *SMALL, "--max-cycles", "4", "--method", "fixed", "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "different run" in err and "methods (--method): recorded 'jamql,catch-up', asked 'fixed'" in err
+    assert "other settings (env_kwargs.max_cycles (--max-cycles): recorded 3, asked 4)" in err
     assert tree_digest(out) == before
     stranger = tmp_path / "stranger"
     stranger.mkdir()

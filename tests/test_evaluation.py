@@ -8,7 +8,7 @@ from hypothesis import given, strategies as st
 
 from fairlead.envs.stackelberg import StageRecord
 from fairlead.experiments.report import summary_table
-from fairlead.experiments.runs import _csv
+from fairlead.experiments.comparison import csv_text
 from fairlead.fairness import DEFAULT_METRIC, fairness
 from fairlead.trainers.evaluation import HEADLINE, stage_returns, summarise, trajectory_fairness
 from fairlead.trainers.jamql import EpisodeResult
@@ -120,9 +120,9 @@ def test_csv_of_runs_with_different_horizons():
     short = {"method": "a", "seed": 0, **summarise([episode(P2, [(1, 0), (0, 1)])], P2, scale=2)}
     long = {"method": "a", "seed": 0, **summarise([episode(P2, [(1, 0), (0, 1), (1, 0)])], P2, scale=3)}
     for rows in ([short, short], [long]):  # each run has one horizon
-        header = _csv(rows).splitlines()[0].split(",")
+        header = csv_text(rows).splitlines()[0].split(",")
         assert header == list(rows[0])
-    mixed = _csv([short, long]).splitlines()  # rows of an older version: the union, blanks where missing
+    mixed = csv_text([short, long]).splitlines()  # rows of an older version: the union, blanks where missing
     assert mixed[0].split(",")[-1] == "fair_action_rate_stage_2" and mixed[1].endswith(",")
 
 
@@ -196,15 +196,16 @@ def table_rows(method, seeds, **values):
 
 
 def test_summary_table_columns_and_single_seed():
-    table = summary_table(table_rows("a", 2) + table_rows("b", 1), ["a", "b"], HEADLINE)
+    table = summary_table(table_rows("a", 2) + table_rows("b", 1), ["a", "b"], HEADLINE, interval="t")
     lines = table.splitlines()
-    assert lines[0] == ("| method | seeds | fairness | total return | trajectory fairness | fair-action rate "
-                        "| fair-action rate, last stage |")
-    assert lines[1] == "|---|---|---|---|---|---|---|"
+    assert lines[0] == ("| method | seeds | fairness | fairness IQM | total return | trajectory fairness "
+                        "| fair-action rate | fair-action rate, last stage |")
+    assert lines[1] == "|---|---|---|---|---|---|---|---|"
     a = lines[2].strip("|").split("|")
     assert [c.strip() for c in a[:3]] == ["a", "2", "0.550 ± 0.635"]  # 12.706 * 0.0707 / sqrt(2)
-    assert lines[3] == ("| b | 1 | 0.500 ± n/a | 10.000 ± n/a | 0.400 ± n/a | 0.250 ± n/a | 0.000 ± n/a |")
-    assert "nan" not in table and "Mean ± 95% CI over the seeds" in table
+    assert lines[3] == ("| b | 1 | 0.500 ± n/a | 0.500 [n/a] | 10.000 ± n/a | 0.400 ± n/a | 0.250 ± n/a "
+                        "| 0.000 ± n/a |")
+    assert "nan" not in table and "Mean ± half-width of the 95% Student-t interval over the seeds" in table
 
 
 def test_summary_table_shows_n_a_for_numbers_a_row_lacks():
@@ -212,5 +213,5 @@ def test_summary_table_shows_n_a_for_numbers_a_row_lacks():
     for r in rows:
         del r["trajectory_fairness"]
     line = summary_table(rows, ["a"], HEADLINE).splitlines()[2]
-    assert line.split("|")[5].strip() == "n/a" and "nan" not in line
-    assert not math.isnan(float(line.split("|")[3].split("±")[0]))
+    assert line.split("|")[6].strip() == "n/a" and "nan" not in line
+    assert not math.isnan(float(line.split("|")[3].split("[")[0]))

@@ -16,6 +16,8 @@ from fairlead.experiments.checkpoint import (
     save_result,
 )
 from fairlead.experiments.report import mean_ci, t_critical
+from fairlead.trainers.config import HyperParams, get_method
+from fairlead.trainers.jamql import Trainer
 from fairlead.trainers.qlearning import QConfig, TabularQLearner
 
 
@@ -65,6 +67,66 @@ def test_checkpoint_round_trip(tmp_path):
     restored = TabularQLearner(2, QConfig(), np.random.default_rng(0))
     restored.load_state_dict(state["learners"]["player_0"])
     assert np.array_equal(restored.q[(0, 1)], _trainer_state()["learners"]["player_0"]["values"][0])
+
+
+def test_a_built_in_checkpoint_keeps_the_layout_of_the_first_version(tmp_path):
+    """Q-tables as arrays keys_<i>, values_<i>; generator states in the header: checkpoints of older runs still load."""
+    trainer = Trainer("chicken_v0", {"max_cycles": 3}, get_method("jamql"), HyperParams(), 0)
+    for _ in range(3):
+        trainer.train_episode()
+    state = trainer.state_dict()
+    save_checkpoint(tmp_path / "c.npz", "abc", state, [])
+    with np.load(tmp_path / "c.npz") as data:
+        assert data.files == ["keys_0", "values_0", "keys_1", "values_1", "keys_2", "values_2", "header"]
+        header = json.loads(str(data["header"]))
+    assert header["format"] == "fairlead-checkpoint-v1"
+    assert header["learners"] == {agent: {"index": i, "rng": learner["rng"]}
+                                  for i, (agent, learner) in enumerate(state["learners"].items())}
+    old = {f"{k}_{i}": s[k] for i, s in enumerate(state["learners"].values()) for k in ("keys", "values")}
+    np.savez_compressed(tmp_path / "v1.npz", **old, header=np.array(json.dumps(header)))  # as the first version wrote
+    loaded = load_checkpoint(tmp_path / "v1.npz", "abc")[0]
+    assert loaded["learners"].keys() == state["learners"].keys()
+    for agent, learner in state["learners"].items():
+        assert loaded["learners"][agent]["rng"] == learner["rng"]
+        assert all(np.array_equal(loaded["learners"][agent][k], learner[k]) for k in ("keys", "values"))
+
+
+def test_checkpoint_round_trip_of_any_learner_state(tmp_path):
+    """A user learner's state: every array back as an array (dtype, shape), every other value back equal."""
+    odd = {
+        "table": np.arange(6, dtype=np.float32).reshape(2, 3), "flags": np.array([True, False]),
+        "empty": np.zeros((0, 4)), "scalar": np.array(7, dtype=np.int8), "q_1": np.array([1.5]),
+        "nested": {"temperature": 0.25, "visits": {"0,1": 3, "1,1": [1, 2, {"deep": None}]}},
+        "states": [[0, 1], [1, 1]], "name": "softmax ü", "big": 2**100, "none": None, "on": True,
+    }
+    builtin = _trainer_state()["learners"]["player_0"]
+    save_checkpoint(tmp_path / "c.npz", "abc", {"episode": 3, "learners": {"player_0": builtin, "player_1": odd,
+                                                                           "player_2": {}}}, [])
+    learners = load_checkpoint(tmp_path / "c.npz", "abc")[0]["learners"]
+    assert learners["player_2"] == {}
+    for saved, restored in ((builtin, learners["player_0"]), (odd, learners["player_1"])):
+        assert restored.keys() == saved.keys()
+        for key, value in saved.items():
+            if isinstance(value, np.ndarray):
+                assert restored[key].dtype == value.dtype and np.array_equal(restored[key], value)
+            else:
+                assert restored[key] == value and not isinstance(restored[key], np.ndarray)
+
+
+@pytest.mark.parametrize("value, problem", [
+    ({1, 2}, "state_dict()['x'] is of type set"),
+    ({"pairs": [(1, 2)]}, "state_dict()['x']['pairs'][0] is of type tuple (use a list)"),
+    (np.array([object()]), "state_dict()['x'] is a numpy array of dtype object"),
+    (np.int64(3), "state_dict()['x'] is of type int64 (use .item())"),
+])
+def test_a_learner_state_a_checkpoint_cannot_restore_is_refused_naming_the_learner(tmp_path, value, problem):
+    state = {"episode": 1, "learners": {"player_0": _trainer_state()["learners"]["player_0"],
+                                        "player_1": {"q": np.zeros(2), "x": value}}}
+    with pytest.raises(ValueError) as info:
+        save_checkpoint(tmp_path / "c.npz", "abc", state, [])
+    assert str(info.value).startswith(f"cannot checkpoint the learner of player_1 in {tmp_path / 'c.npz'}: "
+                                      f"its {problem}")
+    assert not (tmp_path / "c.npz").exists()
 
 
 def test_checkpoint_from_another_run_is_refused(tmp_path):

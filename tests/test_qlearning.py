@@ -1,11 +1,13 @@
-"""The tabular Q-learner: its update equation, exploration, masks and checkpoints."""
+"""The tabular Q-learner: its update equation, exploration, masks and checkpoints; the learner protocol."""
+
+import inspect
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fairlead.trainers.qlearning import QConfig, TabularQLearner
+from fairlead.trainers.qlearning import LEARNER_METHODS, Learner, QConfig, TabularQLearner, state_problem
 
 
 def learner(seed=0, **cfg):
@@ -66,3 +68,23 @@ def test_state_dict_round_trip_restores_table_and_generator():
 def test_bad_hyperparameters_are_named(bad):
     with pytest.raises(ValueError, match=list(bad)[0]):
         QConfig(**bad)
+
+
+def test_the_tabular_learner_is_a_factory_of_the_learner_protocol_the_trainer_checks():
+    protocol = {name for name, value in vars(Learner).items() if inspect.isfunction(value) and name[0] != "_"}
+    assert set(LEARNER_METHODS) == protocol  # what a user learner is checked for is what the protocol says
+    for name in protocol:
+        expected = list(inspect.signature(getattr(Learner, name)).parameters)
+        assert list(inspect.signature(getattr(TabularQLearner, name)).parameters) == expected, name
+    assert list(inspect.signature(TabularQLearner).parameters) == ["num_actions", "config", "rng"]
+    assert state_problem(learner().state_dict()) is None
+
+
+def test_a_state_a_checkpoint_cannot_restore_is_named():
+    assert state_problem({"a": np.zeros(2), "b": {"c": [1, 2.5, None, "x", True]}}) is None
+    assert state_problem({"b": {"c": [1, {2}]}}) == (
+        "state_dict()['b']['c'][1] is of type set: a value must be a numpy array or JSON "
+        "(None, bool, int, float, str, list, dict)")
+    assert state_problem({"index": 1}).startswith("state_dict() has the key 'index'")
+    assert state_problem({3: 1}).startswith("state_dict() has the key 3; keys must be strings")
+    assert state_problem([1]) == "state_dict() returned a list, not a dict"

@@ -1,4 +1,4 @@
-"""The ``fairlead`` command: list, train, eval, demo."""
+"""The ``fairlead`` command: list, train, eval, evaluate, report, demo."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from fairlead.experiments.checkpoint import CheckpointError
+from fairlead.experiments.policies import FIXED_SELECTORS
 from fairlead.experiments.runs import RUN_FILE, RunDirectoryError, RunSpec, load_spec, run
 
 DEMO = {"env": "chicken-2p", "seeds": 3, "episodes": 1000}
@@ -119,10 +120,11 @@ def _train_dir(args) -> Path:
 
 def cmd_train(args) -> None:
     out = _train_dir(args)
+    grows = bool(args.resume) or (out / RUN_FILE).is_file()  # options not given take the recorded run's values
     missing = [flag for flag, value in (("--env", args.env), ("--method", args.method)) if value is None]
-    if not args.resume and missing:
+    if not grows and missing:
         raise ValueError(f"a new run needs {' and '.join(missing)} (or --resume DIR to continue a recorded run)")
-    spec = _spec(args, load_spec(out) if args.resume else None)
+    spec = _spec(args, load_spec(out) if grows else None)
     try:
         table = run(spec, out, resume=bool(args.resume), jobs=args.jobs, progress=not args.no_progress)
     except KeyboardInterrupt as err:
@@ -151,6 +153,27 @@ def cmd_eval(args) -> None:
     print(evaluate_run(args.dir, episodes=args.episodes, progress=not args.no_progress))
 
 
+def cmd_evaluate(args) -> None:
+    from fairlead.experiments.policies import evaluate_into
+    from fairlead.registry import resolve
+    from fairlead.trainers.config import load_hyperparams
+
+    overrides = {k: v for k, v in (("n_agents", args.n_agents), ("max_cycles", args.max_cycles)) if v is not None}
+    env_name, env_kwargs = resolve(args.env, **overrides)
+    episodes = args.episodes or load_hyperparams(scenario=args.env).training.eval_episodes  # a trained run's
+    print(evaluate_into(args.out, env_name, env_kwargs, args.policy, tuple(range(args.seeds)), episodes,
+                        selector=args.selector, method=args.method, obs_encoding=args.obs_encoding, name=args.name))
+    print(f"\nresults in {args.out} (metrics.csv, summary.md); compare with a run: "
+          f"`fairlead report RUN {args.out} --out DIR`")
+
+
+def cmd_report(args) -> None:
+    from fairlead.experiments.comparison import write_report
+
+    print(write_report(args.run, args.out, interval=args.interval))
+    print(f"\nreport in {args.out / 'report.md'}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fairlead",
@@ -175,7 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"number of seeds, 0..N-1 (default {DEFAULT_SEEDS}, or the resumed run's)")
     p.add_argument("--episodes", type=_positive_int, help="training episodes per seed (default from "
                    "trainers/defaults.toml, or the resumed run's)")
-    p.add_argument("--out", type=Path, help="run directory of a new run (must not exist, or be empty)")
+    p.add_argument("--out", type=Path, help="run directory: a new one (must not exist, or be empty), or a run "
+                                            "to add methods and seeds to (same env and hyper-parameters)")
     p.add_argument("--config", type=Path, help="TOML overriding trainers/defaults.toml ([training], [agent], [mediator])")
     p.add_argument("--n-agents", type=_positive_int, help="number of players (env option)")
     p.add_argument("--max-cycles", type=_positive_int, help="stages per episode (env option)")
@@ -191,6 +215,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--episodes", type=_positive_int, help="greedy evaluation episodes per seed (default: the run's)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("evaluate", help="score any policy under the evaluation protocol of a trained run",
+                       usage="fairlead evaluate --env ENV --policy TARGET (--selector NAME | --method M) "
+                             "--out DIR [options]")
+    p.add_argument("--env", required=True, help="environment or scenario, as for train")
+    p.add_argument("--policy", required=True, metavar="TARGET",
+                   help="module:function or file.py:function, policy(agent, observation) -> action; or an object "
+                        "or class with act(agent, observation)")
+    p.add_argument("--selector", help=f"the leader rule: {', '.join(FIXED_SELECTORS)}")
+    p.add_argument("--method", help="or a method (name or .toml) whose leader rule and history features to use; "
+                                    "its leader must not be learned")
+    p.add_argument("--seeds", type=_positive_int, default=DEFAULT_SEEDS,
+                   help=f"number of seeds, 0..N-1, as a trained run's (default {DEFAULT_SEEDS})")
+    p.add_argument("--episodes", type=_positive_int,
+                   help="evaluation episodes per seed (default: the scenario's eval_episodes, as a trained run)")
+    p.add_argument("--n-agents", type=_positive_int, help="number of players (env option)")
+    p.add_argument("--max-cycles", type=_positive_int, help="stages per episode (env option)")
+    p.add_argument("--obs-encoding", default="discrete", choices=["discrete", "box"],
+                   help="the observations the policy gets (default discrete, as the trainer's)")
+    p.add_argument("--name", help="the policy's name in the tables (default: the function's or class's name)")
+    p.add_argument("--out", type=Path, required=True, help="output directory (must not exist, or be empty)")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("report", help="merge finished runs and policy evaluations into one report with figures")
+    p.add_argument("run", nargs="+", type=Path, metavar="RUN", help="run directories (train or evaluate), "
+                                                                     "one scenario")
+    p.add_argument("--out", type=Path, required=True, help="directory for report.md and its figures")
+    p.add_argument("--interval", choices=["bootstrap", "t"], default="bootstrap",
+                   help="95%% interval over seeds: percentile bootstrap (default) or Student-t")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("demo", help=f"train every method on {DEMO['env']} ({DEMO['seeds']} seeds) and print the comparison")
     p.add_argument("--out", type=Path, help="run directory (default: a new temporary directory)")

@@ -1,8 +1,12 @@
 """The files of one (method, seed) training run, written atomically: its checkpoint and its result.
 
-The checkpoint (``.npz``) holds every learner's Q-table as arrays and a JSON
-header with a format tag, the run's fingerprint, the episode count, the
-generators' states and the learning-curve points so far. The result
+The checkpoint (``.npz``) holds every learner's state dict (the learner
+protocol, ``fairlead.trainers.qlearning.Learner``): each numpy array value as
+an array ``<key>_<i>`` (``i``: the learner's index), the other values in a
+JSON header with a format tag, the run's fingerprint, the episode count and the
+learning-curve points so far. The built-in learners' states (``keys``,
+``values`` arrays and the generator's ``rng`` state) give the layout of the
+first version, so their checkpoints are unchanged. The result
 (``.json``) holds a format tag, the fingerprint, the final evaluation row and
 the learning curve. Loading checks all of it, so a corrupt file or one from
 another run fails with a clear error instead of resuming into a different
@@ -14,11 +18,13 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
 from fairlead.experiments.atomic import write_atomic
+from fairlead.trainers.qlearning import RESERVED_STATE_KEY, state_problem
 
 FORMAT = "fairlead-checkpoint-v1"
 RESULT_FORMAT = "fairlead-result-v1"
@@ -41,9 +47,11 @@ def _check_header(what: str, header, fmt: str, fingerprint: str) -> None:
 def save_checkpoint(path: Path, fingerprint: str, trainer_state: dict, curve: list[dict]) -> None:
     arrays, learners = {}, {}
     for i, (agent, state) in enumerate(trainer_state["learners"].items()):
-        arrays[f"keys_{i}"] = state["keys"]
-        arrays[f"values_{i}"] = state["values"]
-        learners[agent] = {"index": i, "rng": state["rng"]}
+        if problem := state_problem(state):
+            raise ValueError(f"cannot checkpoint the learner of {agent} in {path}: its {problem}")
+        arrays.update({f"{key}_{i}": value for key, value in state.items() if isinstance(value, np.ndarray)})
+        learners[agent] = {RESERVED_STATE_KEY: i,
+                           **{key: value for key, value in state.items() if not isinstance(value, np.ndarray)}}
     header = {
         "format": FORMAT,
         "fingerprint": fingerprint,
@@ -68,13 +76,14 @@ def load_checkpoint(path: Path, fingerprint: str) -> tuple[dict, list[dict]]:
         detail = "not an .npz archive" if "allow_pickle" in str(err) else err
         raise CheckpointError(f"checkpoint {path} is corrupt or not a fairlead checkpoint ({detail})") from err
     _check_header(f"checkpoint {path}", header, FORMAT, fingerprint)
+    by_index = defaultdict(dict)  # learner index -> its arrays by key
+    for name, array in arrays.items():
+        key, _, index = name.rpartition("_")
+        by_index[index][key] = array
     try:
         learners = {
-            agent: {
-                "keys": arrays[f"keys_{meta['index']}"],
-                "values": arrays[f"values_{meta['index']}"],
-                "rng": meta["rng"],
-            }
+            agent: {**by_index[str(meta[RESERVED_STATE_KEY])],
+                    **{key: value for key, value in meta.items() if key != RESERVED_STATE_KEY}}
             for agent, meta in header["learners"].items()
         }
         return {"episode": header["episode"], "learners": learners}, header["curve"]

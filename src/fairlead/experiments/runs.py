@@ -10,10 +10,15 @@ Layout of a run directory::
     summary.md                    mean and 95% CI per method
     .lock                         while a run or evaluation uses the directory: its pid (removed at the end)
 
-Every file is written atomically. A directory that holds a different run is
-never touched; ``resume=True`` continues an interrupted run from its
-checkpoints and ends with exactly the Q-tables and numbers an uninterrupted
-run would have. Every checkpoint and result file is checked before any
+Every file is written atomically. A run directory grows: training into it
+again with the same environment and hyper-parameters adds the methods and
+seeds it lacks and continues interrupted ones from their checkpoints (ending
+with exactly the Q-tables and numbers an uninterrupted run would have),
+training only what is missing; a run with other settings, or a method of the
+same name defined differently, is refused and the directory never touched.
+Each seed's files carry the fingerprint of what determines them (the
+environment, the hyper-parameters and its method's definition), so adding
+methods or seeds leaves them valid. Every checkpoint and result file is checked before any
 training starts, so a corrupt or foreign one leaves the directory as it was.
 Workers stop when the main process is interrupted (Ctrl-C, SIGTERM: it
 re-raises KeyboardInterrupt once they have stopped) and die with it.
@@ -21,11 +26,9 @@ re-raises KeyboardInterrupt once they have stopped) and die with it.
 
 from __future__ import annotations
 
-import csv
 import ctypes
 import fcntl
 import hashlib
-import io
 import json
 import multiprocessing
 import os
@@ -41,6 +44,7 @@ from tqdm import tqdm
 
 from fairlead import __version__
 from fairlead.experiments.atomic import remove_temporaries, write_atomic
+from fairlead.experiments.comparison import csv_text, write_results
 from fairlead.experiments.checkpoint import (CheckpointError, load_checkpoint, load_result, result_bytes,
                                              save_checkpoint, save_result)
 from fairlead.experiments.report import summary_table
@@ -115,8 +119,20 @@ class RunSpec:
             raise ValueError(f"environment {self.env} with options {self.env_kwargs} pays every agent the same "
                              f"in every stage (return_scale {scale}): fairness cannot be measured on it; "
                              "choose payoffs that differ")
-        blob = json.dumps(self.as_dict(), sort_keys=True, default=list)
-        object.__setattr__(self, "fingerprint", hashlib.sha256(blob.encode()).hexdigest()[:16])
+        object.__setattr__(self, "fingerprint", _hash(self.as_dict()))
+
+    def seed_fingerprint(self, method: str) -> str:
+        """What a (method, seed) run's files depend on: the env, the hyper-parameters, the method's definition."""
+        return _hash({**self.setting(), "method": self.definitions[method].record()})
+
+    def setting(self) -> dict:
+        return {"env": self.env, "env_kwargs": self.env_kwargs, "hyperparameters": self.hp.as_dict()}
+
+    def extended(self, other: RunSpec) -> RunSpec:
+        """This run with ``other``'s methods and seeds added (its settings must be this run's: :func:`spec_differences`)."""
+        methods = self.method_args + tuple(a for m, a in zip(other.methods, other.method_args) if m not in self.methods)
+        seeds = self.seeds + tuple(s for s in other.seeds if s not in self.seeds)
+        return RunSpec(self.env, self.env_kwargs, methods, seeds, self.hp)
 
     @property
     def method_args(self) -> tuple[str, ...]:
@@ -133,26 +149,33 @@ class RunSpec:
         }
 
     def fields(self) -> dict:
-        """Every setting as a flat ``name: value`` table, to say which one two runs disagree on."""
+        """Every setting and method definition as a flat ``name: value`` table, to say where two runs disagree."""
         return {
             "env": self.env,
             **{f"env_kwargs.{k}": v for k, v in self.env_kwargs.items()},
-            "methods": ",".join(self.methods),
-            **{f"methods.{m}.{k}": v for m, d in self.definitions.items() if d.source  # a user method: its every key
-               for k, v in _flat(d.record()).items()},
-            "seeds": list(self.seeds),
+            **{f"methods.{m}.{k}": v for m, d in self.definitions.items() for k, v in _flat(d.record()).items()},
             **{f"{section}.{k}": v for section, values in self.hp.as_dict().items() for k, v in values.items()},
         }
 
 
 # The `fairlead train` option behind each field (env_kwargs.* come from --env, the rest from --config).
 OPTIONS = {"env": "--env", "env_kwargs.n_agents": "--n-agents", "env_kwargs.max_cycles": "--max-cycles",
-           "methods": "--method", "seeds": "--seeds", "training.episodes": "--episodes or --config"}
+           "training.episodes": "--episodes or --config"}
+
+
+def _hash(record: dict) -> str:
+    return hashlib.sha256(json.dumps(record, sort_keys=True, default=list).encode()).hexdigest()[:16]
 
 
 def spec_differences(recorded: RunSpec, asked: RunSpec) -> list[str]:
-    """One line per field where ``asked`` differs from ``recorded``, naming the option that sets it."""
-    old, new = recorded.fields(), asked.fields()
+    """Why ``asked`` cannot extend ``recorded``: one line per differing setting, naming the option that sets it.
+
+    The methods and seeds may differ (a run grows by them), but not the
+    definition of a method both name.
+    """
+    shared = set(recorded.methods) & set(asked.methods)
+    old, new = ({k: v for k, v in spec.fields().items()
+                 if not k.startswith("methods.") or k.split(".")[1] in shared} for spec in (recorded, asked))
 
     def show(values: dict, key: str) -> str:
         return repr(values[key]) if key in values else "unset"
@@ -196,10 +219,10 @@ def check_seed_files(spec: RunSpec, out: Path) -> None:
             folder = seed_dir(out, method, seed)
             if (folder / RESULT_FILE).exists():
                 keys = keys or _row_keys(spec)
-                result = load_result(folder / RESULT_FILE, spec.fingerprint)
+                result = load_result(folder / RESULT_FILE, spec.seed_fingerprint(method))
                 _check_result(folder / RESULT_FILE, result, method, seed, keys)
             if (folder / CHECKPOINT_FILE).exists():
-                load_checkpoint(folder / CHECKPOINT_FILE, spec.fingerprint)
+                load_checkpoint(folder / CHECKPOINT_FILE, spec.seed_fingerprint(method))
 
 
 def _refuse_unusable(out: Path, resume: bool) -> None:
@@ -209,30 +232,33 @@ def _refuse_unusable(out: Path, resume: bool) -> None:
         raise RunDirectoryError(f"nothing to resume: {out} has no {RUN_FILE}")
 
 
-def prepare_run_dir(spec: RunSpec, out: Path, resume: bool) -> None:
-    """Claim ``out`` for ``spec``, or explain why it cannot be used (before writing anything)."""
+def prepare_run_dir(spec: RunSpec, out: Path, resume: bool) -> RunSpec:
+    """Claim ``out`` for ``spec``, or explain why it cannot be used (before writing anything).
+
+    Returns the run to train: ``spec`` itself, or, when ``out`` holds a run of
+    the same settings, that run with ``spec``'s methods and seeds added.
+    """
     _refuse_unusable(out, resume)
     run_file = out / RUN_FILE
     if run_file.exists():
-        try:
-            existing = json.loads(run_file.read_text())["fingerprint"]
-        except (OSError, ValueError, KeyError, TypeError) as err:
-            raise RunDirectoryError(f"{run_file} is unreadable ({err}); choose another --out") from err
-        if existing != spec.fingerprint:
-            differences = "; ".join(spec_differences(load_spec(out), spec)) or f"fingerprint {existing}"
+        recorded = load_spec(out)
+        differences = spec_differences(recorded, spec)
+        if differences:
             raise RunDirectoryError(
-                f"{out} holds a different run ({differences}); "
-                f"choose another --out, or continue that run with `fairlead train --resume {out}`"
+                f"{out} holds a run with other settings ({'; '.join(differences)}); a run grows only by methods "
+                f"and seeds: give its options as recorded (`fairlead train --resume {out}` takes them all), "
+                "or choose another --out"
             )
-        if not resume:
-            raise RunDirectoryError(f"{out} already holds this run; pass --resume to continue it")
+        spec = recorded.extended(spec)
         check_seed_files(spec, out)
         remove_temporaries(out)  # left by a write that was killed; no writer runs (we hold the lock)
-        return
-    if out.exists() and any(p.name != LOCK_FILE for p in out.iterdir()):
+        if spec.fingerprint == recorded.fingerprint:
+            return spec
+    elif out.exists() and any(p.name != LOCK_FILE for p in out.iterdir()):
         raise RunDirectoryError(f"{out} exists and is not empty; choose another --out")
     record = {"fairlead": __version__, "fingerprint": spec.fingerprint, **spec.as_dict()}
     write_atomic(run_file, json.dumps(record, indent=2, default=list))
+    return spec
 
 
 @contextmanager
@@ -273,15 +299,15 @@ def train_seed(spec: RunSpec, method: str, seed: int, out: Path, stop_after: int
     """
     folder = seed_dir(out, method, seed)
     result_file, checkpoint = folder / RESULT_FILE, folder / CHECKPOINT_FILE
-    tc = spec.hp.training
+    tc, fingerprint = spec.hp.training, spec.seed_fingerprint(method)
     recreate = result_file.exists() and not checkpoint.exists()
     if result_file.exists() and not recreate:
         _count(tc.episodes)
-        return load_result(result_file, spec.fingerprint)
+        return load_result(result_file, fingerprint)
     trainer = Trainer(spec.env, spec.env_kwargs, spec.definitions[method], spec.hp, seed)
     points: list[dict] = []
     if checkpoint.exists():
-        state, points = load_checkpoint(checkpoint, spec.fingerprint)
+        state, points = load_checkpoint(checkpoint, fingerprint)
         trainer.load_state_dict(state)
     _count(trainer.episode)  # resumed episodes count as done
     while trainer.episode < tc.episodes:
@@ -295,16 +321,16 @@ def train_seed(spec: RunSpec, method: str, seed: int, out: Path, stop_after: int
             return {}
         cut = stop_after is not None and trainer.episode >= stop_after
         if cut or not recreate and (trainer.episode % tc.checkpoint_every == 0 or trainer.episode == tc.episodes):
-            save_checkpoint(checkpoint, spec.fingerprint, trainer.state_dict(), points)
+            save_checkpoint(checkpoint, fingerprint, trainer.state_dict(), points)
         if cut:
             return {}
     row = {"method": method, "seed": seed,
            **summarise(trainer.evaluate(tc.eval_episodes), trainer.players, trainer.return_scale)}
     curve = [{"method": method, "seed": seed, **p} for p in points]
     if not recreate:
-        save_result(result_file, spec.fingerprint, row, curve)
-    elif result_file.read_bytes() == result_bytes(spec.fingerprint, row, curve):
-        save_checkpoint(checkpoint, spec.fingerprint, trainer.state_dict(), points)
+        save_result(result_file, fingerprint, row, curve)
+    elif result_file.read_bytes() == result_bytes(fingerprint, row, curve):
+        save_checkpoint(checkpoint, fingerprint, trainer.state_dict(), points)
     else:
         raise CheckpointError(f"{checkpoint} was lost and retraining {method} seed {seed} does not reproduce "
                               f"{result_file} (written by another version?); neither is changed: train the run "
@@ -312,32 +338,12 @@ def train_seed(spec: RunSpec, method: str, seed: int, out: Path, stop_after: int
     return {"row": row, "curve": curve}
 
 
-def _csv(rows: list[dict]) -> str:
-    """Rows as CSV; the columns are every row's keys in order of first appearance (a missing cell is empty).
-
-    The rows of one run share their keys; the union only matters for rows of
-    an older version (e.g. a learning curve resumed from an older checkpoint).
-    """
-    buffer = io.StringIO()
-    fieldnames = list(dict.fromkeys(key for row in rows for key in row))
-    writer = csv.DictWriter(buffer, fieldnames=fieldnames, restval="", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
-
-
 def write_reports(spec: RunSpec, out: Path, results: list[dict]) -> str:
-    """metrics.csv, curves.csv, summary.md; all are computed before any is written."""
+    """metrics.csv, curves.csv, summary.md and the figures; all are computed before any is written."""
     rows = [r["row"] for r in results]
     curves = [p for r in results for p in r["curve"]]
-    table = summary_table(rows, spec.methods, headline=HEADLINE)
-    title = f"# {spec.env} {spec.env_kwargs} - {len(spec.seeds)} seeds, {spec.hp.training.episodes} episodes\n\n"
-    reports = {"metrics.csv": _csv(rows), "curves.csv": _csv(curves) if curves else None,
-               "summary.md": title + table + "\n"}
-    for name, text in reports.items():
-        if text is not None:
-            write_atomic(out / name, text)
-    return table
+    title = f"{spec.env} {spec.env_kwargs} - {len(spec.seeds)} seeds, {spec.hp.training.episodes} episodes"
+    return write_results(out, rows, curves, spec.methods, title)
 
 
 def run(spec: RunSpec, out: str | Path, resume: bool = False, jobs: int | None = None,
@@ -352,7 +358,7 @@ def run(spec: RunSpec, out: str | Path, resume: bool = False, jobs: int | None =
     _refuse_unusable(out, resume)  # before creating the directory to lock
     out.mkdir(parents=True, exist_ok=True)
     with lock_run_dir(out):
-        prepare_run_dir(spec, out, resume)
+        spec = prepare_run_dir(spec, out, resume)
         tasks = [(m, s) for m in spec.methods for s in spec.seeds]
         jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
         context = multiprocessing.get_context("fork")
@@ -409,7 +415,9 @@ def load_spec(out: Path) -> RunSpec:
 
 
 CHANGES = {"source.sha256": "the content of {file}{entry_point}", "source.selector": "the selector's import path",
-           "source.selector_sha256": "the selector's source file {selector_file}"}  # what a user method's change means
+           "source.selector_sha256": "the selector's source file {selector_file}",
+           "source.learner": "the learner's import path",
+           "source.learner_sha256": "the learner's source file {learner_file}"}  # what a user method's change means
 
 
 def _flat(definition: dict) -> dict:
@@ -436,7 +444,7 @@ def _finished_state(spec: RunSpec, out: Path, method: str, seed: int) -> dict:
     checkpoint = seed_dir(out, method, seed) / CHECKPOINT_FILE
     if not checkpoint.exists():
         raise RunDirectoryError(f"{checkpoint} is missing: recreate it with `fairlead train --resume {out}`")
-    state = load_checkpoint(checkpoint, spec.fingerprint)[0]
+    state = load_checkpoint(checkpoint, spec.seed_fingerprint(method))[0]
     if state["episode"] < spec.hp.training.episodes:
         raise RunDirectoryError(f"{method} seed {seed} stopped at episode {state['episode']} of "
                                 f"{spec.hp.training.episodes}: finish it first with `fairlead train --resume {out}`")
@@ -466,5 +474,5 @@ def evaluate_run(out: str | Path, episodes: int | None = None, progress: bool = 
                     bar.update()
                 rows.append({"method": method, "seed": seed,
                              **summarise(played, trainer.players, trainer.return_scale)})
-        write_atomic(out / "eval.csv", _csv(rows))
+        write_atomic(out / "eval.csv", csv_text(rows))
     return summary_table(rows, spec.methods, headline=HEADLINE)

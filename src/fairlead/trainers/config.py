@@ -15,9 +15,12 @@ installed package's entry point (group ``fairlead.methods``: ``name =
 "module:ATTR"``, ATTR being the path of a method file). A method file may name
 a user selector class: ``selector = "module:Class"``, ``"file.py:Class"``
 (relative to the method file) or an entry point's name (group
-``fairlead.selectors``: ``name = "module:Class"``). Such a method records where
-it came from and the sha256 of its files (``Method.source``), so a run can
-tell when it changed.
+``fairlead.selectors``: ``name = "module:Class"``), and the players' learner:
+``learner = "module:factory"``, ``"file.py:factory"`` or an entry point's name
+(group ``fairlead.learners``), a factory of the learner protocol
+(``fairlead.trainers.qlearning.Learner``). Such a method records where it came
+from and the sha256 of its files (``Method.source``), so a run can tell when it
+changed.
 """
 
 from __future__ import annotations
@@ -34,20 +37,29 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from importlib.metadata import entry_points
 from pathlib import Path
 
+import numpy as np
+
 from fairlead.mediation.observation import parse_agent_history, parse_history
 from fairlead.mediation.selectors import SELECTORS, Selector, make_selector
 from fairlead.mediation.transfer import parse_transfer
 from fairlead.names import did_you_mean, unknown_name
 from fairlead.registry import catalogue_dir
-from fairlead.trainers.qlearning import DEFAULTS, QConfig
+from fairlead.trainers.qlearning import (DEFAULTS, LEARNER_METHODS, LearnerFactory, QConfig, TabularQLearner,
+                                        state_problem)
 
 VECTOR_MEDIATOR = "vector_mediator"  # selector value: JAM-QL's mediator (trainers/vector_mediator.py)
 LEARNED_MEDIATOR = "mediator"  # selector value: the scalar Q-learning mediator agent (jamql-scalar)
 LEARNED_SELECTORS = (VECTOR_MEDIATOR, LEARNED_MEDIATOR)  # trained with the agents; take no kwargs
 BUILTIN_SELECTORS = (*LEARNED_SELECTORS, *(s for s in SELECTORS if s != "learned"))  # "learned" needs a callable
 METHOD_GROUP, SELECTOR_GROUP = "fairlead.methods", "fairlead.selectors"  # entry-point groups of plug-ins
+LEARNER_GROUP = "fairlead.learners"
 USER_SELECTOR = 'or a class of yours, as "module:Class" or "file.py:Class" (relative to the method file)'
-METHOD_KEYS = ("description", "selector", "history", "agent_history", "transfer", "selector_kwargs")
+LEARNER_PROTOCOL = ("the learner protocol is factory(num_actions, config, rng) -> a learner with "
+                    "begin_episode(episode), act(state, mask, explore), update(state, action, reward, next_state, "
+                    "next_mask, done), state_dict() and load_state_dict(state), see docs/jamql.md")
+USER_LEARNER = ('or a factory of yours, as "module:factory" or "file.py:factory" (relative to the method file); '
+                "leave 'learner' out for the built-in tabular Q-learner")
+METHOD_KEYS = ("description", "selector", "history", "agent_history", "transfer", "selector_kwargs", "learner")
 # Listing order: JAM-QL, its ablations, the baselines; methods users add come after.
 SHIPPED_ORDER = ("jamql", "jamql-no-selection", "jamql-no-history", "jamql-no-endgame",
                  "jamql-selection-only", "jamql-scalar",
@@ -63,19 +75,26 @@ class Method:
     selector_kwargs: dict = field(default_factory=dict)
     description: str = ""
     agent_history: tuple[str, ...] = ()  # the players' own history features
+    learner: str = ""  # the players' learner as the method file names it; "": the built-in TabularQLearner
     # A user method's or user selector's origin: "file" (a method file given by path: the run reloads it from
     # there) or "entry_point", "sha256" of the method file; "selector" ("module:Class" or "/abs/file.py:Class"),
-    # "selector_file", "selector_sha256". Empty for a built-in method with a built-in selector.
+    # "selector_file", "selector_sha256"; "learner", "learner_file", "learner_sha256" likewise. Empty for a
+    # built-in method.
     source: dict = field(default_factory=dict)
 
     def record(self) -> dict:
-        """The definition a run records and fingerprints; ``source`` only if set, so built-in runs keep theirs."""
-        record = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "source"}
+        """The definition a run records and fingerprints; ``learner``, ``source`` if set: built-in runs keep theirs."""
+        record = {f.name: getattr(self, f.name) for f in fields(self)
+                  if f.name != "source" and (f.name != "learner" or self.learner)}
         return {**record, "source": self.source} if self.source else record
 
     def new_selector(self):
         """A fresh instance of the user selector (a method whose ``source`` names one), with its kwargs."""
-        return _import(self.source["selector"])(**self.selector_kwargs)
+        return import_object(self.source["selector"])(**self.selector_kwargs)
+
+    def learner_factory(self) -> LearnerFactory:
+        """What builds each player's learner: the user factory ``source`` names, or the built-in one."""
+        return import_object(self.source["learner"]) if self.learner else TabularQLearner
 
     @property
     def user_selector(self) -> bool:
@@ -191,7 +210,7 @@ def _module_from_file(path: Path, sha256: str):
     return module
 
 
-def _import(target: str):
+def import_object(target: str):
     """The object ``module:attr`` or ``/abs/file.py:attr`` names (``attr`` may be dotted)."""
     where, _, attr = target.rpartition(":")
     module = (_module_from_file(Path(where), _sha256(where)) if where.endswith(".py")
@@ -218,7 +237,7 @@ def _user_selector(selector: str, kwargs: dict, path: Path) -> dict:
                                valid=f"valid selectors: {', '.join(choices)}; {USER_SELECTOR}")
         target = f"{(path.parent / where).resolve()}:{attr}" if where.endswith(".py") else selector
     try:
-        cls = _import(target)
+        cls = import_object(target)
     except Exception as err:  # anything the user's module raises while it is imported
         raise ValueError(f"cannot import selector {target!r}: {type(err).__name__}: {err}") from err
     protocol = "the selector protocol is reset(agents, rng) and select(view), see docs/mediator.md"
@@ -241,6 +260,51 @@ def _user_selector(selector: str, kwargs: dict, path: Path) -> dict:
             "selector_sha256": selector_file and _sha256(selector_file)}
 
 
+def _user_learner(learner: str, path: Path) -> dict:
+    """Import the learner factory a method file names and check that what it builds follows the protocol.
+
+    Returns its ``source`` entries; a ValueError names the problem (the caller adds the method file).
+    """
+    plugins = _entry_points(LEARNER_GROUP)
+    if learner in plugins:
+        target = f"{plugins[learner].module}:{plugins[learner].attr}"
+    else:
+        where, _, attr = learner.rpartition(":")
+        if not where or not attr:
+            installed = f"the entry points of {LEARNER_GROUP} ({', '.join(plugins) or 'none installed'})"
+            raise unknown_name("learner", learner, plugins, valid=f"valid learners: {installed}; {USER_LEARNER}")
+        target = f"{(path.parent / where).resolve()}:{attr}" if where.endswith(".py") else learner
+    try:
+        factory = import_object(target)
+    except Exception as err:  # anything the user's module raises while it is imported
+        raise ValueError(f"cannot import learner {target!r}: {type(err).__name__}: {err}") from err
+    if not callable(factory):
+        raise ValueError(f"learner {target!r} is not callable but {factory!r}; {LEARNER_PROTOCOL}")
+
+    def call(what: str, code):  # a learner that cannot be built or checkpointed fails now, not in a worker
+        try:
+            return code()
+        except Exception as err:  # anything the user's code raises
+            raise ValueError(f"learner {target!r} fails {what}: {type(err).__name__}: {err}; "
+                             f"{LEARNER_PROTOCOL}") from err
+
+    built = call("when built as factory(2, QConfig(), rng)", lambda: factory(2, QConfig(), np.random.default_rng(0)))
+    missing = [m for m in LEARNER_METHODS if not callable(getattr(built, m, None))]
+    if missing:
+        raise ValueError(f"learner {target!r} built {built!r}, which does not define {', '.join(missing)}; "
+                         f"{LEARNER_PROTOCOL}")
+    state = call("in state_dict()", built.state_dict)
+    if problem := state_problem(state):
+        raise ValueError(f"learner {target!r} cannot be checkpointed: its {problem}")
+    call("to load its own state_dict()", lambda: built.load_state_dict(state))
+    try:
+        learner_file = inspect.getsourcefile(factory)
+    except TypeError:  # a callable object (e.g. a functools.partial): the file of the module that names it
+        where = target.rpartition(":")[0]
+        learner_file = where if where.endswith(".py") else getattr(sys.modules[where], "__file__", None)
+    return {"learner": target, "learner_file": learner_file, "learner_sha256": learner_file and _sha256(learner_file)}
+
+
 def _load_method(path: Path, name: str | None = None, source: dict | None = None) -> Method:
     """One method file, fully checked: every error names the file and the valid choices.
 
@@ -261,19 +325,25 @@ def _load_method(path: Path, name: str | None = None, source: dict | None = None
         raise ValueError(f"method file {path}: selector \"{selector}\" takes no [selector_kwargs]")
     if not isinstance(data.get("description", ""), str):
         raise ValueError(f"method file {path}: description must be a string")
+    learner = data.get("learner", "")
+    if not isinstance(learner, str) or "learner" in data and not learner:
+        raise ValueError(f"method file {path}: 'learner' must be a non-empty string, got {learner!r}; "
+                         f"an entry point's name of {LEARNER_GROUP} {USER_LEARNER}")
     source = {**source, "sha256": _sha256(path)} if source else {}
     try:
         if selector not in BUILTIN_SELECTORS:
             source.update(_user_selector(selector, selector_kwargs, path))
         elif selector not in LEARNED_SELECTORS:
             make_selector(selector, **selector_kwargs)
+        if learner:
+            source.update(_user_learner(learner, path))
         history = parse_history(data.get("history", ()))
         agent_history = parse_agent_history(data.get("agent_history", ()))
         transfer = parse_transfer(data.get("transfer", 0.0)).describe()
     except (TypeError, ValueError) as err:
         raise ValueError(f"method file {path}: {err}") from err
     return Method(name or path.stem, selector, history, transfer, dict(selector_kwargs),
-                  data.get("description", ""), agent_history, source)
+                  data.get("description", ""), agent_history, learner, source)
 
 
 def method_names() -> list[str]:

@@ -11,7 +11,9 @@ One loop drives the PettingZoo AEC API of a mediated environment:
   observation (``fairlead.trainers.qlearning``): role, leader action, the
   scenario's stage feature, game features and, as a method option, its own
   history (``agent_history``: e.g. its count of unfair leaderships); it is
-  paid the env's rewards plus, at the end, the mediator's zero-sum transfer;
+  paid the env's rewards plus, at the end, the mediator's zero-sum transfer.
+  A method may name a learner of its own instead (``learner``: any factory of
+  the ``Learner`` protocol; the scalar mediator agent keeps the tabular one);
 * for JAM-QL the mediator is a :class:`VectorMediator` selector
   (``fairlead.trainers.vector_mediator``): per stage and candidate leader it
   learns the vector of every agent's reward to come and picks
@@ -66,6 +68,31 @@ class EpisodeResult:
     leader_fair: tuple[bool, ...]
     stages: tuple[StageRecord, ...]  # the env's record of each stage: leader, actions, rewards, leader_fair
 
+    @classmethod
+    def from_play(cls, env, final_info: dict, players: list[str]) -> EpisodeResult:
+        """The episode just played on the mediated ``env``, from its stage records and a terminal info."""
+        stages = tuple(env.unwrapped.stage_records)
+        return cls(
+            returns=np.array([final_info["returns_before_transfer"][a] for a in players]),
+            returns_after_transfer=np.array([final_info["returns_after_transfer"][a] for a in players]),
+            leaders=tuple(players.index(s.leader) for s in stages),
+            leader_fair=tuple(s.leader_fair for s in stages),
+            stages=stages,
+        )
+
+
+def mediated(base, method: Method, seed: int, selector=None):
+    """``base`` mediated as ``method`` says: its transfer, history features, and its selector unless one is given.
+
+    Only a method whose leader is not learned has a selector of its own.
+    """
+    kwargs = {}
+    if selector is None:
+        selector, kwargs = ((method.new_selector(), {}) if method.user_selector  # a fresh instance per env
+                            else (method.selector, method.selector_kwargs))
+    return mediate(base, selector=selector, transfer=method.transfer, history=method.history,
+                   agent_history=method.agent_history, seed=seed, **kwargs)
+
 
 class Trainer:
     """Players' (and, for JAM-QL, the mediator's) learners on one mediated env."""
@@ -75,23 +102,22 @@ class Trainer:
         base = make(env_name, **{**env_kwargs, "obs_encoding": "discrete"})
         self.players = list(base.possible_agents)
         self.return_scale = base.unwrapped.return_scale
-        common = dict(transfer=method.transfer, history=method.history, agent_history=method.agent_history, seed=seed)
         self.mediator: VectorMediator | None = None
         if method.learned_mediator:
-            self.env = mediate(base, mediator_as_agent=True, **common)
+            self.env = mediate(base, mediator_as_agent=True, transfer=method.transfer, history=method.history,
+                               agent_history=method.agent_history, seed=seed)
         elif method.vector_mediator:
             self.mediator = VectorMediator(
                 len(self.players), base.unwrapped.max_cycles, hp.mediator,
                 np.random.default_rng(derived_seed(seed, 2, len(self.players))),  # the mediator's stream
                 use_returns="returns" in method.history, use_reputation="reputation" in method.history,
             )
-            self.env = mediate(base, selector=self.mediator, **common)
-        elif method.user_selector:  # a class named by a user's method file: a fresh instance per trainer
-            self.env = mediate(base, selector=method.new_selector(), **common)
+            self.env = mediated(base, method, seed, selector=self.mediator)
         else:
-            self.env = mediate(base, selector=method.selector, **common, **method.selector_kwargs)
+            self.env = mediated(base, method, seed)
+        player_learner = method.learner_factory()  # a user's (method file's ``learner``) or TabularQLearner
         self.learners = {
-            agent: TabularQLearner(
+            agent: (TabularQLearner if agent == MEDIATOR else player_learner)(
                 self.env.action_space(agent).n,
                 hp.mediator if agent == MEDIATOR else hp.agent,
                 np.random.default_rng(derived_seed(seed, 2, i)),
@@ -135,16 +161,10 @@ class Trainer:
             action = learner.act(state, mask, explore)
             pending[agent] = (state, action)
             env.step(action)
-        stages = tuple(env.unwrapped.stage_records)
+        result = EpisodeResult.from_play(env, final_info, self.players)
         if learn and self.mediator is not None:
-            self.mediator.learn(stages, self.players)
-        return EpisodeResult(
-            returns=np.array([final_info["returns_before_transfer"][a] for a in self.players]),
-            returns_after_transfer=np.array([final_info["returns_after_transfer"][a] for a in self.players]),
-            leaders=tuple(self.players.index(s.leader) for s in stages),
-            leader_fair=tuple(s.leader_fair for s in stages),
-            stages=stages,
-        )
+            self.mediator.learn(result.stages, self.players)
+        return result
 
     # ---------------------------------------------------------- checkpoints
     def state_dict(self) -> dict:

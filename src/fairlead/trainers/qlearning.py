@@ -15,12 +15,19 @@ After acting ``a`` in ``s`` and next deciding in ``s'`` with reward ``r``::
 with the bootstrap term dropped when the game has ended (the horizon is a
 termination). Exploration is epsilon-greedy with a linear schedule; greedy
 ties go to the lowest action index so evaluation is deterministic.
+
+The trainer needs only the :class:`Learner` protocol of a player's learner, so
+a method file may name a learner of its own (``learner = "module:factory"``,
+docs/jamql.md#your-own-learner); :class:`TabularQLearner` is the built-in
+factory.
 """
 
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -61,8 +68,70 @@ class QConfig:
         return self.epsilon_start + frac * (self.epsilon_end - self.epsilon_start)
 
 
+class Learner(Protocol):
+    """What the trainer asks of a player's learner; a factory ``(num_actions, config, rng) -> Learner`` builds one.
+
+    ``state`` is the player's discrete observation, ``mask`` its legal actions
+    (1 = legal). ``state_dict()`` returns everything a resumed run needs, as
+    numpy arrays and JSON values a checkpoint holds (:func:`state_problem`);
+    ``load_state_dict`` restores it. Every random draw must come from the
+    factory's ``rng`` (its state belongs in the state dict), so runs are
+    bit-for-bit reproducible and resumable.
+    """
+
+    def begin_episode(self, episode: int) -> None: ...
+
+    def act(self, state: tuple[int, ...], mask: np.ndarray, explore: bool) -> int: ...
+
+    def update(self, state: tuple[int, ...], action: int, reward: float, next_state: tuple[int, ...],
+               next_mask: np.ndarray, done: bool) -> None: ...
+
+    def state_dict(self) -> dict: ...
+
+    def load_state_dict(self, state: dict) -> None: ...
+
+
+LearnerFactory = Callable[[int, QConfig, np.random.Generator], Learner]
+LEARNER_METHODS = ("begin_episode", "act", "update", "state_dict", "load_state_dict")
+RESERVED_STATE_KEY = "index"  # the checkpoint's own entry beside a learner's JSON values
+
+
+def _json_problem(value, where: str) -> str | None:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return None
+    if isinstance(value, list):
+        return next(filter(None, (_json_problem(v, f"{where}[{i}]") for i, v in enumerate(value))), None)
+    if isinstance(value, dict):
+        bad = [k for k in value if not isinstance(k, str)]
+        if bad:
+            return f"{where} has a key {bad[0]!r} that is not a string"
+        return next(filter(None, (_json_problem(v, f"{where}[{k!r}]") for k, v in value.items())), None)
+    hint = " (use a list)" if isinstance(value, tuple) else " (use .item())" if isinstance(value, np.generic) else ""
+    return f"{where} is of type {type(value).__name__}{hint}"
+
+
+def state_problem(state) -> str | None:
+    """Why a learner's state dict cannot be checkpointed and restored as it is, or None.
+
+    It must be a dict with string keys (not ``"index"``) whose values are numpy
+    arrays (not of dtype object) or JSON values (None, bool, int, float, str,
+    lists and string-keyed dicts of them), which a checkpoint gives back equal.
+    """
+    if not isinstance(state, dict):
+        return f"state_dict() returned a {type(state).__name__}, not a dict"
+    for key, value in state.items():
+        if not isinstance(key, str) or key == RESERVED_STATE_KEY:
+            return f"state_dict() has the key {key!r}; keys must be strings other than {RESERVED_STATE_KEY!r}"
+        if isinstance(value, np.ndarray):
+            if value.dtype.hasobject:
+                return f"state_dict()[{key!r}] is a numpy array of dtype object (it would need pickle)"
+        elif problem := _json_problem(value, f"state_dict()[{key!r}]"):
+            return f"{problem}: a value must be a numpy array or JSON (None, bool, int, float, str, list, dict)"
+    return None
+
+
 class TabularQLearner:
-    """One self-interested tabular Q-learner (see the module docstring)."""
+    """One self-interested tabular Q-learner (see the module docstring): the built-in :class:`Learner` factory."""
 
     def __init__(self, num_actions: int, config: QConfig, rng: np.random.Generator):
         self.num_actions = num_actions

@@ -1,0 +1,263 @@
+"""Figures of a run: learning curves, final fairness, leader shares (PNG), and the Markdown report around them.
+
+Needs matplotlib, an optional extra (``pip install "fairlead[plot]"``); it is
+imported only inside the functions that draw, so ``import fairlead`` never
+needs it. Figures are drawn on matplotlib's Agg canvas (no display, no change
+to the process's pyplot backend) and saved without the matplotlib version in
+their metadata, so the same numbers give the same PNG bytes.
+
+Every interval is the one of the table (``fairlead.experiments.report.interval``):
+by default the 95% percentile bootstrap interval of the mean over the seeds.
+Methods keep the order given and one colour each across the figures.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import textwrap
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from fairlead.experiments.atomic import write_atomic
+from fairlead.experiments.report import KINDS, RESAMPLES, interval as estimate, number
+from fairlead.trainers.evaluation import HEADLINE
+
+DPI = 130
+WIDTH = 8.0  # inches: 1040 px at DPI, shown at docs width without shrinking the text much
+INSTALL_HINT = 'the figures need matplotlib: pip install "fairlead[plot]"'
+# One colour per method, in the order given: matplotlib's tab10, then four more distinct ones (Dark2).
+METHOD_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+                  "#bcbd22", "#17becf", "#000000", "#e6ab02", "#1b9e77", "#e7298a")
+# Players: ColorBrewer Set2 (distinct from the method colours' role; readable with black text).
+PLAYER_COLOURS = ("#66c2a5", "#fc8d62", "#8da0cb", "#e78ac3", "#a6d854", "#ffd92f", "#e5c494", "#b3b3b3")
+ALT_TEXT = {"learning_curves.png": "Learning curves: fairness and total return against training episodes",
+            "final_fairness.png": "Final fairness and fair-action rate per method",
+            "leader_shares.png": "Share of the stages each player led, per method"}
+
+
+def _matplotlib():
+    """matplotlib's Figure and Agg canvas classes; ImportError with the install hint without matplotlib."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError as err:
+        raise ImportError(INSTALL_HINT) from err
+    return Figure, FigureCanvasAgg
+
+
+def _figure(height: float):
+    Figure, FigureCanvasAgg = _matplotlib()
+    fig = Figure(figsize=(WIDTH, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)  # attaches itself as fig.canvas
+    return fig
+
+
+def method_colours(methods) -> dict[str, str]:
+    """One colour per method, by position in ``methods`` (the same in every figure of a run)."""
+    return {m: METHOD_COLOURS[i % len(METHOD_COLOURS)] for i, m in enumerate(methods)}
+
+
+def _player_colours(players) -> list:
+    if len(players) <= len(PLAYER_COLOURS):
+        return list(PLAYER_COLOURS[:len(players)])
+    from matplotlib import colormaps
+    return [colormaps["viridis"](x) for x in np.linspace(0.1, 0.95, len(players))]
+
+
+def _wrap(title: str) -> str:
+    """The figure's title: a Markdown heading's ``#`` dropped, wrapped to the figure's width."""
+    return textwrap.fill(title.strip().lstrip("#").strip(), 96, break_long_words=False)
+
+
+def _metric_label(headline: str) -> str:
+    return headline.removeprefix("fairness_").replace("_", " ")
+
+
+def _interval_note(kind: str, rows, methods) -> str:
+    """What the points and intervals are, e.g. ``mean over 5 seeds and 95% percentile bootstrap interval``."""
+    counts = sorted({sum(r["method"] == m for r in rows) for m in methods} - {0})
+    if counts == [1]:
+        return "one seed (no interval)"
+    seeds = "the seeds" if not counts else f"{counts[0]} seeds" if len(counts) == 1 else \
+        f"{counts[0]}-{counts[-1]} seeds"
+    if kind == "bootstrap":
+        return f"mean over {seeds} and 95% percentile bootstrap interval ({RESAMPLES:,} resamples)"
+    return f"mean over {seeds} and 95% Student-t interval"
+
+
+def _values(rows, method, key) -> list[float]:
+    """The finite values of ``key`` in ``method``'s rows."""
+    values = [number(r.get(key)) for r in rows if r["method"] == method]
+    return [v for v in values if math.isfinite(v)]
+
+
+def _method_axis(ax, methods) -> None:
+    """Methods down the y axis, the first at the top."""
+    ax.set_yticks(range(len(methods)), labels=list(methods))
+    ax.set_ylim(len(methods) - 0.5, -0.5)
+    ax.tick_params(axis="y", length=0)
+
+
+# ------------------------------------------------------------------------------------------- figures
+def learning_curves_figure(curves: list[dict], methods, title: str, interval: str = "bootstrap",
+                           headline: str = HEADLINE):
+    """Headline fairness and total return against training episodes, one line per method with its interval band.
+
+    The line is the mean over the seeds at each logged episode; the band is
+    the 95% interval (``interval`` kind) of that mean, absent for one seed.
+    Returns the matplotlib Figure, or None when there are no curve points.
+    """
+    if interval not in KINDS:
+        raise ValueError(f"unknown interval kind {interval!r}; expected one of {', '.join(KINDS)}")
+    if not curves:
+        return None
+    fig = _figure(4.3 + 0.25 * math.ceil(len(methods) / 4))
+    axes = fig.subplots(1, 2)
+    colours = method_colours(methods)
+    band = 0.18 if len(methods) <= 5 else 0.09  # many overlapping bands: fainter, so the lines stay visible
+    panels = ((headline, f"fairness ({_metric_label(headline)})"), ("total_return", "total return"))
+    for ax, (key, label) in zip(axes, panels):
+        for method in methods:
+            by_episode = defaultdict(list)
+            for p in curves:
+                if p["method"] == method:
+                    value = number(p.get(key))
+                    if math.isfinite(value):
+                        by_episode[number(p["episode"])].append(value)
+            if not by_episode:
+                continue
+            episodes = sorted(by_episode)
+            points = np.array([estimate(by_episode[e], interval) for e in episodes])
+            ax.plot(episodes, points[:, 0], color=colours[method], label=method, linewidth=1.6,
+                    marker="o" if len(episodes) == 1 else "", markersize=4)  # a single point: a dot
+            ax.fill_between(episodes, points[:, 1], points[:, 2], color=colours[method], alpha=band,
+                            linewidth=0)
+        ax.set_xlabel("training episode")
+        ax.set_ylabel(label)
+        ax.set_title(label)
+        ax.grid(alpha=0.3)
+    drawn = {line.get_label(): line for ax in axes for line in ax.get_lines()}
+    handles = [drawn[m] for m in methods if m in drawn]  # in the order given
+    if handles:
+        fig.legend(handles, [h.get_label() for h in handles], loc="outside lower center",
+                   ncol=min(len(handles), 4), frameon=False)
+    fig.suptitle(f"{_wrap(title)}\nlearning curves: {_interval_note(interval, curves_rows(curves), methods)}",
+                 fontsize=11)
+    return fig
+
+
+def curves_rows(curves: list[dict]) -> list[dict]:
+    """One row per (method, seed) of the curve points (to count the seeds)."""
+    return [{"method": m} for m, _ in dict.fromkeys((p["method"], p.get("seed")) for p in curves)]
+
+
+def final_fairness_figure(rows: list[dict], methods, title: str, interval: str = "bootstrap",
+                          headline: str = HEADLINE):
+    """Per method: the headline fairness and the fair-action rate, mean with its interval, every seed as a dot."""
+    if interval not in KINDS:
+        raise ValueError(f"unknown interval kind {interval!r}; expected one of {', '.join(KINDS)}")
+    fig = _figure(1.9 + 0.36 * len(methods))
+    axes = fig.subplots(1, 2, sharey=True)
+    colours = method_colours(methods)
+    panels = ((headline, f"final fairness ({_metric_label(headline)})"), ("fair_action_rate", "fair-action rate"))
+    for ax, (key, label) in zip(axes, panels):
+        for i, method in enumerate(methods):
+            values = _values(rows, method, key)
+            if not values:
+                continue
+            jitter = np.linspace(-0.22, 0.22, len(values)) if len(values) > 1 else np.zeros(1)
+            ax.scatter(values, i + jitter, s=12, color=colours[method], alpha=0.35, linewidths=0, zorder=2)
+            point, low, high = estimate(values, interval)
+            err = None if math.isnan(low) else [[point - low], [high - point]]
+            ax.errorbar([point], [i], xerr=err, fmt="o", color=colours[method], markersize=6, capsize=4,
+                        elinewidth=1.6, zorder=3)
+        _method_axis(ax, methods)
+        ax.set_xlabel(label)
+        ax.set_title(label)
+        ax.grid(axis="x", alpha=0.3)
+    fig.suptitle(f"{_wrap(title)}\n{_interval_note(interval, rows, methods)}; dots: seeds", fontsize=11)
+    return fig
+
+
+def leader_shares_figure(rows: list[dict], methods, title: str):
+    """Per method, a stacked bar of each player's share of the stages led (mean over the seeds).
+
+    Returns None when the rows have no ``leader_share_<player>`` numbers.
+    """
+    players = list(dict.fromkeys(k.removeprefix("leader_share_") for r in rows for k in r
+                                 if k.startswith("leader_share_")))
+    if not players:
+        return None
+    fig = _figure(1.9 + 0.36 * len(methods) + 0.25 * math.ceil(len(players) / 6))
+    ax = fig.subplots()
+    colours = _player_colours(players)
+    left = np.zeros(len(methods))
+    for player, colour in zip(players, colours):
+        shares = []
+        for method in methods:
+            values = _values(rows, method, f"leader_share_{player}")
+            shares.append(float(np.mean(values)) if values else 0.0)
+        bars = ax.barh(range(len(methods)), shares, left=left, color=colour, label=player, height=0.7,
+                       edgecolor="white", linewidth=0.8)
+        ax.bar_label(bars, labels=[f"{s:.2f}" if s >= 0.07 else "" for s in shares], label_type="center",
+                     fontsize=8)
+        left += shares
+    _method_axis(ax, methods)
+    ax.set_xlim(0, max(1.0, float(left.max(initial=0.0))))
+    ax.set_xlabel("share of the stages led (mean over the seeds)")
+    fig.legend(loc="outside lower center", ncol=min(len(players), 6), frameon=False)
+    fig.suptitle(f"{_wrap(title)}\nleader shares: the share of the stages each player led", fontsize=11)
+    return fig
+
+
+# ------------------------------------------------------------------------------------------- files
+def _png(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def render_figures(rows: list[dict], curves: list[dict], methods, title: str, interval: str = "bootstrap",
+                   headline: str = HEADLINE) -> dict[str, bytes]:
+    """The PNG bytes of the figures ``write_figures`` writes, by file name, without writing anything."""
+    methods = list(methods)
+    figures = {"learning_curves.png": learning_curves_figure(curves, methods, title, interval, headline),
+               "final_fairness.png": final_fairness_figure(rows, methods, title, interval, headline),
+               "leader_shares.png": leader_shares_figure(rows, methods, title)}
+    return {name: _png(fig) for name, fig in figures.items() if fig is not None}
+
+
+def write_figures(rows: list[dict], curves: list[dict], methods, out_dir, title: str,
+                  interval: str = "bootstrap", headline: str = HEADLINE) -> list[Path]:
+    """Write learning_curves.png (skipped without curve points), final_fairness.png, leader_shares.png.
+
+    ``rows``: one dict per (method, seed) as in metrics.csv; ``curves``: one
+    per (method, seed, episode) as in curves.csv (may be empty); numbers may
+    be floats or the strings of a CSV file. leader_shares.png is skipped when
+    the rows have no ``leader_share_<player>``. Every figure is drawn before
+    any is written; each file is written atomically. Returns the paths
+    written, in that order. ImportError (with the install hint) without matplotlib.
+    """
+    out_dir = Path(out_dir)
+    images = render_figures(rows, curves, methods, title, interval, headline)
+    for name, data in images.items():
+        write_atomic(out_dir / name, data)
+    return [out_dir / name for name in images]
+
+
+def report_markdown(title: str, table: str, figures, notes=(), base=None) -> str:
+    """The Markdown report: ``# title``, the table, the notes (one paragraph each), the figures as images.
+
+    Image links are relative to ``base`` (the report file's folder) when given,
+    else the figures' file names (figures next to the report).
+    """
+    heading = title.strip().lstrip("#").strip()
+    parts = [f"# {heading}", table.strip(), *(note.strip() for note in notes)]
+    for figure in map(Path, figures):
+        link = Path(os.path.relpath(figure, base)).as_posix() if base is not None else figure.name
+        parts.append(f"![{ALT_TEXT.get(figure.name, figure.stem.replace('_', ' '))}]({link})")
+    return "\n\n".join(parts) + "\n"

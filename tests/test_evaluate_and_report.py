@@ -1,0 +1,188 @@
+"""`fairlead evaluate` scores any policy under a trained run's protocol; `fairlead report` merges runs."""
+
+import csv
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from fairlead.cli import main
+from fairlead.experiments.comparison import ReportError, read_run, write_report
+
+SMALL = ["--env", "chicken_v0", "--max-cycles", "3", "--no-progress"]
+
+
+def rows(path: Path) -> list[dict]:
+    with open(path, newline="") as file:
+        return list(csv.DictReader(file))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("runs") / "trained"
+    assert main(["train", *SMALL, "--method", "jamql,catch-up", "--seeds", "2", "--episodes", "40",
+                 "--out", str(out), "--jobs", "2"]) == 0
+    return out
+
+
+GREEDY = '''
+import os
+import numpy as np
+from fairlead.experiments.checkpoint import load_checkpoint
+from fairlead.experiments.runs import load_spec, seed_dir
+from fairlead.trainers.jamql import Trainer
+
+
+class Greedy:
+    """The greedy policy of a trained (method, seed): its Q-learners, as an outside policy."""
+
+    def __init__(self):
+        run, method, seed = os.environ["RUN"], os.environ["METHOD"], int(os.environ["SEED"])
+        spec = load_spec(__import__("pathlib").Path(run))
+        self.trainer = Trainer(spec.env, spec.env_kwargs, spec.definitions[method], spec.hp, seed)
+        path = seed_dir(__import__("pathlib").Path(run), method, seed) / "checkpoint.npz"
+        self.trainer.load_state_dict(load_checkpoint(path, spec.seed_fingerprint(method))[0])
+
+    def act(self, agent, observation):
+        state = tuple(observation["observation"].tolist())
+        return self.trainer.learners[agent].act(state, observation["action_mask"], explore=False)
+
+
+def swerve(agent, observation):
+    return 1
+
+
+def dare_always(agent, observation):
+    return 7
+'''
+
+
+@pytest.fixture()
+def policies(tmp_path) -> Path:
+    (tmp_path / "policies.py").write_text(GREEDY)
+    return tmp_path / "policies.py"
+
+
+def test_a_trained_policy_scored_from_outside_gives_exactly_the_runs_numbers(trained, policies, tmp_path,
+                                                                             monkeypatch, capsys):
+    """The protocol is the trained run's: the same seeds, episodes and numbers, to the last digit."""
+    monkeypatch.setenv("RUN", str(trained))
+    monkeypatch.setenv("METHOD", "catch-up")
+    monkeypatch.setenv("SEED", "1")
+    out = tmp_path / "scored"
+    assert main(["evaluate", *SMALL[:-1], "--policy", f"{policies}:Greedy", "--method", "catch-up",
+                 "--seeds", "2", "--out", str(out)]) == 0
+    assert "| Greedy | 2 |" in capsys.readouterr().out
+    trained_row = next(r for r in rows(trained / "metrics.csv") if r["method"] == "catch-up" and r["seed"] == "1")
+    scored_row = next(r for r in rows(out / "metrics.csv") if r["seed"] == "1")
+    assert scored_row == {**trained_row, "method": "Greedy"}
+    record = json.loads((out / "run.json").read_text())
+    assert record["kind"] == "policy-evaluation" and record["eval_episodes"] == 20  # the defaults' eval_episodes
+    assert record["source"]["policy"] == f"{policies}:Greedy" and len(record["source"]["policy_sha256"]) == 64
+
+
+def test_a_report_merges_a_run_and_a_policy_and_draws_them(trained, policies, tmp_path, capsys):
+    scored = tmp_path / "swerve"
+    assert main(["evaluate", *SMALL[:-1], "--policy", f"{policies}:swerve", "--selector", "catch_up",
+                 "--seeds", "3", "--out", str(scored)]) == 0
+    capsys.readouterr()
+    report = tmp_path / "report"
+    assert main(["report", str(trained), str(scored), "--out", str(report)]) == 0
+    out = capsys.readouterr().out
+    assert "| jamql | 2 |" in out and "| catch-up | 2 |" in out and "| swerve | 3 |" in out
+    text = (report / "report.md").read_text()
+    assert "swerve: policy" in text and "under catch_up" in text
+    for figure in ("learning_curves.png", "final_fairness.png", "leader_shares.png"):
+        assert (report / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f"]({figure})" in text
+    merged = rows(report / "metrics.csv")
+    assert [(r["method"], r["seed"]) for r in merged] == [("jamql", "0"), ("jamql", "1"), ("catch-up", "0"),
+                                                          ("catch-up", "1"), ("swerve", "0"), ("swerve", "1"),
+                                                          ("swerve", "2")]
+    swerve = [r for r in merged if r["method"] == "swerve"]
+    assert all(float(r["fairness_pairwise_equality"]) == 1.0 and float(r["fair_action_rate"]) == 1.0
+               for r in swerve)  # everyone swerves: every leader is fair and the returns are equal
+
+
+def test_a_report_refuses_runs_measured_differently_or_a_method_defined_twice(trained, tmp_path):
+    other = tmp_path / "other"
+    assert main(["train", *SMALL[:-1], "--max-cycles", "4", "--method", "catch-up", "--seeds", "1",
+                 "--episodes", "20", "--out", str(other), "--no-progress"]) == 0
+    with pytest.raises(ReportError, match=r"not measured the same way \(env_kwargs.max_cycles: 3 against 4\)"):
+        write_report([trained, other], tmp_path / "report")
+    longer = tmp_path / "longer"
+    assert main(["train", *SMALL, "--method", "catch-up", "--seeds", "1", "--episodes", "30",
+                 "--out", str(longer)]) == 0
+    with pytest.raises(ReportError, match=r"method 'catch-up' of .* differs \(training.episodes: 40 "
+                                          r"against 30\); rename one"):
+        write_report([trained, longer], tmp_path / "report")
+    assert not (tmp_path / "report").exists()  # nothing written
+
+
+def test_runs_trained_otherwise_are_compared_with_a_note_and_shared_methods_pool_their_seeds(trained, tmp_path):
+    grown = tmp_path / "more"
+    assert main(["train", *SMALL, "--method", "alternating", "--seeds", "1", "--episodes", "30",
+                 "--out", str(grown)]) == 0
+    table = write_report([trained, grown, trained], tmp_path / "report")
+    assert "| alternating | 1 |" in table and "| jamql | 2 |" in table  # the same run twice: its seeds once
+    assert "was trained otherwise than" in (tmp_path / "report" / "report.md").read_text()
+    assert "training.episodes: 40 against 30" in (tmp_path / "report" / "report.md").read_text()
+
+
+def test_a_report_refuses_an_unfinished_run_and_a_run_directory_as_out(trained, tmp_path):
+    with pytest.raises(ReportError, match="is a run directory; write the report into another --out"):
+        write_report([trained], trained)
+    unfinished = tmp_path / "unfinished"
+    assert main(["train", *SMALL, "--method", "fixed", "--seeds", "1", "--episodes", "20",
+                 "--out", str(unfinished)]) == 0
+    (unfinished / "metrics.csv").unlink()
+    with pytest.raises(ReportError, match="has no metrics.csv: its run is not finished"):
+        read_run(unfinished)
+    with pytest.raises(ReportError, match="not a run directory"):
+        read_run(tmp_path)
+
+
+@pytest.mark.parametrize("policy, options, message", [
+    ("{file}:dare_always", ["--selector", "catch_up"],
+     "policy dare_always chose action 7 for player_0 at stage 0; the legal actions are [0, 1]"),
+    ("{file}:nothing", ["--selector", "catch_up"], "has no attribute 'nothing'"),
+    ("{dir}/missing.py:swerve", ["--selector", "catch_up"], "no file"),
+    ("swerve", ["--selector", "catch_up"], "give it as module:function or file.py:function"),
+    ("{file}:swerve", ["--method", "jamql"], "chooses its leaders with a mediator learned in training"),
+    ("{file}:swerve", [], "give the leader rule once: --selector NAME"),
+    ("{file}:swerve", ["--selector", "round-robin"], "unknown selector 'round-robin'"),
+])
+def test_bad_policies_and_leader_rules_are_refused_and_nothing_is_written(policies, tmp_path, capsys,
+                                                                         policy, options, message):
+    policy = policy.format(file=policies, dir=tmp_path)
+    assert main(["evaluate", *SMALL[:-1], "--policy", policy, *options, "--seeds", "1",
+                 "--out", str(tmp_path / "out")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_evaluate_refuses_a_non_empty_out(policies, tmp_path, capsys):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "mine.txt").write_text("keep")
+    assert main(["evaluate", *SMALL[:-1], "--policy", f"{policies}:swerve", "--selector", "fixed",
+                 "--out", str(tmp_path / "out")]) == 2
+    assert "is not an empty directory" in capsys.readouterr().err
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["mine.txt"]
+
+
+def test_a_policy_object_and_box_observations(tmp_path):
+    (tmp_path / "box.py").write_text(textwrap.dedent('''
+        import numpy as np
+
+        class FirstLegal:
+            def act(self, agent, observation):
+                assert observation["observation"].dtype == np.float32  # the box encoding
+                return int(np.flatnonzero(observation["action_mask"])[0])
+
+        POLICY = FirstLegal()
+    '''))
+    assert main(["evaluate", *SMALL[:-1], "--policy", f"{tmp_path}/box.py:POLICY", "--selector", "round_robin",
+                 "--obs-encoding", "box", "--seeds", "1", "--episodes", "2", "--name", "first-legal",
+                 "--out", str(tmp_path / "out")]) == 0
+    (row,) = rows(tmp_path / "out" / "metrics.csv")
+    assert row["method"] == "first-legal" and float(row["fair_action_rate"]) == 0.0  # daring first: unfair
