@@ -303,20 +303,23 @@ def test_unknown_env_keyword_names_the_env_and_the_valid_ones(tmp_path, capsys):
         fairlead.make("chicken-4p", n_agent=2)
 
 
-def test_demo_trains_every_method(tmp_path, capsys, monkeypatch):
+def test_demo_trains_jamql_and_the_baselines_and_draws_them(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(cli.DEMO, "seeds", 2)
     monkeypatch.setitem(cli.DEMO, "episodes", 20)
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out), "--jobs", "1", "--no-progress"]) == 0
     printed = capsys.readouterr().out
-    methods = list(load_methods())
-    assert printed.startswith(f"Training {len(methods)} methods x 2 seeds on chicken-2p (20 episodes each)")
+    methods = ["jamql", "catch-up", "alternating", "vote", "random", "fixed"]
+    assert printed.startswith("Training JAM-QL and 5 baselines x 2 seeds on chicken-4p (20 episodes each)")
     for method in methods:
         assert f"| {method} | 2 |" in printed
-    for name in ("run.json", "metrics.csv", "curves.csv", "summary.md"):
+    assert "final_fairness.png, leader_shares.png, learning_curves.png)" in printed
+    for name in ("run.json", "metrics.csv", "curves.csv", "summary.md", "learning_curves.png", "final_fairness.png",
+                 "leader_shares.png"):
         assert (out / name).is_file()
+    assert "](learning_curves.png)" in (out / "summary.md").read_text()
     assert len((out / "metrics.csv").read_text().splitlines()) == 1 + 2 * len(methods)
-    assert load_spec(out).hp.training.episodes == 20
+    assert load_spec(out).hp.training.episodes == 20 and load_spec(out).env_kwargs["n_agents"] == 4
 
 
 def test_eval_re_evaluates_a_finished_run(tmp_path, capsys):
