@@ -55,6 +55,10 @@ def swerve(agent, observation):
 
 def dare_always(agent, observation):
     return 7
+
+
+def broken(agent, observation):
+    raise RuntimeError("boom")
 '''
 
 
@@ -145,6 +149,7 @@ def test_a_report_refuses_an_unfinished_run_and_a_run_directory_as_out(trained, 
 @pytest.mark.parametrize("policy, options, message", [
     ("{file}:dare_always", ["--selector", "catch_up"],
      "policy dare_always chose action 7 for player_0 at stage 0; the legal actions are [0, 1]"),
+    ("{file}:broken", ["--selector", "catch_up"], "policy broken failed for player_0 at stage 0: RuntimeError: boom"),
     ("{file}:nothing", ["--selector", "catch_up"], "has no attribute 'nothing'"),
     ("{dir}/missing.py:swerve", ["--selector", "catch_up"], "no file"),
     ("swerve", ["--selector", "catch_up"], "give it as module:function or file.py:function"),

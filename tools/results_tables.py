@@ -14,6 +14,9 @@ import sys
 from pathlib import Path
 
 from fairlead.experiments.claims import claims_table, fmt, load_rows
+from fairlead.experiments.comparison import read_run
+from fairlead.experiments.report import summary_table
+from fairlead.trainers.evaluation import HEADLINE
 
 HEADLINE_RUNS = ("chicken-4p", "chicken-2p", "resource-collection-2p-strong", "resource-collection-4p-strong")
 OTHER_RUNS = ("prisoners-dilemma-2p", "prisoners-dilemma-4p", "resource-collection-2p", "resource-collection-4p")
@@ -44,9 +47,13 @@ def per_stage(run_dir: Path) -> str:
 
 
 def summaries(runs: Path) -> list[str]:
-    """Every run's summary table (its table lines only)."""
-    return ["\n".join(line for line in (runs / name / "summary.md").read_text().splitlines() if line.startswith("|"))
-            for name in HEADLINE_RUNS + OTHER_RUNS]
+    """Every run's summary table (its table lines only), with the page's Student-t intervals."""
+    tables = []
+    for name in HEADLINE_RUNS + OTHER_RUNS:
+        run = read_run(runs / name)
+        table = summary_table(run.rows, run.methods, HEADLINE, interval="t")
+        tables.append("\n".join(line for line in table.splitlines() if line.startswith("|")))
+    return tables
 
 
 def splice(page: str, tables: list[str]) -> str:

@@ -97,7 +97,11 @@ def play(env, act, players: list[str], env_seed: int, policy: str) -> EpisodeRes
             final_info = final_info or info
             env.step(None)
             continue
-        action = act(agent, observation)
+        try:
+            action = act(agent, observation)
+        except Exception as err:  # anything the user's policy raises
+            raise ValueError(f"policy {policy} failed for {agent} at stage {env.unwrapped.stage}: "
+                             f"{type(err).__name__}: {err}") from err
         mask = observation["action_mask"]
         try:
             legal = bool(mask[int(action)]) and int(action) == action
@@ -141,16 +145,21 @@ def evaluate_into(out: Path, env_name: str, env_kwargs: dict, policy: str, seeds
     Writes run.json, metrics.csv, summary.md and the figures once every seed
     is scored; returns the summary table.
     """
-    from fairlead.experiments.runs import RunDirectoryError, lock_run_dir
+    from fairlead.experiments.runs import LOCK_FILE, RunDirectoryError, lock_run_dir
 
     out = Path(out)
-    if out.exists() and (not out.is_dir() or any(p.name != ".lock" for p in out.iterdir())):
-        raise RunDirectoryError(f"{out} exists and is not an empty directory; choose another --out")
+
+    def refuse_used() -> None:
+        if out.exists() and (not out.is_dir() or any(p.name != LOCK_FILE for p in out.iterdir())):
+            raise RunDirectoryError(f"{out} exists and is not an empty directory; choose another --out")
+
+    refuse_used()
     rows, record = evaluate_policy(env_name, env_kwargs, policy, seeds, episodes, **options)
     out.mkdir(parents=True, exist_ok=True)
     with lock_run_dir(out):
-        write_atomic(out / RUN_FILE, json.dumps(record, indent=2, default=list))
-        rule = record["leader_rule"]["name"]
-        title = (f"{env_name} {env_kwargs} - policy {record['name']} ({policy}) under {rule}, "
-                 f"{len(seeds)} seeds")
-        return write_results(out, rows, [], [record["name"]], title)
+        refuse_used()  # again: another command may have written there while this one played
+        title = (f"{env_name} {env_kwargs} - policy {record['name']} ({policy}) under "
+                 f"{record['leader_rule']['name']}, {len(seeds)} seeds")
+        table = write_results(out, rows, [], [record["name"]], title)
+        write_atomic(out / RUN_FILE, json.dumps(record, indent=2, default=list))  # last: marks it complete
+        return table

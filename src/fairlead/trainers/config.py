@@ -221,25 +221,36 @@ def import_object(target: str):
         raise AttributeError(f"{where} has no attribute {attr!r}") from None
 
 
+def _import_plugin(kind: str, name: str, group: str, path: Path, builtin, valid) -> tuple[str, object]:
+    """``(target, object)`` a method file's ``selector`` or ``learner`` names, imported.
+
+    ``name``: an entry point's name of ``group``, ``"file.py:attr"`` (relative
+    to the method file ``path``) or ``"module:attr"``; anything else is refused
+    with ``valid(choices)`` (the ``builtin`` names and the entry points).
+    """
+    plugins = _entry_points(group)
+    if name in plugins:
+        target = f"{plugins[name].module}:{plugins[name].attr}"
+    else:
+        where, _, attr = name.rpartition(":")
+        if not where or not attr:
+            choices = [*builtin, *plugins]
+            raise unknown_name(kind, name, choices, valid=valid(choices))
+        target = f"{(path.parent / where).resolve()}:{attr}" if where.endswith(".py") else name
+    try:
+        return target, import_object(target)
+    except Exception as err:  # anything the user's module raises while it is imported
+        raise ValueError(f"cannot import {kind} {target!r}: {type(err).__name__}: {err}") from err
+
+
 def _user_selector(selector: str, kwargs: dict, path: Path) -> dict:
     """Import the user selector a method file names and check it follows the selector protocol.
 
     Returns its ``source`` entries; a ValueError names the method file and the problem.
     """
-    plugins = _entry_points(SELECTOR_GROUP)
-    if selector in plugins:
-        target = f"{plugins[selector].module}:{plugins[selector].attr}"
-    else:
-        where, _, attr = selector.rpartition(":")
-        if not where or not attr:
-            choices = [*BUILTIN_SELECTORS, *plugins]
-            raise unknown_name("selector", selector, choices,
-                               valid=f"valid selectors: {', '.join(choices)}; {USER_SELECTOR}")
-        target = f"{(path.parent / where).resolve()}:{attr}" if where.endswith(".py") else selector
-    try:
-        cls = import_object(target)
-    except Exception as err:  # anything the user's module raises while it is imported
-        raise ValueError(f"cannot import selector {target!r}: {type(err).__name__}: {err}") from err
+    target, cls = _import_plugin(
+        "selector", selector, SELECTOR_GROUP, path, BUILTIN_SELECTORS,
+        lambda choices: f"valid selectors: {', '.join(choices)}; {USER_SELECTOR}")
     protocol = "the selector protocol is reset(agents, rng) and select(view), see docs/mediator.md"
     if not isinstance(cls, type):
         raise ValueError(f"selector {target!r} is not a class but {cls!r}; {protocol}")
@@ -265,19 +276,10 @@ def _user_learner(learner: str, path: Path) -> dict:
 
     Returns its ``source`` entries; a ValueError names the problem (the caller adds the method file).
     """
-    plugins = _entry_points(LEARNER_GROUP)
-    if learner in plugins:
-        target = f"{plugins[learner].module}:{plugins[learner].attr}"
-    else:
-        where, _, attr = learner.rpartition(":")
-        if not where or not attr:
-            installed = f"the entry points of {LEARNER_GROUP} ({', '.join(plugins) or 'none installed'})"
-            raise unknown_name("learner", learner, plugins, valid=f"valid learners: {installed}; {USER_LEARNER}")
-        target = f"{(path.parent / where).resolve()}:{attr}" if where.endswith(".py") else learner
-    try:
-        factory = import_object(target)
-    except Exception as err:  # anything the user's module raises while it is imported
-        raise ValueError(f"cannot import learner {target!r}: {type(err).__name__}: {err}") from err
+    target, factory = _import_plugin(
+        "learner", learner, LEARNER_GROUP, path, (),
+        lambda choices: f"valid learners: the entry points of {LEARNER_GROUP} "
+                        f"({', '.join(choices) or 'none installed'}); {USER_LEARNER}")
     if not callable(factory):
         raise ValueError(f"learner {target!r} is not callable but {factory!r}; {LEARNER_PROTOCOL}")
 
