@@ -7,7 +7,8 @@ Layout of a run directory::
     <method>/seed_<s>/result.json      final evaluation (written once the run is complete)
     metrics.csv                   one row per (method, seed): every reported number
     curves.csv                    learning curves: greedy evaluation every ``log_every`` episodes
-    summary.md                    mean and 95% CI per method
+    summary.md                    the table per method (mean, IQM, 95% bootstrap intervals) and the figures:
+    learning_curves.png, final_fairness.png, leader_shares.png   (with the ``plot`` extra: matplotlib)
     .lock                         while a run or evaluation uses the directory: its pid (removed at the end)
 
 Every file is written atomically. A run directory grows: training into it
@@ -18,8 +19,9 @@ training only what is missing; a run with other settings, or a method of the
 same name defined differently, is refused and the directory never touched.
 Each seed's files carry the fingerprint of what determines them (the
 environment, the hyper-parameters and its method's definition), so adding
-methods or seeds leaves them valid. Every checkpoint and result file is checked before any
-training starts, so a corrupt or foreign one leaves the directory as it was.
+methods or seeds leaves them valid. Every checkpoint and result file is
+checked before any training starts, so a corrupt or foreign one leaves the
+directory as it was.
 Workers stop when the main process is interrupted (Ctrl-C, SIGTERM: it
 re-raises KeyboardInterrupt once they have stopped) and die with it.
 """
