@@ -16,8 +16,10 @@ from fairlead.experiments import runs
 from fairlead.experiments.runs import RunSpec, load_spec, lock_run_dir, prepare_run_dir, train_seed
 from test_cli_runs import SMALL, interrupt, train, tree_digest
 
-# A training slowed to ~20 ms per episode, so that a signal reliably arrives mid-run.
-SLOW = """import sys, time
+# A training slowed to ~20 ms per episode, so that a signal reliably arrives mid-run. Ctrl-C acts as in a
+# terminal even when the test runs where SIGINT is ignored (a background job of a shell inherits SIG_IGN).
+SLOW = """import signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from fairlead.trainers.jamql import Trainer
 real = Trainer.train_episode
 Trainer.train_episode = lambda self: (time.sleep(0.02), real(self))[1]

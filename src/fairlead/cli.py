@@ -1,4 +1,4 @@
-"""The ``fairlead`` command: list, train, eval, evaluate, report, demo."""
+"""The ``fairlead`` command: list, train, merge, eval, evaluate, report, demo."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from fairlead.experiments.checkpoint import CheckpointError
 from fairlead.experiments.policies import FIXED_SELECTORS
-from fairlead.experiments.runs import RUN_FILE, RunDirectoryError, RunSpec, load_spec, run
+from fairlead.experiments.runs import RUN_FILE, RunDirectoryError, RunSpec, load_spec, recorded_shard, run
 
 # Chicken with 4 players: where the methods differ (on 2 players jamql, alternating and catch-up all tie at 1.000)
 DEMO = {"env": "chicken-4p", "methods": "jamql,catch-up,alternating,vote,random,fixed", "seeds": 5, "episodes": 1500}
@@ -119,6 +119,14 @@ def _train_dir(args) -> Path:
     return resume_dir or args.out
 
 
+def _shard(text: str) -> tuple[int, int]:
+    """``i/n``: shard ``i`` (0-based, as Slurm's array task ids) of ``n``."""
+    i, slash, n = text.partition("/")
+    if not (slash and i.isdigit() and n.isdigit() and int(i) < int(n)):
+        raise argparse.ArgumentTypeError(f"expected i/n with 0 <= i < n (shard i of n, e.g. 0/4), got {text!r}")
+    return int(i), int(n)
+
+
 def cmd_train(args) -> None:
     out = _train_dir(args)
     grows = bool(args.resume) or (out / RUN_FILE).is_file()  # options not given take the recorded run's values
@@ -126,8 +134,9 @@ def cmd_train(args) -> None:
     if not grows and missing:
         raise ValueError(f"a new run needs {' and '.join(missing)} (or --resume DIR to continue a recorded run)")
     spec = _spec(args, load_spec(out) if grows else None)
+    shard = args.shard or (recorded_shard(out) if grows else None)
     try:
-        table = run(spec, out, resume=bool(args.resume), jobs=args.jobs, progress=not args.no_progress)
+        table = run(spec, out, resume=bool(args.resume), jobs=args.jobs, progress=not args.no_progress, shard=shard)
     except KeyboardInterrupt as err:
         if not (out / RUN_FILE).exists():
             raise
@@ -148,6 +157,13 @@ def cmd_demo(args) -> None:
     cmd_train(build_parser().parse_args(train))
     print("\nWhat to look for: the fairness of the returns (higher is fairer) and the fair-action rate, the share "
           "of stages whose leader did not take the first-mover advantage. The figures are in summary.md.")
+
+
+def cmd_merge(args) -> None:
+    from fairlead.experiments.runs import merge_shards
+
+    print(merge_shards(args.shard_dir, args.out))
+    print(f"\nthe whole run in {args.out}")
 
 
 def cmd_eval(args) -> None:
@@ -209,9 +225,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", nargs="?", const=True, metavar="DIR",
                    help="continue the interrupted run in DIR (or in --out) with its recorded options; "
                         "options given too must agree with them")
-    p.add_argument("--jobs", type=_positive_int, help="parallel worker processes (default: all cores)")
+    p.add_argument("--shard", type=_shard, metavar="I/N",
+                   help="train only shard I of N (0 <= I < N) of the (method, seed) pairs; `fairlead merge` joins "
+                        "the shards' directories into the whole run")
+    p.add_argument("--jobs", type=_positive_int, help="parallel worker processes (default: the CPUs this process "
+                                                      "may use)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("merge", help="join the directories of a run's shards (train --shard I/N) into the whole run")
+    p.add_argument("shard_dir", nargs="+", type=Path, metavar="SHARD_DIR", help="every shard's run directory")
+    p.add_argument("--out", type=Path, required=True, help="directory of the whole run (must not exist, or be empty)")
+    p.set_defaults(func=cmd_merge)
 
     p = sub.add_parser("eval", help="re-evaluate a finished run's greedy policies and print the table")
     p.add_argument("dir", type=Path, help="run directory written by `fairlead train`")
@@ -252,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help=f"train JAM-QL and the baselines on {DEMO['env']} ({DEMO['seeds']} seeds), "
                                     "print the comparison and draw it")
     p.add_argument("--out", type=Path, help="run directory (default: a new temporary directory)")
-    p.add_argument("--jobs", type=_positive_int, help="parallel worker processes (default: all cores)")
+    p.add_argument("--jobs", type=_positive_int, help="parallel worker processes (default: the CPUs this process may use)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_demo)
     return parser

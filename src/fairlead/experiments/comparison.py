@@ -113,6 +113,9 @@ def read_run(path: Path) -> RunTable:
         raise ReportError(f"{path} is not a run directory (no {RUN_FILE})") from err
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
         raise ReportError(f"{path / RUN_FILE} is unreadable or malformed ({err})") from err
+    if record.get("shard"):
+        raise ReportError(f"{path} holds shard {record['shard'][0]}/{record['shard'][1]} of a run; merge the shards "
+                          "(`fairlead merge`) and report the merged run")
     if not (path / METRICS_FILE).is_file():
         raise ReportError(f"{path} has no {METRICS_FILE}: its run is not finished (finish it with "
                           f"`fairlead train --resume {path}`)")

@@ -234,15 +234,21 @@ def _refuse_unusable(out: Path, resume: bool) -> None:
         raise RunDirectoryError(f"nothing to resume: {out} has no {RUN_FILE}")
 
 
-def prepare_run_dir(spec: RunSpec, out: Path, resume: bool) -> RunSpec:
-    """Claim ``out`` for ``spec``, or explain why it cannot be used (before writing anything).
+def prepare_run_dir(spec: RunSpec, out: Path, resume: bool, shard: tuple[int, int] | None = None) -> RunSpec:
+    """Claim ``out`` for ``spec`` (or its ``shard``), or explain why it cannot be used (before writing anything).
 
     Returns the run to train: ``spec`` itself, or, when ``out`` holds a run of
-    the same settings, that run with ``spec``'s methods and seeds added.
+    the same settings, that run with ``spec``'s methods and seeds added (a
+    shard does not grow: the pairs of every shard would change).
     """
     _refuse_unusable(out, resume)
     run_file = out / RUN_FILE
     if run_file.exists():
+        held = recorded_shard(out)
+        if held != shard:
+            what = f"shard {held[0]}/{held[1]} of a run" if held else "a whole run"
+            given = f"--shard {held[0]}/{held[1]}" if held else "no --shard"
+            raise RunDirectoryError(f"{out} holds {what}; continue it with {given}")
         recorded = load_spec(out)
         differences = spec_differences(recorded, spec)
         if differences:
@@ -252,6 +258,10 @@ def prepare_run_dir(spec: RunSpec, out: Path, resume: bool) -> RunSpec:
                 "or choose another --out"
             )
         spec = recorded.extended(spec)
+        if shard and spec.fingerprint != recorded.fingerprint:
+            raise RunDirectoryError(f"{out} holds shard {shard[0]}/{shard[1]} of a run, and a shard does not grow "
+                                    "(every shard's pairs would change): merge the shards (`fairlead merge`), "
+                                    "then add methods or seeds to the merged run")
         check_seed_files(spec, out)
         remove_temporaries(out)  # left by a write that was killed; no writer runs (we hold the lock)
         if spec.fingerprint == recorded.fingerprint:
@@ -259,6 +269,8 @@ def prepare_run_dir(spec: RunSpec, out: Path, resume: bool) -> RunSpec:
     elif out.exists() and any(p.name != LOCK_FILE for p in out.iterdir()):
         raise RunDirectoryError(f"{out} exists and is not empty; choose another --out")
     record = {"fairlead": __version__, "fingerprint": spec.fingerprint, **spec.as_dict()}
+    if shard:
+        record["shard"] = list(shard)
     write_atomic(run_file, json.dumps(record, indent=2, default=list))
     return spec
 
@@ -340,29 +352,59 @@ def train_seed(spec: RunSpec, method: str, seed: int, out: Path, stop_after: int
     return {"row": row, "curve": curve}
 
 
-def write_reports(spec: RunSpec, out: Path, results: list[dict]) -> str:
+def write_reports(spec: RunSpec, out: Path, results: list[dict], shard: tuple[int, int] | None = None) -> str:
     """metrics.csv, curves.csv, summary.md and the figures; all are computed before any is written."""
     rows = [r["row"] for r in results]
     curves = [p for r in results for p in r["curve"]]
     title = f"{spec.env} {spec.env_kwargs} - {len(spec.seeds)} seeds, {spec.hp.training.episodes} episodes"
+    title += f" - shard {shard[0]}/{shard[1]}" if shard else ""
     return write_results(out, rows, curves, spec.methods, title)
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity: ``taskset``, Slurm, cgroup cpusets), not the machine's."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity API (macOS, Windows)
+        return os.cpu_count() or 1
+
+
+def shard_tasks(spec: RunSpec, shard: tuple[int, int] | None) -> list[tuple[str, int]]:
+    """The (method, seed) pairs of ``spec`` in order, or shard ``i`` of ``n``'s: every ``n``-th from the ``i``-th."""
+    tasks = [(m, s) for m in spec.methods for s in spec.seeds]
+    return tasks if shard is None else tasks[shard[0]::shard[1]]
+
+
+def recorded_shard(out: Path) -> tuple[int, int] | None:
+    """The shard ``(i, n)`` a run directory holds (None: the whole run, or no run)."""
+    try:
+        shard = json.loads((out / RUN_FILE).read_text()).get("shard")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return tuple(shard) if shard else None
+
+
 def run(spec: RunSpec, out: str | Path, resume: bool = False, jobs: int | None = None,
-        progress: bool = True) -> str:
-    """Train every (method, seed), write the reports, return the summary table.
+        progress: bool = True, shard: tuple[int, int] | None = None) -> str:
+    """Train every (method, seed), or those of ``shard`` ``(i, n)``, write the reports, return the summary table.
 
     ``out`` is locked for the whole run. If a worker fails, or the run is
     interrupted (KeyboardInterrupt), the others stop at their next episode,
     queued work never starts, and the error is raised once they have stopped.
+    The shards of a run are merged into the whole run by :func:`merge_shards`.
     """
     out = Path(out)
     _refuse_unusable(out, resume)  # before creating the directory to lock
+    if shard is not None and not 0 <= shard[0] < shard[1]:
+        raise ValueError(f"shard {shard[0]}/{shard[1]} does not exist: a run of n shards has shards 0/n .. n-1/n")
     out.mkdir(parents=True, exist_ok=True)
     with lock_run_dir(out):
-        spec = prepare_run_dir(spec, out, resume)
-        tasks = [(m, s) for m in spec.methods for s in spec.seeds]
-        jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
+        spec = prepare_run_dir(spec, out, resume, shard)
+        tasks = shard_tasks(spec, shard)
+        if not tasks:
+            raise ValueError(f"shard {shard[0]}/{shard[1]} of a run of {len(shard_tasks(spec, None))} (method, "
+                             "seed) pairs has none; use fewer shards")
+        jobs = max(1, min(jobs or usable_cpus(), len(tasks)))
         context = multiprocessing.get_context("fork")
         counter, stop = context.Value("q", 0), context.Value("b", 0)  # episodes trained by all workers; stop flag
         with tqdm(total=len(tasks) * spec.hp.training.episodes, desc="training", unit="episode",
@@ -384,7 +426,7 @@ def run(spec: RunSpec, out: str | Path, resume: bool = False, jobs: int | None =
                 pool.shutdown(cancel_futures=True)
                 raise
             results = {futures[f]: f.result() for f in futures}
-        return write_reports(spec, out, [results[t] for t in tasks])
+        return write_reports(spec, out, [results[t] for t in tasks], shard)
 
 
 def load_spec(out: Path) -> RunSpec:
@@ -461,6 +503,9 @@ def evaluate_run(out: str | Path, episodes: int | None = None, progress: bool = 
     """
     out = Path(out)
     spec = load_spec(out)
+    if shard := recorded_shard(out):
+        raise RunDirectoryError(f"{out} holds shard {shard[0]}/{shard[1]} of a run; merge the shards "
+                                "(`fairlead merge`) and evaluate the merged run")
     episodes = episodes or spec.hp.training.eval_episodes
     with lock_run_dir(out):
         states = {(m, s): _finished_state(spec, out, m, s) for m in spec.methods for s in spec.seeds}
@@ -478,3 +523,53 @@ def evaluate_run(out: str | Path, episodes: int | None = None, progress: bool = 
                              **summarise(played, trainer.players, trainer.return_scale)})
         write_atomic(out / "eval.csv", csv_text(rows))
     return summary_table(rows, spec.methods, headline=HEADLINE)
+
+
+def merge_shards(shards, out: str | Path) -> str:
+    """The whole run from the directories of its shards, into the new or empty ``out``; returns the table.
+
+    Every shard is checked (one run, each shard once, every shard there and
+    finished, every file of this run) before anything is written. The merged
+    directory holds exactly the bytes the run trained unsharded would have.
+    """
+    shards, out = [Path(d) for d in shards], Path(out)
+    held: dict[tuple[int, int], Path] = {}
+    for folder in shards:
+        shard = recorded_shard(folder)
+        if shard is None:
+            raise RunDirectoryError(f"{folder} is not a shard of a run (train shards with `fairlead train --shard "
+                                    "i/n`)" if (folder / RUN_FILE).exists() else
+                                    f"{folder} is not a run directory (no {RUN_FILE})")
+        if shard in held:
+            raise RunDirectoryError(f"{held[shard]} and {folder} are both shard {shard[0]}/{shard[1]}; give each once")
+        held[shard] = folder
+    spec = load_spec(shards[0])
+    for folder in shards[1:]:
+        other = load_spec(folder)
+        if other.fingerprint != spec.fingerprint:
+            differences = "; ".join(spec_differences(spec, other)) or "their methods or seeds differ"
+            raise RunDirectoryError(f"{shards[0]} and {folder} are shards of different runs ({differences})")
+    counts = sorted({n for _, n in held})
+    missing = [f"{i}/{counts[-1]}" for i in range(counts[-1]) if (i, counts[-1]) not in held]
+    if len(counts) > 1 or missing:
+        raise RunDirectoryError(f"the shards do not make one whole run: {'; '.join(sorted(f'{i}/{n}' for i, n in held))}"
+                                f" given" + (f", {', '.join(missing)} missing" if missing else ""))
+    for shard, folder in held.items():
+        check_seed_files(spec, folder)
+        for method, seed in shard_tasks(spec, shard):
+            if not all((seed_dir(folder, method, seed) / name).exists() for name in (RESULT_FILE, CHECKPOINT_FILE)):
+                raise RunDirectoryError(f"shard {shard[0]}/{shard[1]} in {folder} is not finished ({method} seed "
+                                        f"{seed}): finish it with `fairlead train --resume {folder}`")
+    _refuse_unusable(out, resume=False)
+    if out.exists() and any(p.name != LOCK_FILE for p in out.iterdir()):
+        raise RunDirectoryError(f"{out} exists and is not empty; merge into a new --out")
+    out.mkdir(parents=True, exist_ok=True)
+    with lock_run_dir(out):
+        prepare_run_dir(spec, out, resume=False)  # refuses an out written meanwhile; writes the run's run.json
+        owner = {task: folder for shard, folder in held.items() for task in shard_tasks(spec, shard)}
+        for (method, seed), folder in owner.items():
+            for name in (CHECKPOINT_FILE, RESULT_FILE):
+                write_atomic(seed_dir(out, method, seed) / name, (seed_dir(folder, method, seed) / name).read_bytes())
+        results = [load_result(seed_dir(out, m, s) / RESULT_FILE, spec.seed_fingerprint(m))
+                   for m, s in shard_tasks(spec, None)]
+        return write_reports(spec, out, results)
