@@ -8,11 +8,16 @@ import sys
 import pytest
 
 from fairlead.cli import main
+from fairlead.experiments import runs
 from fairlead.experiments.comparison import ReportError, read_run
+from fairlead.experiments.runs import load_spec
+from fairlead.trainers.config import HyperParams, TrainingConfig
 from test_cli_runs import tree_digest
 
 RUN = ["--env", "chicken_v0", "--max-cycles", "3", "--method", "jamql,catch-up,fixed", "--seeds", "2",
        "--episodes", "30", "--no-progress", "--jobs", "1"]
+TINY = HyperParams(training=TrainingConfig(episodes=20, eval_episodes=2, log_every=10, curve_episodes=1,
+                                           checkpoint_every=10))
 
 
 @pytest.fixture(scope="module")
@@ -101,3 +106,28 @@ def test_the_default_workers_are_the_cpus_this_process_may_use():
             "from fairlead.experiments.runs import usable_cpus; print(usable_cpus(), os.cpu_count())")
     used, machine = map(int, subprocess.check_output([sys.executable, "-c", code], text=True).split())
     assert used == 1 and machine >= 1
+
+
+def test_spawned_workers_give_the_bytes_of_forked_ones(whole, tmp_path):
+    """macOS and Windows start workers by spawn: the run must not depend on the fork's copy of the parent."""
+    spec = load_spec(whole)
+    runs.run(spec, tmp_path / "spawned", jobs=2, progress=False, start_method="spawn")
+    assert tree_digest(tmp_path / "spawned") == tree_digest(whole)
+
+
+def test_spawned_workers_import_user_selectors_and_learners_from_their_files(tmp_path):
+    (tmp_path / "mine.py").write_text(
+        "from fairlead.mediation import Selector\n"
+        "from fairlead.trainers.qlearning import TabularQLearner\n\n\n"
+        "class Last(Selector):\n"
+        "    def select(self, view):\n"
+        "        return view.agents[-1]\n\n\n"
+        "class Greedy(TabularQLearner):\n"
+        "    def begin_episode(self, episode):\n"
+        "        self.epsilon = 0.0\n")
+    (tmp_path / "mine.toml").write_text('selector = "mine.py:Last"\nlearner = "mine.py:Greedy"\n')
+    spec = runs.RunSpec("chicken_v0", {"max_cycles": 3}, ("fixed", str(tmp_path / "mine.toml")), (0, 1), TINY)
+    for method in ("fork", "spawn"):
+        runs.run(spec, tmp_path / method, jobs=2, progress=False, start_method=method)
+    assert tree_digest(tmp_path / "fork") == tree_digest(tmp_path / "spawn")
+    assert "| mine | 2 |" in (tmp_path / "spawn" / "summary.md").read_text()

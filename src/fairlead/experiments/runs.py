@@ -384,8 +384,13 @@ def recorded_shard(out: Path) -> tuple[int, int] | None:
     return tuple(shard) if shard else None
 
 
+# fork where it is safe and fast (Linux); spawn elsewhere (macOS's default, Windows' only way): runs are
+# byte-identical either way (tests/test_shards.py)
+START_METHOD = "fork" if sys.platform.startswith("linux") else "spawn"
+
+
 def run(spec: RunSpec, out: str | Path, resume: bool = False, jobs: int | None = None,
-        progress: bool = True, shard: tuple[int, int] | None = None) -> str:
+        progress: bool = True, shard: tuple[int, int] | None = None, start_method: str = START_METHOD) -> str:
     """Train every (method, seed), or those of ``shard`` ``(i, n)``, write the reports, return the summary table.
 
     ``out`` is locked for the whole run. If a worker fails, or the run is
@@ -405,7 +410,7 @@ def run(spec: RunSpec, out: str | Path, resume: bool = False, jobs: int | None =
             raise ValueError(f"shard {shard[0]}/{shard[1]} of a run of {len(shard_tasks(spec, None))} (method, "
                              "seed) pairs has none; use fewer shards")
         jobs = max(1, min(jobs or usable_cpus(), len(tasks)))
-        context = multiprocessing.get_context("fork")
+        context = multiprocessing.get_context(start_method)
         counter, stop = context.Value("q", 0), context.Value("b", 0)  # episodes trained by all workers; stop flag
         with tqdm(total=len(tasks) * spec.hp.training.episodes, desc="training", unit="episode",
                   disable=not progress, mininterval=0.5) as bar, \
