@@ -13,7 +13,8 @@ from pathlib import Path
 
 from fairlead.experiments.checkpoint import CheckpointError
 from fairlead.experiments.policies import FIXED_SELECTORS
-from fairlead.experiments.runs import RUN_FILE, RunDirectoryError, RunSpec, load_spec, recorded_shard, run
+from fairlead.experiments.runs import (BACKENDS, RUN_FILE, RunDirectoryError, RunSpec, load_spec, recorded_shard,
+                                      run)
 
 # Chicken with 4 players: where the methods differ (on 2 players jamql, alternating and catch-up all tie at 1.000)
 DEMO = {"env": "chicken-4p", "methods": "jamql,catch-up,alternating,vote,random,fixed", "seeds": 5, "episodes": 1500}
@@ -136,7 +137,8 @@ def cmd_train(args) -> None:
     spec = _spec(args, load_spec(out) if grows else None)
     shard = args.shard or (recorded_shard(out) if grows else None)
     try:
-        table = run(spec, out, resume=bool(args.resume), jobs=args.jobs, progress=not args.no_progress, shard=shard)
+        table = run(spec, out, resume=bool(args.resume), jobs=args.jobs, progress=not args.no_progress, shard=shard,
+                    backend=args.backend, address=args.address)
     except KeyboardInterrupt as err:
         if not (out / RUN_FILE).exists():
             raise
@@ -229,7 +231,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="train only shard I of N (0 <= I < N) of the (method, seed) pairs; `fairlead merge` joins "
                         "the shards' directories into the whole run")
     p.add_argument("--jobs", type=_positive_int, help="parallel worker processes (default: the CPUs this process "
-                                                      "may use)")
+                                                      "may use); with --backend ray and no --address: the CPUs "
+                                                      "of the local Ray instance")
+    p.add_argument("--backend", choices=BACKENDS, default="local",
+                   help="local worker processes (default), or Ray tasks (the ray extra)")
+    p.add_argument("--address", help="with --backend ray: the address of a running Ray cluster (default: start "
+                                     "a local instance for this run)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
 

@@ -389,15 +389,30 @@ def recorded_shard(out: Path) -> tuple[int, int] | None:
 START_METHOD = "fork" if sys.platform.startswith("linux") else "spawn"
 
 
+BACKENDS = ("local", "ray")
+
+
 def run(spec: RunSpec, out: str | Path, resume: bool = False, jobs: int | None = None,
-        progress: bool = True, shard: tuple[int, int] | None = None, start_method: str = START_METHOD) -> str:
+        progress: bool = True, shard: tuple[int, int] | None = None, start_method: str = START_METHOD,
+        backend: str = "local", address: str | None = None) -> str:
     """Train every (method, seed), or those of ``shard`` ``(i, n)``, write the reports, return the summary table.
 
     ``out`` is locked for the whole run. If a worker fails, or the run is
     interrupted (KeyboardInterrupt), the others stop at their next episode,
     queued work never starts, and the error is raised once they have stopped.
     The shards of a run are merged into the whole run by :func:`merge_shards`.
+    ``backend="ray"`` runs each pair as a Ray task (``address``: a cluster's;
+    none: a local instance of ``jobs`` CPUs, stopped at the end), with the
+    same results.
     """
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; valid backends: {', '.join(BACKENDS)}")
+    if address is not None and backend != "ray":
+        raise ValueError("--address names a Ray cluster: use it with --backend ray")
+    if backend == "ray":
+        from fairlead.experiments.ray_backend import require_ray, train_with_ray
+
+        require_ray()
     out = Path(out)
     _refuse_unusable(out, resume)  # before creating the directory to lock
     if shard is not None and not 0 <= shard[0] < shard[1]:
@@ -410,28 +425,35 @@ def run(spec: RunSpec, out: str | Path, resume: bool = False, jobs: int | None =
             raise ValueError(f"shard {shard[0]}/{shard[1]} of a run of {len(shard_tasks(spec, None))} (method, "
                              "seed) pairs has none; use fewer shards")
         jobs = max(1, min(jobs or usable_cpus(), len(tasks)))
-        context = multiprocessing.get_context(start_method)
-        counter, stop = context.Value("q", 0), context.Value("b", 0)  # episodes trained by all workers; stop flag
-        with tqdm(total=len(tasks) * spec.hp.training.episodes, desc="training", unit="episode",
-                  disable=not progress, mininterval=0.5) as bar, \
-                ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker,
-                                    initargs=(counter, stop, os.getpid())) as pool:
-            try:
-                futures = {pool.submit(train_seed, spec, m, s, out): (m, s) for m, s in tasks}
-                pending = set(futures)
-                while pending:
-                    done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                    bar.update(counter.value - bar.n)
-                    failed = sorted((f for f in done if f.exception() is not None),
-                                    key=lambda f: tasks.index(futures[f]))
-                    if failed:
-                        raise failed[0].exception()
-            except BaseException:  # a worker's error, or KeyboardInterrupt: stop the others, then raise
-                stop.value = 1
-                pool.shutdown(cancel_futures=True)
-                raise
-            results = {futures[f]: f.result() for f in futures}
+        if backend == "ray":
+            results = train_with_ray(spec, out, tasks, jobs, progress, address)
+        else:
+            results = _train_local(spec, out, tasks, jobs, progress, start_method)
         return write_reports(spec, out, [results[t] for t in tasks], shard)
+
+
+def _train_local(spec: RunSpec, out: Path, tasks: list, jobs: int, progress: bool, start_method: str) -> dict:
+    """``{(method, seed): result}`` from a pool of ``jobs`` local worker processes."""
+    context = multiprocessing.get_context(start_method)
+    counter, stop = context.Value("q", 0), context.Value("b", 0)  # episodes trained by all workers; stop flag
+    with tqdm(total=len(tasks) * spec.hp.training.episodes, desc="training", unit="episode",
+              disable=not progress, mininterval=0.5) as bar, \
+            ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker,
+                                initargs=(counter, stop, os.getpid())) as pool:
+        try:
+            futures = {pool.submit(train_seed, spec, m, s, out): (m, s) for m, s in tasks}
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                bar.update(counter.value - bar.n)
+                failed = sorted((f for f in done if f.exception() is not None), key=lambda f: tasks.index(futures[f]))
+                if failed:
+                    raise failed[0].exception()
+        except BaseException:  # a worker's error, or KeyboardInterrupt: stop the others, then raise
+            stop.value = 1
+            pool.shutdown(cancel_futures=True)
+            raise
+        return {futures[f]: f.result() for f in futures}
 
 
 def load_spec(out: Path) -> RunSpec:

@@ -1,0 +1,122 @@
+"""`fairlead train --backend ray`: a local Ray instance or a cluster, the local backend's bytes, no Ray left behind."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from integration_support import require  # tests/integrations/integration_support.py
+
+from fairlead.cli import main
+
+pytestmark = pytest.mark.integration
+
+RUN = ["train", "--env", "chicken_v0", "--max-cycles", "3", "--method", "jamql,catch-up", "--seeds", "2",
+       "--episodes", "40", "--no-progress", "--jobs", "2"]
+RAY_DAEMONS = ("raylet", "gcs_server")
+
+
+def tree_digest(folder: Path) -> str:
+    h = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            h.update(str(path.relative_to(folder)).encode() + path.read_bytes())
+    return h.hexdigest()
+
+
+def ray_daemons() -> set[int]:
+    """The pids of the Ray daemons running on this machine."""
+    found = set()
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if any(f"/{daemon} " in text or text.startswith(f"{daemon} ") for daemon in RAY_DAEMONS):
+            found.add(int(cmdline.parent.name))
+    return found
+
+
+def wait_gone(pids: set[int], seconds: float = 15) -> set[int]:
+    deadline = time.monotonic() + seconds
+    while pids & ray_daemons() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return pids & ray_daemons()
+
+
+@pytest.fixture(scope="module")
+def local_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("local") / "run"
+    assert main([*RUN, "--out", str(out)]) == 0
+    return out
+
+
+def test_a_local_ray_instance_gives_the_local_bytes_and_is_gone_after(local_run, tmp_path):
+    require("ray")
+    before = ray_daemons()
+    assert main([*RUN, "--backend", "ray", "--out", str(tmp_path / "ray")]) == 0
+    assert tree_digest(tmp_path / "ray") == tree_digest(local_run)
+    assert wait_gone(ray_daemons() - before) == set(), "a Ray process outlived the command"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_ray_cluster_by_address_gives_the_local_bytes(local_run, tmp_path):
+    require("ray")
+    ray_cli = Path(sys.executable).parent / "ray"
+    port = free_port()
+    subprocess.run([str(ray_cli), "start", "--head", "--num-cpus", "2", "--port", str(port),
+                    "--include-dashboard", "false", "--disable-usage-stats"], check=True, capture_output=True)
+    try:
+        assert main([*RUN, "--backend", "ray", "--address", f"127.0.0.1:{port}", "--out", str(tmp_path / "ray")]) == 0
+        assert tree_digest(tmp_path / "ray") == tree_digest(local_run)
+        assert ray_daemons(), "the run must only disconnect from a cluster it did not start"
+    finally:
+        subprocess.run([str(ray_cli), "stop", "--force"], capture_output=True)
+
+
+# Ctrl-C acts as in a terminal even where the test runs with SIGINT ignored (a background job inherits SIG_IGN).
+CLI = """import signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)
+from fairlead.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_ctrl_c_stops_the_ray_run_leaves_no_ray_process_and_the_run_resumes(local_run, tmp_path):
+    require("ray")
+    out = tmp_path / "ray"
+    before = ray_daemons()
+    config = tmp_path / "long.toml"  # long enough (seconds per pair) for Ctrl-C to arrive mid-run
+    config.write_text("[training]\nepisodes = 4000\ncheckpoint_every = 100\nlog_every = 1000\n")
+    args = [*RUN[:-5], "--config", str(config), "--no-progress", "--jobs", "2"]
+    proc = subprocess.Popen([sys.executable, "-c", CLI, *args, "--backend", "ray", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(out.rglob("checkpoint.npz"))) < 2:
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.1)
+        os.kill(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert err.strip().endswith(f"fairlead: interrupted; continue with `fairlead train --resume {out}`")
+    assert wait_gone(ray_daemons() - before) == set(), "a Ray process outlived the interrupted command"
+    assert main(["train", "--resume", str(out), "--no-progress", "--jobs", "2"]) == 0  # the local backend finishes it
+    whole = tmp_path / "whole"
+    assert main([*args, "--out", str(whole)]) == 0
+    assert tree_digest(out) == tree_digest(whole)
