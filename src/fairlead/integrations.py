@@ -40,10 +40,60 @@ __all__ = [
     "FlatBoxParallelEnv",
     "NumericInfoParallelEnv",
     "ObservationKeyWrapper",
+    "episode_fairness",
+    "random_play",
     "rllib_env",
     "sb3_vec_env",
     "torchrl_env",
 ]
+
+
+def episode_fairness(info: dict, scale: float, metric: str | None = None) -> float:
+    """The fairness of a finished episode from an agent's last ``info`` (or a dict of every agent's), before transfer.
+
+    Every library hands the env's infos to its logging hooks (RLlib's
+    ``on_episode_end``, Tianshou's and TorchRL's collectors, SB3's callbacks);
+    a mediated env's terminal info holds ``returns_before_transfer``, which is
+    what fairness is measured on. ``scale`` is ``env.unwrapped.return_scale``
+    (the default metric, ``pairwise_equality``, needs it).
+    """
+    from fairlead.fairness import DEFAULT_METRIC, fairness
+
+    if "returns_before_transfer" not in info:  # the parallel API's infos: one per agent
+        info = next((i for i in info.values() if isinstance(i, dict) and "returns_before_transfer" in i), info)
+    if "returns_before_transfer" not in info:
+        raise ValueError("no 'returns_before_transfer' in the info: pass the last info of a finished episode of a "
+                         "mediated env (fairlead.mediate), or the dict of every agent's")
+    returns = list(info["returns_before_transfer"].values())
+    metric = metric or DEFAULT_METRIC
+    return fairness(returns, metric, **({"scale": scale} if metric == DEFAULT_METRIC else {}))
+
+
+def random_play(env: AECEnv, episodes: int = 100, seed: int = 0) -> dict[str, float]:
+    """The baseline every trained result is read against: uniformly random legal actions on ``env``.
+
+    Returns the mean ``fairness`` (default metric, before transfer) and the mean
+    ``total_return`` (before transfer) over ``episodes`` episodes of the
+    mediated AEC ``env``, seeded ``seed, seed + 1, ...`` (actions drawn from a
+    generator seeded ``seed``): a trained policy that does not beat it on
+    either has learned nothing useful.
+    """
+    rng = np.random.default_rng(seed)
+    scale = env.unwrapped.return_scale
+    fair, total = [], []
+    for episode in range(episodes):
+        env.reset(seed=seed + episode)
+        final = None
+        for agent in env.agent_iter():
+            observation, _, terminated, truncated, info = env.last()
+            if terminated or truncated:
+                final = final or info
+                env.step(None)
+            else:
+                env.step(int(rng.choice(np.flatnonzero(observation["action_mask"]))))
+        fair.append(episode_fairness(final, scale))
+        total.append(sum(final["returns_before_transfer"].values()))
+    return {"fairness": float(np.mean(fair)), "total_return": float(np.mean(total))}
 
 
 def _require(module: str, extra_hint: str = 'pip install -e ".[integrations]"'):
