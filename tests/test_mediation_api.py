@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 import pytest
 from gymnasium import spaces
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pettingzoo import AECEnv
 from pettingzoo.test import api_test, parallel_api_test, render_test, seed_test
@@ -151,6 +151,9 @@ def test_generated_configurations_mediated(name, configs, data):
     kwargs = data.draw(configs, label="kwargs")
     mode = data.draw(st.sampled_from(list(MODES)), label="mode")
     transfer = data.draw(st.sampled_from([0.0, 0.5]), label="transfer")
+    # a game that pays everyone the same (e.g. Cournot with a = 1, c = 0, q_max = 1) has no fairness to reward:
+    # mediate() refuses the mediator agent's default metric on it with a clear error, not this test's subject
+    assume(mode != "mediator_agent" or fairlead.make(name, **kwargs).unwrapped.return_scale > 0)
 
     def build():
         return fairlead.mediate(fairlead.make(name, **kwargs), transfer=transfer, **MODES[mode])

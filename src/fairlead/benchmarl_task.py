@@ -49,7 +49,8 @@ class FairleadTask(PettingZooClass):
         return fairlead.mediate(game, selector=self.config["selector"], transfer=self.config["transfer"])
 
     def get_env_fun(self, num_envs, continuous_actions, seed, device):
-        return lambda: torchrl_env(self._mediated(), categorical_actions=True, device=device, seed=seed)
+        return lambda: torchrl_env(self._mediated(), categorical_actions=True, device=device, seed=seed,
+                                   return_state=True)
 
     def supports_continuous_actions(self) -> bool:
         return False
@@ -58,7 +59,7 @@ class FairleadTask(PettingZooClass):
         return True
 
     def has_state(self) -> bool:
-        return False
+        return True  # the mediated env's global state (docs/mediator.md), for centralised critics
 
     def has_render(self, env) -> bool:
         return False

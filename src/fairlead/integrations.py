@@ -170,6 +170,11 @@ class _ParallelWrapper(ParallelEnv):
     def state(self):
         return self.env.state()
 
+    @property
+    def state_space(self):
+        """The global state's space (TorchRL's and BenchMARL's centralised critics look for it)."""
+        return self.env.state_space
+
 
 # --------------------------------------------------------------------------- RLlib
 class ObservationKeyWrapper(BaseWrapper):

@@ -48,6 +48,8 @@ def test_mappo_trains_on_mediated_chicken_4p_and_logs_fairness_before_transfer(t
     assert all(0 < t <= 4 * 10 * 4 for t in total)  # 4 players, 10 stages, at most 4 a stage each
     env = task.get_env_fun(1, False, 0, "cpu")()
     assert env.group_map == {"player": [f"player_{i}" for i in range(4)]}
+    state = env.reset()["state"]  # the global state, for MAPPO's centralised critic
+    assert state.shape == task.state_spec(env)["state"].shape and state.shape[-1] > 4
 
 
 def test_the_task_refuses_an_unknown_scenario_before_benchmarl_sees_it():

@@ -12,6 +12,9 @@ its action is ignored. A stage therefore takes ``len(phases per stage)`` steps
 A step is all or nothing: every acting agent's action is checked (range and
 action mask) before any is applied, so an illegal action raises and leaves the
 phase as it was, to be stepped again with corrected actions.
+
+``state()`` and ``state_space`` are the AEC env's (the global state changes
+only when a phase ends, so it is the same in both views).
 """
 
 from __future__ import annotations
@@ -100,8 +103,14 @@ class PhaseParallelEnv(ParallelEnv):
     def close(self):
         self.aec_env.close()
 
+    @property
+    def state_space(self):
+        """The AEC env's; an AttributeError (``hasattr`` False, as PettingZoo's converters test) if it has none."""
+        return self.aec_env.state_space
+
     def state(self):
-        raise NotImplementedError("fairlead environments do not define a global state")
+        """The AEC env's global state: a parallel step ends a phase, where the two views agree."""
+        return self.aec_env.state()
 
 
 def parallel_wrapper_fn(env_fn):

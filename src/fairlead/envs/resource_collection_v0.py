@@ -130,6 +130,14 @@ only action 0 (stay) for an agent that waits (the parallel view ignores its
 action). `env.unwrapped.positions` and `env.unwrapped.resources` give the
 cells (row, column) for analysis and rendering.
 
+### Global state
+
+`env.state()` (for centralised critics; docs/stackelberg-protocol.md, "Global
+state") holds, besides every env's stage, leader, actions and returns, the
+whole grid the observations only summarise: the `(row, column)` of every
+agent in index order, then of every fair and every unfair resource
+(`2 * (n + n_fair + n_unfair)` codes of sizes `rows` and `columns`).
+
 ### Arguments
 
 ``` python
@@ -316,7 +324,7 @@ class raw_env(StackelbergEnv):
         c = self.cooperation
         super().__init__(
             n, len(MOVES), max_cycles, (5, c, 5, c, 4), obs_encoding, leader, render_mode,
-            stage_feature=stage_feature,
+            stage_feature=stage_feature, game_state_sizes=(self.rows, self.cols) * needed,
         )
         self._kinds = (np.arange(self.n_fair), np.arange(self.n_fair, n_resources))
         self._layout = None if layout is None else self._parse_layout(layout, n)
@@ -424,6 +432,9 @@ class raw_env(StackelbergEnv):
         else:
             features.append(self._heads(self.agent_name_mapping[self.leader], self.leader_action))
         return tuple(features)
+
+    def _game_state(self):
+        return np.concatenate([self._pos, self._res]).ravel()  # (row, col) of each agent, then each resource
 
     def _legal_actions(self, agent_index):
         row, col = self._pos[agent_index]

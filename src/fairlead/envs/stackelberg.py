@@ -10,9 +10,17 @@ the stage index is observable (``"last"`` shows only whether this is the last
 stage, ``"none"`` hides the stage: see :data:`STAGE_FEATURES`).
 
 Subclasses describe one stage game through hooks (``_play_stage``, the
-property ``stage_reward_range``, optionally ``_reset_game``, ``_game_features``
-and ``_legal_actions``); this module owns the turn order, the observations,
-validation and bookkeeping.
+property ``stage_reward_range``, optionally ``_reset_game``, ``_game_features``,
+``_game_state`` and ``_legal_actions``); this module owns the turn order, the
+observations, the global state, validation and bookkeeping.
+
+Global state (``state()``, ``state_space``, for centralised critics): a float32
+vector, the codes ``[stage, leader + 1, leader_action + 1, *(last_actions + 1),
+*game_state]`` (their sizes are ``state_nvec``; 0 = none yet) as numbers
+(``obs_encoding="discrete"``) or one-hot (``"box"``), then every agent's return
+so far. It changes only when a phase ends, so followers' actions of the stage
+being played stay hidden, as in their observations (docs/stackelberg-protocol.md,
+"Global state").
 
 Public protocol: what wrappers such as the mediator may use, nothing private.
 It is the list ``fairlead.mediation.mediator.PROTOCOL`` that ``mediate()``
@@ -128,6 +136,7 @@ class StackelbergEnv(AECEnv):
         leader="player_0",
         render_mode: str | None = None,
         stage_feature: str = "index",
+        game_state_sizes: tuple[int, ...] = (),
     ):
         super().__init__()
         self._rng = np.random.default_rng()
@@ -167,6 +176,11 @@ class StackelbergEnv(AECEnv):
             }
         )
         self._action_space = spaces.Discrete(num_actions)
+        self.state_nvec = np.array(
+            [self.max_cycles + 1, n_agents + 1, num_actions + 1, *[num_actions + 1] * n_agents,
+             *game_state_sizes], dtype=np.int64,
+        )
+        self._state_offsets = np.concatenate([[0], np.cumsum(self.state_nvec)[:-1]])
         self._wait_mask = np.zeros(num_actions, np.int8)
         self._wait_mask[0] = 1
         self._all_legal = np.ones(num_actions, np.int8)
@@ -212,6 +226,10 @@ class StackelbergEnv(AECEnv):
     def _game_features(self, agent_index: int) -> tuple[int, ...]:
         """Game-specific discrete features of ``agent_index``'s observation."""
         return ()
+
+    def _game_state(self) -> np.ndarray:
+        """Game-specific discrete part of the global state (sizes: ``game_state_sizes``)."""
+        return np.zeros(0, np.int64)
 
     def _legal_actions(self, agent_index: int) -> np.ndarray:
         """int8 mask of the actions ``agent_index`` may take now."""
@@ -273,6 +291,40 @@ class StackelbergEnv(AECEnv):
         self._set_order(self.agent_name_mapping[agent])
 
     # ------------------------------------------------------------- AEC API
+    @functools.cached_property
+    @np.errstate(over="ignore")  # returns beyond float32's range: that side of the box is unbounded
+    def state_space(self) -> spaces.Box:
+        """The space of ``state()``; built on first use, as a game knows its reward range only once built.
+
+        Returns lie between ``max_cycles`` times the lowest and the highest stage
+        reward (and 0, where every episode starts), widened by one float32 step
+        so that rounding a float64 sum to float32 never leaves the box.
+        """
+        codes_high = self.state_nvec - 1 if self.obs_encoding == "discrete" else np.ones(self.state_nvec.sum())
+        low, high = self.stage_reward_range
+        bounds = np.float32([min(0.0, self.max_cycles * low), max(0.0, self.max_cycles * high)])
+        returns_low, returns_high = np.nextafter(bounds, np.float32([-np.inf, np.inf]))
+        n = len(self.possible_agents)
+        return spaces.Box(
+            np.concatenate([np.zeros(len(codes_high)), np.full(n, returns_low)]).astype(np.float32),
+            np.concatenate([codes_high, np.full(n, returns_high)]).astype(np.float32),
+            dtype=np.float32,
+        )
+
+    def state(self) -> np.ndarray:
+        """The global state (see the module docstring); computed only when asked, never by ``step``."""
+        leader = -1 if self._order is None else self._order[0]
+        seen = self._actions[leader] + 1 if self.phase == "follow" else 0
+        last = (np.zeros(len(self.possible_agents), np.int64) if self.last_stage is None  # 0: none yet
+                else np.fromiter(self.last_stage.actions.values(), np.int64) + 1)
+        codes = np.concatenate([[self.stage, leader + 1, seen], last, self._game_state()])
+        if self.obs_encoding == "discrete":
+            head = codes.astype(np.float32)
+        else:
+            head = np.zeros(int(self.state_nvec.sum()), np.float32)
+            head[self._state_offsets + codes] = 1.0
+        return np.concatenate([head, np.asarray(self._returns, np.float32)])
+
     @functools.lru_cache(maxsize=None)
     def observation_space(self, agent):
         return self._observation_space

@@ -16,6 +16,7 @@ The mediated env offers the read side of the protocol (``phase``,
 ``acting_agents``, ``stage``, ``leader`` (None while the leader is being
 chosen), ``last_stage``, ``episode_returns`` (before transfer), ``return_scale``,
 ``max_cycles``, ``obs_encoding``) but no ``set_leader``: the mediator chooses.
+Over an env with a global state it has one too (``state()``, ``state_space``).
 """
 
 from __future__ import annotations
@@ -143,6 +144,7 @@ class MediatedEnv(AECEnv):
         self.metadata = {**env.metadata, "name": f"mediated_{env.metadata['name']}"}
         self.render_mode = getattr(env, "render_mode", None)
         self._init_spaces()
+        self._init_state_space()
         self.agents: list[str] = []
         self.rewards, self._cumulative_rewards, self.infos = {}, {}, {}
         self.terminations, self.truncations = {}, {}
@@ -181,6 +183,30 @@ class MediatedEnv(AECEnv):
         for agent in self.leader_phase.agents:
             self._observation_spaces[agent] = self.leader_phase.observation_space
             self._action_spaces[agent] = self.leader_phase.action_space
+
+    def _init_state_space(self) -> None:
+        """Box of ``state()``: the wrapped env's state, the mediator's observation, the players' part.
+
+        Built only over a wrapped env whose ``state_space`` is a flat Box (every
+        fairlead env's); without one the mediated env has no ``state_space``
+        either (``hasattr`` is False, as PettingZoo's converters test).
+        """
+        inner = getattr(self.env, "state_space", None)
+        if not (isinstance(inner, spaces.Box) and len(inner.shape) == 1):
+            return
+        per_player = list(self.agent_history.nvec) * len(self.players)
+        self._state_nvec = np.array(([2] if self.leader_phase.name else []) + per_player, dtype=np.int64)
+        mediator = self.mediator_observation.space
+        if isinstance(mediator, spaces.MultiDiscrete):
+            mediator_low, mediator_high = np.zeros(len(mediator.nvec)), mediator.nvec - 1
+        else:
+            mediator_low, mediator_high = mediator.low, mediator.high
+        own_high = self._state_nvec - 1 if self.obs_encoding == "discrete" else np.ones(self._state_nvec.sum())
+        self.state_space = spaces.Box(
+            np.concatenate([inner.low, mediator_low, np.zeros(len(own_high))]).astype(np.float32),
+            np.concatenate([inner.high, mediator_high, own_high]).astype(np.float32),
+            dtype=np.float32,
+        )
 
     def _new_episode(self) -> None:
         self.returns = np.zeros(len(self.players))  # the wrapped env's own returns, before transfer
@@ -291,6 +317,26 @@ class MediatedEnv(AECEnv):
         self.rewards = rewards
         self._cumulative_rewards[agent] = 0.0
         self._accumulate_rewards()
+
+    def state(self) -> np.ndarray:
+        """The global state (docs/mediator.md, "Global state"); computed only when asked, never by ``step``.
+
+        The wrapped env's state, then the mediator's observation (what the
+        ``mediator`` agent observes, or selectors see), then whether the leader
+        is being chosen now (with a vote or the mediator agent) and every
+        player's own-history features (``agent_history``), in the env's encoding.
+        """
+        if not hasattr(self, "state_space"):
+            raise NotImplementedError(
+                f"{self.metadata['name']} has no global state: the env it wraps has no flat Box state_space"
+            )
+        codes = [int(self._phase is not None)] if self.leader_phase.name else []
+        for p in self.players:
+            codes += self.agent_history.features(p, self.returns)
+        codes = np.array(codes, dtype=np.int64)
+        own = codes if self.obs_encoding == "discrete" else one_hot(codes, self._state_nvec)
+        mediator = self.mediator_observation.encode(*self.observation_inputs())
+        return np.concatenate([self.env.state(), mediator, own]).astype(np.float32)
 
     def render(self):
         text = self.env.render()
