@@ -65,3 +65,18 @@ def test_the_benchmarl_page_block_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     exec(compile(code, str(page), "exec"), {"__name__": "docs_benchmarl"})  # noqa: S102
     assert len(scalars(tmp_path, "collection_fairness")) == 2
+
+
+def test_the_example_beats_random_play_in_its_own_budget(tmp_path):
+    """examples/benchmarl_chicken.py: the fairness curve is logged and MAPPO ends above random play."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "benchmarl_chicken.py"
+    spec = importlib.util.spec_from_file_location("benchmarl_chicken", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    result = example.train(folder=str(tmp_path))
+    assert len(result["fairness"]) == len(result["total_return"]) == 40
+    last = slice(-5, None)
+    assert min(result["total_return"][last]) > result["random"]["total_return"]
+    assert min(result["fairness"][last]) > result["random"]["fairness"]
