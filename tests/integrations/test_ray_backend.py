@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import socket
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from integration_support import require  # tests/integrations/integration_support.py
+from test_cli_runs import tree_digest
 
 from fairlead.cli import main
 
@@ -21,14 +21,6 @@ pytestmark = pytest.mark.integration
 RUN = ["train", "--env", "chicken_v0", "--max-cycles", "3", "--method", "jamql,catch-up", "--seeds", "2",
        "--episodes", "40", "--no-progress", "--jobs", "2"]
 RAY_DAEMONS = ("raylet", "gcs_server")
-
-
-def tree_digest(folder: Path) -> str:
-    h = hashlib.sha256()
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            h.update(str(path.relative_to(folder)).encode() + path.read_bytes())
-    return h.hexdigest()
 
 
 def ray_daemons() -> set[int]:
