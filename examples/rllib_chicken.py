@@ -49,7 +49,7 @@ from ray.tune.registry import register_env
 
 import fairlead
 from fairlead.fairness import fairness
-from fairlead.integrations import episode_fairness, random_play, rllib_env
+from fairlead.integrations import episode_fairness, policy_play, random_play, rllib_env
 from fairlead.mediation import MEDIATOR
 
 ENV_NAME = "fairlead_mediated_chicken"
@@ -115,28 +115,17 @@ def evaluate(algo, env_kwargs: dict, share_players=True, episodes=EVAL_EPISODES,
     numbers ``random_play`` gives for random play.
     """
     env = make_env(**env_kwargs)
-    scale = env.unwrapped.return_scale
     modules = {agent: algo.get_module(policy_of(agent, share_players)) for agent in env.possible_agents}
-    fair, total = [], []
-    for episode in range(episodes):
-        env.reset(seed=seed + episode)
-        final = None
-        for agent in env.agent_iter():
-            observation, _, terminated, truncated, info = env.last()
-            if terminated or truncated:
-                final = final or info
-                env.step(None)
-                continue
-            batch = {"obs": {
-                "observations": torch.as_tensor(observation["observation"][None], dtype=torch.float32),
-                "action_mask": torch.as_tensor(observation["action_mask"][None], dtype=torch.float32),
-            }}
-            with torch.no_grad():
-                logits = modules[agent].forward_inference(batch)["action_dist_inputs"][0]
-            env.step(int(torch.argmax(logits)))
-        fair.append(episode_fairness(final, scale))
-        total.append(sum(final["returns_before_transfer"].values()))
-    return {"fairness": float(np.mean(fair)), "total_return": float(np.mean(total))}
+
+    def greedy(agent, observation):
+        batch = {"obs": {
+            "observations": torch.as_tensor(observation["observation"][None], dtype=torch.float32),
+            "action_mask": torch.as_tensor(observation["action_mask"][None], dtype=torch.float32),
+        }}
+        with torch.no_grad():
+            return int(torch.argmax(modules[agent].forward_inference(batch)["action_dist_inputs"][0]))
+
+    return policy_play(env, greedy, episodes, seed)
 
 
 def train(iterations=40, batch_size=400, seed=0, mediator_as_agent=False, transfer=0.5, lr=3e-3,

@@ -5,7 +5,7 @@ import pytest
 import fairlead
 from fairlead.envs.parallel import PhaseParallelEnv
 from fairlead.fairness import fairness
-from fairlead.integrations import episode_fairness, random_play
+from fairlead.integrations import episode_fairness, policy_play, random_play
 
 
 def mediated(n=2, selector="catch_up"):
@@ -38,3 +38,10 @@ def test_random_play_is_reproducible_and_below_what_fair_leaders_reach():
     assert 0 < a["fairness"] < 1 and 0 < a["total_return"] < 2 * 5 * 4  # 2 players, 5 stages, at most 4 each
     fixed = random_play(mediated(selector="fixed"), episodes=30, seed=1)
     assert fixed["fairness"] < a["fairness"]  # one leader all game: less fair than catch-up's leaders
+
+
+def test_policy_play_scores_a_policy_before_transfer_and_refuses_an_illegal_action():
+    swerve = policy_play(mediated(), lambda agent, observation: 1, episodes=3)
+    assert swerve == {"fairness": 1.0, "total_return": 2 * 5 * 3.0}  # everyone swerves: 3 each, every stage
+    with pytest.raises(ValueError, match="chose action 5 for player_0 at stage 0; the legal actions are"):
+        policy_play(mediated(), lambda agent, observation: 5, episodes=1)

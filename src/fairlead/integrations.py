@@ -41,6 +41,7 @@ __all__ = [
     "NumericInfoParallelEnv",
     "ObservationKeyWrapper",
     "episode_fairness",
+    "policy_play",
     "random_play",
     "rllib_env",
     "sb3_vec_env",
@@ -69,31 +70,35 @@ def episode_fairness(info: dict, scale: float, metric: str | None = None) -> flo
     return fairness(returns, metric, **({"scale": scale} if metric == DEFAULT_METRIC else {}))
 
 
-def random_play(env: AECEnv, episodes: int = 100, seed: int = 0) -> dict[str, float]:
-    """The baseline every trained result is read against: uniformly random legal actions on ``env``.
+def policy_play(env: AECEnv, act, episodes: int = 20, seed: int = 0) -> dict[str, float]:
+    """Mean ``fairness`` (default metric) and ``total_return`` of ``act`` on the mediated AEC ``env``, before transfer.
 
-    Returns the mean ``fairness`` (default metric, before transfer) and the mean
-    ``total_return`` (before transfer) over ``episodes`` episodes of the
-    mediated AEC ``env``, seeded ``seed, seed + 1, ...`` (actions drawn from a
-    generator seeded ``seed``): a trained policy that does not beat it on
-    either has learned nothing useful.
+    ``act(agent, observation) -> action`` plays every agent (a mediator agent
+    too, if the env has one) on episodes seeded ``seed, seed + 1, ...``; an
+    illegal action is refused with the agent and stage
+    (:func:`fairlead.experiments.policies.play`, what ``fairlead evaluate``
+    plays). For reading a policy trained in a library against
+    :func:`random_play`.
+    """
+    from fairlead.experiments.policies import play
+    from fairlead.fairness import fairness
+
+    scale, players = env.unwrapped.return_scale, list(env.unwrapped.players)
+    played = [play(env, act, players, seed + episode, getattr(act, "__name__", "act")) for episode in range(episodes)]
+    return {"fairness": float(np.mean([fairness(e.returns, scale=scale) for e in played])),
+            "total_return": float(np.mean([e.returns.sum() for e in played]))}
+
+
+def random_play(env: AECEnv, episodes: int = 100, seed: int = 0) -> dict[str, float]:
+    """The baseline every trained result is read against: :func:`policy_play` of uniformly random legal actions.
+
+    The actions are drawn from a generator seeded ``seed``. A trained policy
+    that does not beat random play on fairness or total return has learned
+    nothing useful.
     """
     rng = np.random.default_rng(seed)
-    scale = env.unwrapped.return_scale
-    fair, total = [], []
-    for episode in range(episodes):
-        env.reset(seed=seed + episode)
-        final = None
-        for agent in env.agent_iter():
-            observation, _, terminated, truncated, info = env.last()
-            if terminated or truncated:
-                final = final or info
-                env.step(None)
-            else:
-                env.step(int(rng.choice(np.flatnonzero(observation["action_mask"]))))
-        fair.append(episode_fairness(final, scale))
-        total.append(sum(final["returns_before_transfer"].values()))
-    return {"fairness": float(np.mean(fair)), "total_return": float(np.mean(total))}
+    return policy_play(env, lambda agent, observation: int(rng.choice(np.flatnonzero(observation["action_mask"]))),
+                       episodes, seed)
 
 
 def _require(module: str, extra_hint: str = 'pip install -e ".[integrations]"'):
