@@ -131,3 +131,16 @@ def test_spawned_workers_import_user_selectors_and_learners_from_their_files(tmp
         runs.run(spec, tmp_path / method, jobs=2, progress=False, start_method=method)
     assert tree_digest(tmp_path / "fork") == tree_digest(tmp_path / "spawn")
     assert "| mine | 2 |" in (tmp_path / "spawn" / "summary.md").read_text()
+
+
+def test_a_ray_address_without_the_ray_backend_and_a_missing_ray_are_refused_before_anything_is_written(
+        tmp_path, capsys):
+    assert main(["train", *RUN, "--address", "127.0.0.1:6379", "--out", str(tmp_path / "a")]) == 2
+    assert "--address names a Ray cluster: use it with --backend ray" in capsys.readouterr().err
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        assert main(["train", *RUN, "--backend", "ray", "--out", str(tmp_path / "b")]) == 2
+        assert 'the Ray backend needs Ray, which is not installed: pip install "fairlead[ray]"' \
+            in capsys.readouterr().err
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
