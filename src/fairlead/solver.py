@@ -44,6 +44,7 @@ with training states its tie-break (``tests/test_learnability.py``):
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,8 +60,17 @@ class StackelbergOutcome:
     rewards: tuple[float, ...]
 
 
+MAX_TENSOR_ENTRIES = 10**8  # 800 MB of float64: past this a payoff tensor is refused, not allocated
+
+
 def payoff_tensor(stage_payoff, n_agents: int, num_actions: int) -> np.ndarray:
-    """Tabulate ``stage_payoff(actions) -> rewards`` over every action profile."""
+    """Tabulate ``stage_payoff(actions) -> rewards`` over every action profile (``k**n * n`` entries)."""
+    if num_actions**n_agents * n_agents > MAX_TENSOR_ENTRIES:
+        raise ValueError(
+            f"a payoff tensor of {n_agents} players with {num_actions} actions has {num_actions}**{n_agents} * "
+            f"{n_agents} entries (more than {MAX_TENSOR_ENTRIES:.0e}); a symmetric matrix game needs none "
+            "(symmetric_follower_response counts actions instead)"
+        )
     tensor = np.empty((num_actions,) * n_agents + (n_agents,))
     for profile in itertools.product(range(num_actions), repeat=n_agents):
         tensor[profile] = stage_payoff(np.array(profile))
@@ -105,6 +115,55 @@ def follower_response(
     actions = list(chosen)
     actions.insert(leader, leader_action)
     return tuple(int(a) for a in actions)
+
+
+MAX_COMPOSITIONS = 200_000  # follower action counts symmetric_follower_response may enumerate
+
+
+def follower_compositions(num_actions: int, n_followers: int) -> int:
+    """How many action-count vectors ``n_followers`` followers with ``num_actions`` actions have."""
+    return math.comb(n_followers + num_actions - 1, num_actions - 1)
+
+
+def symmetric_follower_response(
+    payoff: np.ndarray, n_agents: int, leader_action: int, tie_break: str = "pessimistic"
+) -> tuple[int, ...] | None:
+    """:func:`follower_response` for a symmetric matrix game with mean pairwise payoffs, without a tensor.
+
+    ``payoff[i, j]`` is the reward for playing ``i`` against ``j``; a player's
+    stage reward is the mean over the others. Every follower's reward depends
+    only on its own action and how many others play each action, so the
+    followers' pure equilibria are enumerated as action counts
+    (``C(n - 2 + k, k - 1)`` of them, not ``k**(n-1)`` profiles). The tie-breaks are
+    those of :func:`follower_response`: among the equilibria worst (best) for
+    the leader, the lexicographically smallest follower profile, i.e. the
+    followers' actions in ascending order. Returns every agent's action with
+    the leader as agent 0 (by symmetry the leader's index does not matter), or
+    None if the followers have no pure equilibrium.
+    """
+    payoff = np.asarray(payoff, dtype=float)
+    k, followers = payoff.shape[0], n_agents - 1
+    if tie_break not in TIE_BREAKS:
+        raise ValueError(f"unknown tie_break {tie_break!r}; choose one of {TIE_BREAKS}")
+    if follower_compositions(k, followers) > MAX_COMPOSITIONS:
+        raise ValueError(f"{n_agents} players with {k} actions have {follower_compositions(k, followers)} follower "
+                         f"action counts to check (more than {MAX_COMPOSITIONS}); use fewer players or actions")
+    profiles = np.array(list(itertools.combinations_with_replacement(range(k), followers)))  # lexicographic
+    counts = (profiles[:, :, None] == np.arange(k)).sum(axis=1)  # (profiles, k): the followers' action counts
+    stable = np.ones(len(profiles), dtype=bool)
+    for own in range(k):  # a follower playing `own` faces the other followers and the leader
+        others = counts.astype(float)
+        others[:, own] -= 1
+        others[:, leader_action] += 1
+        value = others @ payoff.T / (n_agents - 1)  # (profiles, its action)
+        plays = counts[:, own] > 0
+        stable &= ~plays | (value[:, own] >= value.max(axis=1) - _TOL)
+    if not stable.any():
+        return None
+    leader_value = counts[stable] @ payoff[leader_action] / (n_agents - 1)
+    target = leader_value.min() if tie_break == "pessimistic" else leader_value.max()
+    chosen = profiles[stable][np.flatnonzero(np.abs(leader_value - target) <= _TOL)[0]]
+    return (int(leader_action), *(int(a) for a in chosen))
 
 
 def stackelberg_outcome(

@@ -116,6 +116,7 @@ import numpy as np
 
 from fairlead.envs.checks import check_finite_returns, check_int, check_real
 from fairlead.envs.stackelberg import StackelbergEnv, make_constructors
+from fairlead.rules import cournot_stage_rewards
 from fairlead.solver import payoff_tensor
 
 
@@ -167,10 +168,11 @@ class raw_env(StackelbergEnv):
     def _profit(self, quantities: np.ndarray, totals: np.ndarray) -> np.ndarray:
         return (np.maximum(0.0, self.a - self.b * totals) - self.c) * quantities
 
-    def stage_payoff(self, actions: np.ndarray) -> np.ndarray:
-        """Every agent's profit when agent ``i`` produces ``actions[i]``."""
-        quantities = np.asarray(actions, dtype=float)
-        return self._profit(quantities, quantities.sum())
+    def stage_payoff(self, actions) -> np.ndarray:
+        """Every agent's profit when agent ``i`` produces ``actions[i]``: ``fairlead.rules``."""
+        out = np.empty(len(actions))
+        cournot_stage_rewards(self.a, self.b, self.c, np.asarray(actions, dtype=np.int64), out)
+        return out
 
     @cached_property
     def payoff_tensor(self) -> np.ndarray:

@@ -8,7 +8,9 @@ import numpy as np
 
 from fairlead.envs.checks import check_finite_returns, check_int, real_array
 from fairlead.envs.stackelberg import StackelbergEnv
-from fairlead.solver import follower_response, payoff_tensor
+from fairlead.rules import bimatrix_stage_rewards, symmetric_stage_rewards
+from fairlead.solver import (MAX_COMPOSITIONS, follower_compositions, follower_response, payoff_tensor,
+                             symmetric_follower_response)
 
 
 def parse_payoff(payoff, n_agents: int) -> tuple[np.ndarray, bool]:
@@ -42,7 +44,9 @@ class MatrixGameEnv(StackelbergEnv):
     it (:func:`fairlead.solver.follower_response`, pessimistic tie-break), the
     leader earns no more than the followers' mean: it did not use the first
     move to come out ahead. A leader action that leaves the followers no pure
-    equilibrium counts as fair.
+    equilibrium counts as fair. A stage costs O(n k) and the fair-action rule of
+    a symmetric game counts actions (:func:`fairlead.solver.symmetric_follower_response`),
+    so many players need no ``k**n`` payoff tensor.
     """
 
     def __init__(
@@ -67,15 +71,25 @@ class MatrixGameEnv(StackelbergEnv):
             n_agents, k, max_cycles, (), obs_encoding, leader, render_mode, stage_feature=stage_feature
         )
         check_finite_returns(self, "payoff")
+        if not self.bimatrix and follower_compositions(k, n_agents - 1) > MAX_COMPOSITIONS:
+            raise ValueError(
+                f"{n_agents} players with {k} actions are too many for the fair-action rule: it checks "
+                f"{follower_compositions(k, n_agents - 1)} follower action counts (at most {MAX_COMPOSITIONS}); "
+                "use fewer players or actions"
+            )
         self._fair = np.full((n_agents, k), -1, dtype=np.int8)  # -1: not yet computed
+        self._counts = np.zeros(k, dtype=np.int64)  # scratch space of symmetric_stage_rewards
         self._payoff_cache: dict[tuple[int, ...], list[float]] = {}  # profile -> rewards (hot path)
 
-    def stage_payoff(self, actions: np.ndarray) -> np.ndarray:
-        """Every agent's reward for one action profile (indexed by agent)."""
+    def stage_payoff(self, actions) -> np.ndarray:
+        """Every agent's reward for one action profile (indexed by agent): ``fairlead.rules``."""
+        actions = np.asarray(actions, dtype=np.int64)
+        out = np.empty(len(actions))
         if self.bimatrix:
-            return self.payoff[:, actions[0], actions[1]]
-        pair = self.payoff[actions[:, None], actions[None, :]]
-        return (pair.sum(axis=1) - pair.diagonal()) / (len(actions) - 1)
+            bimatrix_stage_rewards(self.payoff, actions, out)
+        else:
+            symmetric_stage_rewards(self.payoff, actions, self._counts, out)
+        return out
 
     @cached_property
     def payoff_tensor(self) -> np.ndarray:
@@ -84,15 +98,24 @@ class MatrixGameEnv(StackelbergEnv):
 
     def leader_action_is_fair(self, leader: int, action: int) -> bool:
         if self._fair[leader, action] < 0:
-            profile = follower_response(self.payoff_tensor, leader, action)
+            if self.bimatrix:
+                profile, at = follower_response(self.payoff_tensor, leader, action), leader
+            else:  # symmetric: the same for every leader; the profile has the leader as agent 0
+                profile, at = symmetric_follower_response(self.payoff, len(self._fair), action), 0
             if profile is None:
                 fair = True
             else:
-                rewards = self.payoff_tensor[profile]
-                followers = np.delete(rewards, leader)
-                fair = rewards[leader] <= followers.mean() + 1e-9
-            self._fair[leader, action] = fair
+                rewards = self.stage_payoff(profile)
+                fair = rewards[at] <= np.delete(rewards, at).mean() + 1e-9
+            self._fair[leader if self.bimatrix else slice(None), action] = fair
         return bool(self._fair[leader, action])
+
+    def fair_actions(self) -> np.ndarray:
+        """``fair[leader, action]``: the fair-action rule for every leader and action (what the engine reads)."""
+        for leader in range(self._fair.shape[0]):
+            for action in range(self._fair.shape[1]):
+                self.leader_action_is_fair(leader, action)
+        return self._fair.astype(bool)
 
     def _play_stage(self, leader, actions):
         profile = tuple(actions.tolist())

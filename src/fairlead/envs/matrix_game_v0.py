@@ -19,7 +19,8 @@ each other's), then every agent is paid.
 - a `k x k` matrix of a **symmetric** game: `payoff[i][j]` is the reward for
   playing `i` against an opponent playing `j`. Any number of players: with
   `n > 2` a player's stage reward is the mean of its pairwise rewards against
-  each other player, `r_p = mean_{q != p} payoff[a_p][a_q]`.
+  each other player, `r_p = mean_{q != p} payoff[a_p][a_q]`, computed from how
+  many players play each action: a stage costs O(n k), never a `k**n` table.
 - a `2 x k x k` **bimatrix** for two players: `payoff[0][i][j]` is
   `player_0`'s reward and `payoff[1][i][j]` is `player_1`'s when `player_0`
   plays `i` and `player_1` plays `j` (whoever leads).
@@ -61,6 +62,11 @@ A leader's action is fair when, after the followers' equilibrium reply to it
 (`fairlead.solver.follower_response`, pessimistic tie-break), the leader
 earns no more than the followers' mean: it did not use the first move to come
 out ahead. Recorded per stage as `info["last_stage"]["leader_fair"]`.
+In a symmetric game the followers' equilibria are found among their action
+counts (`fairlead.solver.symmetric_follower_response`), `C(n - 2 + k, k - 1)`
+of them: 64 players with 2 actions have 64, with 4 actions 45,760. More than
+200,000 (e.g. 64 players with 6 actions) is refused at construction with a
+`ValueError`.
 
 ### Arguments
 
@@ -82,7 +88,8 @@ docs/stackelberg-protocol.md.
 ### Version History
 
 * v0: Initial release (fairlead 0.1.0); `stage_feature` added (default
-  `"index"`: the observations of earlier releases)
+  `"index"`: the observations of earlier releases); many players without a
+  `k**n` payoff tensor (same rewards and fair actions)
 """
 
 from __future__ import annotations

@@ -63,6 +63,7 @@ import numpy as np
 from gymnasium import spaces
 
 from fairlead.mediation.transfer import taken_advantage
+from fairlead.rules import LED_FAIRLY, LED_UNFAIRLY, NEVER_LED
 from fairlead.names import unknown_name
 
 HISTORY_FEATURES = ("returns", "leaders", "reputation")
@@ -72,7 +73,6 @@ DEFAULT_HISTORY = ("returns", "reputation")
 RETURN_TOLERANCE = 0.25
 LEADER_CAP = 2
 BEHIND, LEVEL, AHEAD = 0, 1, 2
-NEVER_LED, LED_FAIRLY, LED_UNFAIRLY = 0, 1, 2
 FEATURE_SIZES = {"returns": 3, "leaders": LEADER_CAP + 1, "reputation": 3}
 FLOAT_FEATURES = {"returns": -1.0, "leaders": 0.0}  # box-only float features: name -> lower bound (upper 1)
 

@@ -38,6 +38,7 @@ from typing import Protocol
 
 import numpy as np
 
+from fairlead import rules
 from fairlead.names import unknown_name
 
 # |sum t| allowed, relative to sum |G|: the float residue of a zero-sum rule, not a leak.
@@ -55,7 +56,9 @@ class TransferRule(Protocol):
 
 def mean_deviation(returns: np.ndarray, beta: float, stages: Sequence = ()) -> np.ndarray:
     """``t_i = -beta * (G_i - mean(G))``: shrink every return towards the mean by ``beta``."""
-    return -beta * (returns - returns.mean())
+    out = np.empty(len(returns))
+    rules.mean_deviation_transfer(np.asarray(returns, dtype=float), float(beta), out)
+    return out
 
 
 mean_deviation.max_strength = 1.0
@@ -65,9 +68,9 @@ def taken_advantage(record) -> float:
     """What a stage's leader took over the followers' mean, if it led unfairly: ``max(0, r_L - mean r_F)``."""
     if record.leader_fair:
         return 0.0
-    rewards = record.rewards
-    others = [r for p, r in rewards.items() if p != record.leader]
-    return max(0.0, rewards[record.leader] - sum(others) / len(others))
+    players = list(record.rewards)
+    rewards = np.fromiter(record.rewards.values(), dtype=float, count=len(players))
+    return rules.taken_advantage(rewards, players.index(record.leader), False)
 
 
 def unfair_advantages(returns: np.ndarray, stages: Sequence) -> np.ndarray:
@@ -81,9 +84,9 @@ def unfair_advantages(returns: np.ndarray, stages: Sequence) -> np.ndarray:
 
 def unfair_advantage(returns: np.ndarray, kappa: float, stages: Sequence = ()) -> np.ndarray:
     """``t_i = -kappa n/(n-1) (u_i - mean u)``: each unfair leader pays back ``kappa`` times its advantage."""
-    u = unfair_advantages(returns, stages)
-    n = len(returns)
-    return -kappa * n / (n - 1) * (u - u.mean()) + 0.0  # + 0.0: no -0.0 for a player that owes nothing
+    out = np.empty(len(returns))
+    rules.unfair_advantage_transfer(unfair_advantages(returns, stages), float(kappa), out)
+    return out
 
 
 unfair_advantage.max_strength = math.inf

@@ -33,7 +33,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from fairlead.mediation.observation import LED_FAIRLY, LED_UNFAIRLY, NEVER_LED
+from fairlead import rules
+from fairlead.rules import LED_FAIRLY, LED_UNFAIRLY, NEVER_LED
 from fairlead.mediation.selectors import MediatorView, Selector
 from fairlead.trainers.qlearning import QConfig
 
@@ -49,7 +50,6 @@ class VectorMediator(Selector):
         self.values = np.zeros((max_cycles, n_players, reputations, n_players))
         self.epsilon = config.epsilon_start
         self.explore = False
-        self._pairs = np.triu_indices(n_players, k=1)
 
     def begin_episode(self, episode: int) -> None:
         self.epsilon = self.config.epsilon(episode)
@@ -60,12 +60,10 @@ class VectorMediator(Selector):
         if self.explore and self.rng.random() < self.epsilon:
             return view.agents[int(self.rng.integers(n))]
         reputation = self._reputations(view.leaders, view.leader_fair, view.agents)
-        predicted = self.values[view.stage, np.arange(n), reputation]  # (candidate leader, agent)
-        if self.use_returns:
-            predicted = predicted + np.array([view.returns[a] for a in view.agents])
-        i, j = self._pairs
-        unfairness = np.abs(predicted[:, i] - predicted[:, j]).mean(axis=1)
-        return view.agents[int(np.argmin(unfairness))]
+        returns = np.array([view.returns[a] for a in view.agents])
+        leader = rules.fairest_leader(self.values[view.stage], reputation, returns, self.use_returns,
+                                      np.empty(n), np.empty(n * (n - 1) // 2))
+        return view.agents[leader]
 
     def _reputations(self, leaders, leader_fair, agents) -> np.ndarray:
         """Each agent's reputation (index into ``values``' third axis) after the given stages."""
@@ -77,21 +75,16 @@ class VectorMediator(Selector):
 
     # -------------------------------------------------------------- learning
     def learn(self, stages, agents) -> None:
-        """Monte Carlo update from one training episode's stage records."""
+        """Monte Carlo update from one training episode's stage records (``rules.learn_reward_vectors``)."""
         agents = list(agents)
         rewards = np.array([[record.rewards[a] for a in agents] for record in stages])
-        to_come = np.zeros(len(agents))
-        targets = np.empty_like(rewards)
-        for t in range(len(stages) - 1, -1, -1):
-            to_come = rewards[t] + self.config.gamma * to_come
-            targets[t] = to_come
         leaders = [record.leader for record in stages]
         fair = [record.leader_fair for record in stages]
-        for t, record in enumerate(stages):
-            leader = agents.index(record.leader)
-            rho = self._reputations(leaders[:t], fair[:t], agents)[leader]
-            cell = self.values[record.stage, leader, rho]
-            cell += self.config.alpha * (targets[t] - cell)
+        leader_index = np.array([agents.index(leader) for leader in leaders], dtype=np.int64)
+        reputations = np.array([self._reputations(leaders[:t], fair[:t], agents)[leader_index[t]]
+                                for t in range(len(stages))], dtype=np.int64)
+        rules.learn_reward_vectors(self.values, rewards, leader_index, reputations, self.config.alpha,
+                                   self.config.gamma, np.empty(len(agents)))
 
     # ----------------------------------------------------------- checkpoints
     def state_dict(self) -> dict:

@@ -1,0 +1,186 @@
+"""The rules of the games and of the mediator, written once.
+
+The PettingZoo environments, the mediator and the reference trainer call these
+functions as plain Python; the compiled engine (``fairlead.engine``) compiles
+the very same functions with numba. So they are written in the subset numba
+compiles (numbers and numpy arrays in, results written into ``out`` arrays,
+scalar loops) and fix the order of every floating-point operation: both paths
+give the same floats, bit for bit. Sums follow numpy's own summation order
+(:func:`array_sum`), so the numbers are those ``np.sum``/``np.mean`` give.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+NEVER_LED, LED_FAIRLY, LED_UNFAIRLY = 0, 1, 2  # a leader's reputation (mediator history feature "reputation")
+_BLOCK = 128  # numpy's pairwise-summation block
+
+
+def _block_sum(x, start, count):
+    """numpy's sum of ``count <= 128`` values: in order below 8, else 8 interleaved partial sums."""
+    if count < 8:
+        total = 0.0
+        for i in range(start, start + count):
+            total += x[i]
+        return total
+    r0, r1, r2, r3 = x[start], x[start + 1], x[start + 2], x[start + 3]
+    r4, r5, r6, r7 = x[start + 4], x[start + 5], x[start + 6], x[start + 7]
+    i = 8
+    while i < count - count % 8:
+        j = start + i
+        r0 += x[j]
+        r1 += x[j + 1]
+        r2 += x[j + 2]
+        r3 += x[j + 3]
+        r4 += x[j + 4]
+        r5 += x[j + 5]
+        r6 += x[j + 6]
+        r7 += x[j + 7]
+        i += 8
+    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < count:
+        total += x[start + i]
+        i += 1
+    return total
+
+
+def array_sum(x, count):
+    """``np.sum(x[:count])`` bit for bit: numpy's pairwise summation.
+
+    numpy halves a run longer than 128 (the first half rounded down to a
+    multiple of 8) and adds the halves' sums; that recursion runs here on an
+    explicit stack, as numba compiles no recursion between plain functions.
+    """
+    if count <= _BLOCK:
+        return _block_sum(x, 0, count)
+    starts, counts = np.zeros(128, np.int64), np.zeros(128, np.int64)
+    combine = np.zeros(128, np.bool_)  # a marker: add the two sums on top of ``sums``
+    sums = np.zeros(128)
+    top, done = 1, 0
+    counts[0] = count
+    while top > 0:
+        top -= 1
+        s, c = starts[top], counts[top]
+        if combine[top]:
+            done -= 1
+            sums[done - 1] = sums[done - 1] + sums[done]
+        elif c <= _BLOCK:
+            sums[done] = _block_sum(x, s, c)
+            done += 1
+        else:
+            half = c // 2
+            half -= half % 8
+            combine[top] = True  # stays on the stack, under its two halves
+            starts[top + 1], counts[top + 1], combine[top + 1] = s + half, c - half, False  # right, done second
+            starts[top + 2], counts[top + 2], combine[top + 2] = s, half, False  # left, done first
+            top += 3
+    return sums[0]
+
+
+# ------------------------------------------------------------------ stage rewards
+def symmetric_stage_rewards(payoff, actions, counts, out):
+    """A symmetric matrix game's stage: ``r_p = mean_{q != p} payoff[a_p, a_q]``, in O(n k).
+
+    ``counts`` (length k) is scratch space. The mean of the pairwise rewards is
+    ``(sum_b c_b payoff[a_p, b] - payoff[a_p, a_p]) / (n - 1)``, ``c_b`` the
+    number of players (``p`` included) that played ``b``: no ``k**n`` table.
+    """
+    n, k = actions.shape[0], payoff.shape[0]
+    for b in range(k):
+        counts[b] = 0
+    for p in range(n):
+        counts[actions[p]] += 1
+    for p in range(n):
+        a = actions[p]
+        total = 0.0
+        for b in range(k):
+            total += counts[b] * payoff[a, b]
+        out[p] = (total - payoff[a, a]) / (n - 1)
+
+
+def bimatrix_stage_rewards(payoff, actions, out):
+    """A two-player bimatrix game's stage: ``payoff[i, a_0, a_1]`` for player ``i``."""
+    out[0] = payoff[0, actions[0], actions[1]]
+    out[1] = payoff[1, actions[0], actions[1]]
+
+
+def cournot_stage_rewards(a, b, c, actions, out):
+    """Cournot profits: ``(max(0, a - b Q) - c) q_i`` with ``Q`` the total quantity."""
+    total = 0.0
+    for p in range(actions.shape[0]):
+        total += actions[p]
+    price = max(0.0, a - b * total)
+    for p in range(actions.shape[0]):
+        out[p] = (price - c) * actions[p]
+
+
+# ------------------------------------------------------------------ the mediator
+def taken_advantage(rewards, leader, fair):
+    """What a stage's leader took over the followers' mean if it led unfairly: ``max(0, r_L - mean r_F)``."""
+    if fair:
+        return 0.0
+    others = 0.0
+    for p in range(rewards.shape[0]):
+        if p != leader:
+            others += rewards[p]
+    return max(0.0, rewards[leader] - others / (rewards.shape[0] - 1))
+
+
+def mean_deviation_transfer(returns, beta, out):
+    """Return-based end-game transfer: ``t_i = -beta (G_i - mean G)``."""
+    n = returns.shape[0]
+    mean = array_sum(returns, n) / n
+    for i in range(n):
+        out[i] = -beta * (returns[i] - mean)
+
+
+def unfair_advantage_transfer(advantages, kappa, out):
+    """Action-based end-game transfer: ``t_i = -kappa n/(n-1) (u_i - mean u)``, ``u`` the advantages taken."""
+    n = advantages.shape[0]
+    mean = array_sum(advantages, n) / n
+    scale = -kappa * n / (n - 1)
+    for i in range(n):
+        out[i] = scale * (advantages[i] - mean) + 0.0  # + 0.0: no -0.0 for a player that owes nothing
+
+
+def fairest_leader(values, reputation, returns, use_returns, predicted, gaps):
+    """JAM-QL's vector mediator's choice: ``argmin_l mean_{i<j} |P_i - P_j|``, ``P = [G +] V[l, rho_l]``.
+
+    ``values[l, rho]`` is the learned vector of every agent's reward to come
+    when ``l`` leads with reputation ``rho``; ``predicted`` (n) and ``gaps``
+    (n (n-1) / 2) are scratch space. Ties go to the lowest index.
+    """
+    n = returns.shape[0]
+    best, best_gap = 0, np.inf
+    for leader in range(n):
+        for i in range(n):
+            predicted[i] = values[leader, reputation[leader], i]
+            if use_returns:
+                predicted[i] = predicted[i] + returns[i]
+        m = 0
+        for i in range(n):
+            for j in range(i + 1, n):
+                gaps[m] = abs(predicted[i] - predicted[j])
+                m += 1
+        gap = array_sum(gaps, m) / m
+        if gap < best_gap:
+            best, best_gap = leader, gap
+    return best
+
+
+def learn_reward_vectors(values, rewards, leaders, reputations, alpha, gamma, to_come):
+    """Monte Carlo update of the vector mediator from one episode's stage rewards ``rewards[t, i]``::
+
+        R_t = r_t + gamma R_{t+1}  (R_T = 0),   V[t, l_t, rho_t] <- V[t, l_t, rho_t] + alpha (R_t - V[t, l_t, rho_t])
+
+    ``to_come`` (n) is scratch space.
+    """
+    stages, n = rewards.shape
+    for i in range(n):
+        to_come[i] = 0.0
+    for t in range(stages - 1, -1, -1):
+        for i in range(n):
+            to_come[i] = rewards[t, i] + gamma * to_come[i]
+            cell = values[t, leaders[t], reputations[t], i]
+            values[t, leaders[t], reputations[t], i] = cell + alpha * (to_come[i] - cell)
