@@ -209,7 +209,7 @@ def test_a_failing_worker_stops_the_others_before_they_write(tmp_path, capsys, m
     monkeypatch.setattr(Trainer, "train_episode", train_episode)  # the forked workers inherit it
     out = tmp_path / "run"
     start = time.monotonic()
-    assert train(out, jobs="2") == 2
+    assert train(out, "--engine", "reference", jobs="2") == 2  # the trainer patched above
     assert "boom in jamql seed 0" in capsys.readouterr().err
     assert time.monotonic() - start < 8  # less than one (method, seed): the others stopped, queued ones never ran
     assert [p.name for p in out.rglob("*") if p.is_file()] == ["run.json"]

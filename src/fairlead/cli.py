@@ -11,6 +11,7 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
+from fairlead.engine import ENGINES
 from fairlead.experiments.checkpoint import CheckpointError
 from fairlead.experiments.policies import FIXED_SELECTORS
 from fairlead.experiments.runs import (BACKENDS, RUN_FILE, RunDirectoryError, RunSpec, load_spec, recorded_shard,
@@ -138,7 +139,7 @@ def cmd_train(args) -> None:
     shard = args.shard or (recorded_shard(out) if grows else None)
     try:
         table = run(spec, out, resume=bool(args.resume), jobs=args.jobs, progress=not args.no_progress, shard=shard,
-                    backend=args.backend, address=args.address)
+                    backend=args.backend, address=args.address, engine=args.engine)
     except KeyboardInterrupt as err:
         if not (out / RUN_FILE).exists():
             raise
@@ -237,6 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="local worker processes (default), or Ray tasks (the ray extra)")
     p.add_argument("--address", help="with --backend ray: the address of a running Ray cluster (default: start "
                                      "a local instance for this run)")
+    p.add_argument("--engine", choices=ENGINES, default="auto",
+                   help="auto (default): the compiled engine where it plays the env and method, else the reference "
+                        "AEC trainer; compiled: refuse what it cannot play; reference: the AEC trainer. Same results")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
 

@@ -29,7 +29,8 @@ def require_ray():
     return ray
 
 
-def train_with_ray(spec, out: Path, tasks: list, jobs: int, progress: bool, address: str | None) -> dict:
+def train_with_ray(spec, out: Path, tasks: list, jobs: int, progress: bool, address: str | None,
+                   engine: str = "auto") -> dict:
     """``{(method, seed): result}`` of every task, run as Ray tasks of one CPU each."""
     from fairlead.experiments.runs import train_seed
 
@@ -42,7 +43,7 @@ def train_with_ray(spec, out: Path, tasks: list, jobs: int, progress: bool, addr
     pending: list = []
     try:
         remote = ray.remote(num_cpus=1, max_retries=0)(train_seed)
-        owner = {remote.remote(spec, method, seed, out): (method, seed) for method, seed in tasks}
+        owner = {remote.remote(spec, method, seed, out, engine=engine): (method, seed) for method, seed in tasks}
         pending, results = list(owner), {}
         with tqdm(total=len(tasks) * spec.hp.training.episodes, desc="training", unit="episode",
                   disable=not progress, mininterval=0.5) as bar:

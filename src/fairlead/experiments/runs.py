@@ -53,6 +53,7 @@ from fairlead.experiments.report import summary_table
 from fairlead.registry import env_module, make
 from fairlead.trainers.config import HyperParams, apply_overrides, get_method
 from fairlead.trainers.evaluation import HEADLINE, summarise
+from fairlead.engine import check_engine, make_trainer, unsupported
 from fairlead.trainers.jamql import Trainer
 
 RUN_FILE, CHECKPOINT_FILE, RESULT_FILE, LOCK_FILE = "run.json", "checkpoint.npz", "result.json", ".lock"
@@ -304,8 +305,11 @@ def lock_run_dir(out: Path):
         os.close(fd)
 
 
-def train_seed(spec: RunSpec, method: str, seed: int, out: Path, stop_after: int | None = None) -> dict:
+def train_seed(spec: RunSpec, method: str, seed: int, out: Path, stop_after: int | None = None,
+               engine: str = "auto") -> dict:
     """Train one (method, seed) run to completion (or ``stop_after`` episodes) and evaluate it.
+
+    ``engine`` (``fairlead.engine``) does not change a single byte of the result.
 
     Returns ``{}`` if it stopped early (``stop_after``, or the run was stopped).
     A finished seed whose checkpoint was lost is retrained to recreate it; the
@@ -318,15 +322,21 @@ def train_seed(spec: RunSpec, method: str, seed: int, out: Path, stop_after: int
     if result_file.exists() and not recreate:
         _count(tc.episodes)
         return load_result(result_file, fingerprint)
-    trainer = Trainer(spec.env, spec.env_kwargs, spec.definitions[method], spec.hp, seed)
+    trainer = make_trainer(spec.env, spec.env_kwargs, spec.definitions[method], spec.hp, seed, engine)
     points: list[dict] = []
     if checkpoint.exists():
         state, points = load_checkpoint(checkpoint, fingerprint)
         trainer.load_state_dict(state)
     _count(trainer.episode)  # resumed episodes count as done
     while trainer.episode < tc.episodes:
-        trainer.train_episode()
-        _count(1)
+        # the compiled engine plays up to the next curve point, checkpoint or stop at once; the reference one
+        # episode at a time, so a stop (a failed worker, Ctrl-C) is seen within an episode
+        done = trainer.episode
+        target = min(tc.episodes, *(done + every - done % every for every in (tc.log_every, tc.checkpoint_every)))
+        if stop_after is not None or not trainer.plays_in_chunks:
+            target = min(target, max(stop_after or 0, done + 1))
+        trainer.train(target - done)
+        _count(target - done)
         if trainer.episode % tc.log_every == 0 or trainer.episode == tc.episodes:
             point = summarise(trainer.evaluate(tc.curve_episodes, offset=CURVE_OFFSET + trainer.episode),
                               trainer.players, trainer.return_scale)
@@ -394,7 +404,7 @@ BACKENDS = ("local", "ray")
 
 def run(spec: RunSpec, out: str | Path, resume: bool = False, jobs: int | None = None,
         progress: bool = True, shard: tuple[int, int] | None = None, start_method: str = START_METHOD,
-        backend: str = "local", address: str | None = None) -> str:
+        backend: str = "local", address: str | None = None, engine: str = "auto") -> str:
     """Train every (method, seed), or those of ``shard`` ``(i, n)``, write the reports, return the summary table.
 
     ``out`` is locked for the whole run. If a worker fails, or the run is
@@ -403,8 +413,15 @@ def run(spec: RunSpec, out: str | Path, resume: bool = False, jobs: int | None =
     The shards of a run are merged into the whole run by :func:`merge_shards`.
     ``backend="ray"`` runs each pair as a Ray task (``address``: a cluster's;
     none: a local instance of ``jobs`` CPUs, stopped at the end), with the
-    same results.
+    same results. ``engine`` (``fairlead.engine``: auto, compiled, reference) picks the trainer; the results
+    are the same bytes whichever it is.
     """
+    check_engine(engine)
+    if engine == "compiled":
+        for name, definition in spec.definitions.items():
+            if reason := unsupported(spec.env, spec.env_kwargs, definition):
+                raise ValueError(f"--engine compiled: {reason}; use --engine auto (the reference trainer "
+                                 "where the compiled engine cannot) or --engine reference")
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; valid backends: {', '.join(BACKENDS)}")
     if address is not None and backend != "ray":
@@ -426,13 +443,14 @@ def run(spec: RunSpec, out: str | Path, resume: bool = False, jobs: int | None =
                              "seed) pairs has none; use fewer shards")
         jobs = max(1, min(jobs or usable_cpus(), len(tasks)))
         if backend == "ray":
-            results = train_with_ray(spec, out, tasks, jobs, progress, address)
+            results = train_with_ray(spec, out, tasks, jobs, progress, address, engine)
         else:
-            results = _train_local(spec, out, tasks, jobs, progress, start_method)
+            results = _train_local(spec, out, tasks, jobs, progress, start_method, engine)
         return write_reports(spec, out, [results[t] for t in tasks], shard)
 
 
-def _train_local(spec: RunSpec, out: Path, tasks: list, jobs: int, progress: bool, start_method: str) -> dict:
+def _train_local(spec: RunSpec, out: Path, tasks: list, jobs: int, progress: bool, start_method: str,
+                 engine: str) -> dict:
     """``{(method, seed): result}`` from a pool of ``jobs`` local worker processes."""
     context = multiprocessing.get_context(start_method)
     counter, stop = context.Value("q", 0), context.Value("b", 0)  # episodes trained by all workers; stop flag
@@ -441,7 +459,7 @@ def _train_local(spec: RunSpec, out: Path, tasks: list, jobs: int, progress: boo
             ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker,
                                 initargs=(counter, stop, os.getpid())) as pool:
         try:
-            futures = {pool.submit(train_seed, spec, m, s, out): (m, s) for m, s in tasks}
+            futures = {pool.submit(train_seed, spec, m, s, out, engine=engine): (m, s) for m, s in tasks}
             pending = set(futures)
             while pending:
                 done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
@@ -540,7 +558,7 @@ def evaluate_run(out: str | Path, episodes: int | None = None, progress: bool = 
         with tqdm(total=len(states) * episodes, desc="evaluating", unit="episode",
                   disable=not progress, mininterval=0.5) as bar:
             for (method, seed), state in states.items():
-                trainer = Trainer(spec.env, spec.env_kwargs, spec.definitions[method], spec.hp, seed)
+                trainer = make_trainer(spec.env, spec.env_kwargs, spec.definitions[method], spec.hp, seed)
                 trainer.load_state_dict(state)
                 played = []
                 for j in range(episodes):  # one at a time for the bar; same seeds as trainer.evaluate(episodes)

@@ -97,6 +97,8 @@ def mediated(base, method: Method, seed: int, selector=None):
 class Trainer:
     """Players' (and, for JAM-QL, the mediator's) learners on one mediated env."""
 
+    plays_in_chunks = False  # train(n) takes about n times one episode's time (runs.train_seed asks for 1)
+
     def __init__(self, env_name: str, env_kwargs: dict, method: Method, hp: HyperParams, seed: int):
         self.method, self.hp, self.seed = method, hp, seed
         base = make(env_name, **{**env_kwargs, "obs_encoding": "discrete"})
@@ -134,6 +136,11 @@ class Trainer:
         result = self.play(derived_seed(self.seed, TRAIN, self.episode), explore=True, learn=True)
         self.episode += 1
         return result
+
+    def train(self, episodes: int) -> None:
+        """Train ``episodes`` more episodes (the compiled engine's trainer has the same method)."""
+        for _ in range(episodes):
+            self.train_episode()
 
     def evaluate(self, episodes: int, offset: int = 0) -> list[EpisodeResult]:
         """Greedy play (no exploration, no learning) on evaluation seeds."""

@@ -1,0 +1,67 @@
+"""The compiled training engine: the reference trainer's runs, byte for byte, in compiled episode loops.
+
+``fairlead train --engine {auto,compiled,reference}``: ``reference`` is the AEC
+trainer (``fairlead.trainers.jamql.Trainer``), which plays any env that follows
+the Stackelberg protocol through PettingZoo's API; ``compiled`` plays whole
+episodes in numba (:mod:`fairlead.engine.kernels`, the algorithm in one
+function) with the same random draws and the same float arithmetic, so
+``metrics.csv``, ``curves.csv`` and checkpoints are identical; ``auto`` (the
+default) takes the compiled engine when it supports the env and method
+(:func:`unsupported`) and the reference otherwise.
+
+What the compiled engine plays today: the matrix games (any payoff, any n) and
+Cournot; the selectors fixed, round robin, random, catch-up and JAM-QL's vector
+mediator; every agent history feature; both transfer rules; the built-in
+tabular learner. The vote, the scalar mediator agent (``jamql-scalar``),
+resource collection, user selectors, learners and envs run on the reference.
+"""
+
+from __future__ import annotations
+
+from fairlead.registry import make
+from fairlead.trainers.config import HyperParams, Method
+
+ENGINES = ("auto", "compiled", "reference")
+ENGINE_SELECTORS = ("fixed", "round_robin", "random", "catch_up", "vector_mediator")
+ENGINE_TRANSFERS = ("mean_deviation", "unfair_advantage")
+
+
+def unsupported(env_name: str, env_kwargs: dict, method: Method) -> str | None:
+    """Why the compiled engine cannot train ``method`` on this env (None: it can)."""
+    from fairlead.envs.cournot_v0 import raw_env as Cournot
+    from fairlead.envs.matrix import MatrixGameEnv
+
+    game = make(env_name, **env_kwargs).unwrapped
+    if not isinstance(game, (MatrixGameEnv, Cournot)):
+        return f"the compiled engine plays the matrix games and Cournot, not {game.metadata['name']}"
+    if method.selector not in ENGINE_SELECTORS or method.user_selector:
+        return f"method {method.name}'s selector {method.selector!r} runs on the reference trainer"
+    if method.learner:
+        return f"method {method.name}'s learner {method.learner!r} (a user learner) runs on the reference trainer"
+    transfer = method.transfer
+    if isinstance(transfer, list) and transfer[0] not in ENGINE_TRANSFERS:
+        return f"method {method.name}'s transfer rule {transfer[0]!r} runs on the reference trainer"
+    return None
+
+
+def make_trainer(env_name: str, env_kwargs: dict, method: Method, hp: HyperParams, seed: int, engine: str = "auto"):
+    """The trainer ``engine`` asks for: the compiled one when it can (``auto``), else the reference."""
+    from fairlead.trainers.jamql import Trainer
+
+    check_engine(engine)
+    if engine == "reference":
+        return Trainer(env_name, env_kwargs, method, hp, seed)
+    reason = unsupported(env_name, env_kwargs, method)
+    if reason is None:
+        from fairlead.engine.trainer import CompiledTrainer
+
+        return CompiledTrainer(env_name, env_kwargs, method, hp, seed)
+    if engine == "compiled":
+        raise ValueError(f"--engine compiled: {reason}; use --engine auto or reference")
+    return Trainer(env_name, env_kwargs, method, hp, seed)
+
+
+def check_engine(engine: str) -> str:
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; valid engines: {', '.join(ENGINES)}")
+    return engine
