@@ -103,12 +103,22 @@ def test_the_engine_trains_many_players(n):
 
 
 def test_what_the_engine_cannot_play_goes_to_the_reference_or_is_refused_with_the_reason(tmp_path, capsys):
-    assert "vote" in unsupported("chicken_v0", {}, get_method("vote"))
-    assert "mediator" in unsupported("chicken_v0", {}, get_method("jamql-scalar"))
-    assert "resource_collection" in unsupported("resource_collection_v0", {}, get_method("jamql"))
+    assert "vote" in unsupported("chicken_v0", get_method("vote"))
+    assert "mediator" in unsupported("chicken_v0", get_method("jamql-scalar"))
+    assert "resource_collection" in unsupported("resource_collection_v0", get_method("jamql"))
     assert isinstance(make_trainer("chicken_v0", {}, get_method("vote"), HyperParams(), 0), Trainer)
     assert main(["train", "--env", "chicken-2p", "--method", "jamql,vote", "--seeds", "1", "--episodes", "5",
                  "--engine", "compiled", "--out", str(tmp_path / "run"), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "--engine compiled: method vote's selector 'vote' runs on the reference trainer" in err
     assert "--engine auto" in err and not (tmp_path / "run").exists()
+
+
+def test_an_unknown_engine_is_refused_naming_the_choices(tmp_path, capsys):
+    with pytest.raises(ValueError, match="unknown engine 'fast'; valid engines: auto, compiled, reference"):
+        runs.run(RunSpec("chicken_v0", {}, ("jamql",), (0,), SMALL), tmp_path / "r", engine="fast")
+    assert not (tmp_path / "r").exists()
+    with pytest.raises(SystemExit):
+        main(["train", "--env", "chicken-2p", "--method", "jamql", "--engine", "fast", "--out", str(tmp_path / "c")])
+    err = capsys.readouterr().err
+    assert "--engine: invalid choice: 'fast'" in err and "compiled" in err and not (tmp_path / "c").exists()

@@ -14,6 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 NEVER_LED, LED_FAIRLY, LED_UNFAIRLY = 0, 1, 2  # a leader's reputation (mediator history feature "reputation")
+UNFAIR_LEADS, LEADS, RANK = 0, 1, 2  # the players' own history features, in their canonical order
+UNFAIR_LEAD_CAP = 1  # a flag, "has taken an unfair advantage that paid" (why 1: docs/results.md)
+LEADER_CAP = 2
 _BLOCK = 128  # numpy's pairwise-summation block
 
 
@@ -125,6 +128,29 @@ def taken_advantage(rewards, leader, fair):
         if p != leader:
             others += rewards[p]
     return max(0.0, rewards[leader] - others / (rewards.shape[0] - 1))
+
+
+def reputation_after(leader_fair):
+    """A leader's reputation once it has led: fairly or unfairly (its last lead counts)."""
+    return LED_FAIRLY if leader_fair else LED_UNFAIRLY
+
+
+def own_history_feature(feature, player, unfair_leads, leads, returns):
+    """One of ``player``'s own-history features (``agent_history``) after the stages so far.
+
+    ``UNFAIR_LEADS``: its leads that took an advantage (:func:`taken_advantage` > 0),
+    capped at ``UNFAIR_LEAD_CAP``; ``LEADS``: its leads, capped at ``LEADER_CAP``;
+    ``RANK``: how many players have a strictly lower return.
+    """
+    if feature == UNFAIR_LEADS:
+        return min(unfair_leads[player], UNFAIR_LEAD_CAP)
+    if feature == LEADS:
+        return min(leads[player], LEADER_CAP)
+    rank = 0
+    for other in range(returns.shape[0]):
+        if returns[other] < returns[player]:
+            rank += 1
+    return rank
 
 
 def mean_deviation_transfer(returns, beta, out):

@@ -18,7 +18,7 @@ resource collection, user selectors, learners and envs run on the reference.
 
 from __future__ import annotations
 
-from fairlead.registry import make
+from fairlead.registry import env_module
 from fairlead.trainers.config import HyperParams, Method
 
 ENGINES = ("auto", "compiled", "reference")
@@ -26,13 +26,13 @@ ENGINE_SELECTORS = ("fixed", "round_robin", "random", "catch_up", "vector_mediat
 ENGINE_TRANSFERS = ("mean_deviation", "unfair_advantage")
 
 
-def unsupported(env_name: str, env_kwargs: dict, method: Method) -> str | None:
-    """Why the compiled engine cannot train ``method`` on this env (None: it can)."""
+def unsupported(env_name: str, method: Method) -> str | None:
+    """Why the compiled engine cannot train ``method`` on the env ``env_name`` (None: it can)."""
     from fairlead.envs.cournot_v0 import raw_env as Cournot
     from fairlead.envs.matrix import MatrixGameEnv
 
-    game = make(env_name, **env_kwargs).unwrapped
-    if not isinstance(game, (MatrixGameEnv, Cournot)):
+    game = env_module(env_name).raw_env
+    if not issubclass(game, (MatrixGameEnv, Cournot)):
         return f"the compiled engine plays the matrix games and Cournot, not {game.metadata['name']}"
     if method.selector not in ENGINE_SELECTORS or method.user_selector:
         return f"method {method.name}'s selector {method.selector!r} runs on the reference trainer"
@@ -51,7 +51,7 @@ def make_trainer(env_name: str, env_kwargs: dict, method: Method, hp: HyperParam
     check_engine(engine)
     if engine == "reference":
         return Trainer(env_name, env_kwargs, method, hp, seed)
-    reason = unsupported(env_name, env_kwargs, method)
+    reason = unsupported(env_name, method)
     if reason is None:
         from fairlead.engine.trainer import CompiledTrainer
 

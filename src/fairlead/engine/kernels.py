@@ -41,13 +41,10 @@ from fairlead import rules
 FIXED, ROUND_ROBIN, RANDOM, CATCH_UP, VECTOR_MEDIATOR = range(5)
 # game codes (which ``fairlead.rules`` stage function pays)
 SYMMETRIC, BIMATRIX, COURNOT = range(3)
-# transfer codes
-NO_TRANSFER, MEAN_DEVIATION, UNFAIR_ADVANTAGE = range(3)
+# transfer codes (a strength of 0 is no transfer)
+MEAN_DEVIATION, UNFAIR_ADVANTAGE = range(2)
 # stage-feature codes (``StackelbergEnv.stage_feature``)
 STAGE_INDEX, STAGE_LAST, STAGE_NONE = range(3)
-# agent-history feature codes, in the canonical order of ``fairlead.mediation.observation``
-UNFAIR_LEADS, LEADS, RANK = range(3)
-UNFAIR_LEAD_CAP, LEADER_CAP = 1, 2  # as in fairlead.mediation.observation
 
 
 def _compiled(function, *dependencies):
@@ -68,6 +65,8 @@ mean_deviation_transfer = _compiled(rules.mean_deviation_transfer, array_sum)
 unfair_advantage_transfer = _compiled(rules.unfair_advantage_transfer, array_sum)
 fairest_leader = _compiled(rules.fairest_leader, array_sum)
 learn_reward_vectors = _compiled(rules.learn_reward_vectors)
+reputation_after = _compiled(rules.reputation_after)
+own_history_feature = _compiled(rules.own_history_feature)
 
 
 @numba.njit(cache=True)
@@ -85,17 +84,7 @@ def _state(strides, role, seen, stage_code, history_codes, player, unfair_leads,
     """Flat index of a player's observation ``[role, leader action + 1, stage feature, *own history]``."""
     s = role * strides[0] + seen * strides[1] + stage_code * strides[2]
     for h in range(history_codes.shape[0]):
-        code = history_codes[h]
-        if code == UNFAIR_LEADS:
-            value = min(unfair_leads[player], UNFAIR_LEAD_CAP)
-        elif code == LEADS:
-            value = min(leads[player], LEADER_CAP)
-        else:  # RANK: how many players have a strictly lower return
-            value = 0
-            for other in range(returns.shape[0]):
-                if returns[other] < returns[player]:
-                    value += 1
-        s += value * strides[3 + h]
+        s += own_history_feature(history_codes[h], player, unfair_leads, leads, returns) * strides[3 + h]
     return s
 
 
@@ -191,7 +180,7 @@ def play_episodes(
             leads[leader] += 1
             if advantage > 0:
                 unfair_leads[leader] += 1
-            reputation[leader] = rules.LED_FAIRLY if leader_fair else rules.LED_UNFAIRLY
+            reputation[leader] = reputation_after(leader_fair)
             if out_leaders.shape[0]:
                 out_leaders[e, t], out_fair[e, t] = leader, leader_fair
                 out_actions[e, t] = actions

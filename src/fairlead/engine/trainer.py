@@ -16,7 +16,7 @@ from fairlead.envs.matrix import MatrixGameEnv
 from fairlead.envs.stackelberg import StageRecord
 from fairlead.mediation.leader_phase import MEDIATOR
 from fairlead.mediation.mediator import _mediator_rng
-from fairlead.mediation.observation import AGENT_HISTORY_FEATURES, LEADER_CAP, UNFAIR_LEAD_CAP
+from fairlead.mediation.observation import AgentHistory
 from fairlead.registry import make
 from fairlead.trainers.config import HyperParams, Method
 from fairlead.trainers.jamql import EVAL, TRAIN, EpisodeResult, derived_seed
@@ -55,9 +55,9 @@ class CompiledTrainer:
             if method.selector == "fixed" else 0
         rule, strength = (method.transfer if isinstance(method.transfer, list) else ["mean_deviation", method.transfer])
         self.transfer, self.strength = TRANSFER_CODES[rule], float(strength)
-        history_sizes = {"unfair_leads": UNFAIR_LEAD_CAP + 1, "leads": LEADER_CAP + 1, "rank": n}
-        self.history_codes = np.array([AGENT_HISTORY_FEATURES.index(h) for h in method.agent_history], np.int64)
-        self.nvec = (2, k + 1, game.obs_nvec[2], *(history_sizes[h] for h in method.agent_history))
+        history = AgentHistory(self.players, method.agent_history)  # the mediated env's: its codes and sizes
+        self.history_codes = np.array(history.codes, np.int64)
+        self.nvec = (*game.obs_nvec.tolist(), *history.nvec.tolist())
         self.strides = np.array([int(np.prod(self.nvec[i + 1:])) for i in range(len(self.nvec))], np.int64)
         states = int(np.prod(self.nvec))
         self.q, self.visited = np.zeros((n, states, k)), np.zeros((n, states), dtype=bool)
@@ -79,9 +79,6 @@ class CompiledTrainer:
                    else [None] * episodes, explore=True, learn=True, agent_eps=agent_eps, mediator_eps=mediator_eps,
                    record=False)
         self.episode += episodes
-
-    def train_episode(self) -> None:
-        self.train(1)
 
     def evaluate(self, episodes: int, offset: int = 0) -> list[EpisodeResult]:
         """Greedy play (no exploration, no learning) on the reference's evaluation seeds."""

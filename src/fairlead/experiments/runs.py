@@ -45,6 +45,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from fairlead import __version__
+from fairlead.engine import check_engine, make_trainer, unsupported
 from fairlead.experiments.atomic import remove_temporaries, write_atomic
 from fairlead.experiments.comparison import csv_text, write_results
 from fairlead.experiments.checkpoint import (CheckpointError, load_checkpoint, load_result, result_bytes,
@@ -53,7 +54,6 @@ from fairlead.experiments.report import summary_table
 from fairlead.registry import env_module, make
 from fairlead.trainers.config import HyperParams, apply_overrides, get_method
 from fairlead.trainers.evaluation import HEADLINE, summarise
-from fairlead.engine import check_engine, make_trainer, unsupported
 from fairlead.trainers.jamql import Trainer
 
 RUN_FILE, CHECKPOINT_FILE, RESULT_FILE, LOCK_FILE = "run.json", "checkpoint.npz", "result.json", ".lock"
@@ -418,8 +418,8 @@ def run(spec: RunSpec, out: str | Path, resume: bool = False, jobs: int | None =
     """
     check_engine(engine)
     if engine == "compiled":
-        for name, definition in spec.definitions.items():
-            if reason := unsupported(spec.env, spec.env_kwargs, definition):
+        for definition in spec.definitions.values():
+            if reason := unsupported(spec.env, definition):
                 raise ValueError(f"--engine compiled: {reason}; use --engine auto (the reference trainer "
                                  "where the compiled engine cannot) or --engine reference")
     if backend not in BACKENDS:

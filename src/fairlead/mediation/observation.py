@@ -63,15 +63,14 @@ import numpy as np
 from gymnasium import spaces
 
 from fairlead.mediation.transfer import taken_advantage
-from fairlead.rules import LED_FAIRLY, LED_UNFAIRLY, NEVER_LED
+from fairlead import rules
+from fairlead.rules import LEADER_CAP, NEVER_LED, UNFAIR_LEAD_CAP
 from fairlead.names import unknown_name
 
 HISTORY_FEATURES = ("returns", "leaders", "reputation")
 AGENT_HISTORY_FEATURES = ("unfair_leads", "leads", "rank")
-UNFAIR_LEAD_CAP = 1  # a flag, "has taken an unfair advantage that paid" (why 1: docs/results.md)
 DEFAULT_HISTORY = ("returns", "reputation")
 RETURN_TOLERANCE = 0.25
-LEADER_CAP = 2
 BEHIND, LEVEL, AHEAD = 0, 1, 2
 FEATURE_SIZES = {"returns": 3, "leaders": LEADER_CAP + 1, "reputation": 3}
 FLOAT_FEATURES = {"returns": -1.0, "leaders": 0.0}  # box-only float features: name -> lower bound (upper 1)
@@ -115,29 +114,25 @@ class AgentHistory:
         self.players, self.names = list(players), names
         caps = {"unfair_leads": UNFAIR_LEAD_CAP + 1, "leads": LEADER_CAP + 1, "rank": len(self.players)}
         self.nvec = np.array([caps[name] for name in names], dtype=np.int64)
+        self.codes = [AGENT_HISTORY_FEATURES.index(name) for name in names]  # rules.UNFAIR_LEADS, LEADS, RANK
         self.reset()
 
     def reset(self) -> None:
-        self._unfair_leads = dict.fromkeys(self.players, 0)  # uncapped counts
-        self._leads = dict.fromkeys(self.players, 0)
+        self._unfair_leads = np.zeros(len(self.players), np.int64)  # uncapped counts, in player order
+        self._leads = np.zeros(len(self.players), np.int64)
 
     def record(self, stage) -> None:
         """Count a completed stage (a StageRecord)."""
-        self._leads[stage.leader] += 1
+        leader = self.players.index(stage.leader)
+        self._leads[leader] += 1
         if taken_advantage(stage) > 0:
-            self._unfair_leads[stage.leader] += 1
+            self._unfair_leads[leader] += 1
 
     def features(self, player: str, returns: np.ndarray) -> list[int]:
-        """``player``'s features after the recorded stages; ``returns`` in player order."""
-        values = []
-        for name in self.names:
-            if name == "unfair_leads":
-                values.append(min(self._unfair_leads[player], UNFAIR_LEAD_CAP))
-            elif name == "leads":
-                values.append(min(self._leads[player], LEADER_CAP))
-            else:
-                values.append(int(np.sum(returns < returns[self.players.index(player)])))
-        return values
+        """``player``'s features after the recorded stages (``rules.own_history_feature``); ``returns`` in player order."""
+        index = self.players.index(player)
+        return [int(rules.own_history_feature(code, index, self._unfair_leads, self._leads, returns))
+                for code in self.codes]
 
 
 def one_hot(features: np.ndarray, nvec: np.ndarray) -> np.ndarray:
@@ -182,7 +177,7 @@ class MediatorObservation:
             else:
                 reputation = np.full(self.n_players, NEVER_LED)
                 for leader, fair in zip(leaders, leader_fair):  # later stages overwrite earlier
-                    reputation[leader] = LED_FAIRLY if fair else LED_UNFAIRLY
+                    reputation[leader] = rules.reputation_after(fair)
                 parts.append(reputation)
         return np.concatenate(parts).astype(np.int64)
 

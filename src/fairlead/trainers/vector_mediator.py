@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from fairlead import rules
-from fairlead.rules import LED_FAIRLY, LED_UNFAIRLY, NEVER_LED
+from fairlead.rules import NEVER_LED
 from fairlead.mediation.selectors import MediatorView, Selector
 from fairlead.trainers.qlearning import QConfig
 
@@ -70,7 +70,7 @@ class VectorMediator(Selector):
         reputation = np.full(len(agents), NEVER_LED)
         if self.use_reputation:
             for leader, fair in zip(leaders, leader_fair):
-                reputation[agents.index(leader)] = LED_FAIRLY if fair else LED_UNFAIRLY
+                reputation[agents.index(leader)] = rules.reputation_after(fair)
         return reputation
 
     # -------------------------------------------------------------- learning
