@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fairlead
+from conftest import API_TEST_WARNINGS, assert_pettingzoo_api
 from fairlead import rules
 from fairlead.solver import follower_response, payoff_tensor, symmetric_follower_response
 
@@ -94,3 +95,11 @@ def test_too_many_follower_counts_are_refused_at_construction():
     with pytest.raises(ValueError, match="64 players with 6 actions are too many .*at most 200000"):
         fairlead.make("matrix_game_v0", payoff=np.eye(6), n_agents=64)
     assert fairlead.make("matrix_game_v0", payoff=np.eye(3), n_agents=64)  # 2,080 counts: fine
+
+
+@pytest.mark.filterwarnings(*API_TEST_WARNINGS)
+@pytest.mark.parametrize("n", [30, 64])
+def test_many_players_pass_pettingzoos_tests(n):
+    from fairlead.envs import chicken_v0
+
+    assert_pettingzoo_api(chicken_v0, {"n_agents": n, "max_cycles": 3})
