@@ -49,7 +49,7 @@ from ray.tune.registry import register_env
 
 import fairlead
 from fairlead.fairness import fairness
-from fairlead.integrations import episode_fairness, policy_play, random_play, rllib_env
+from fairlead.integrations import against_random, episode_fairness, policy_play, random_play, rllib_env
 from fairlead.mediation import MEDIATOR
 
 ENV_NAME = "fairlead_mediated_chicken"
@@ -233,10 +233,7 @@ def train(iterations=40, batch_size=400, seed=0, mediator_as_agent=False, transf
 
 def report(result: dict) -> None:
     """Print random play beside the trained policies' greedy evaluation."""
-    random, trained = result["random"], result["trained"]
-    print(f"{'':28s}{'fairness':>10s}{'total return':>14s}")
-    print(f"{'random play (100 episodes)':28s}{random['fairness']:10.3f}{random['total_return']:14.1f}")
-    print(f"{'trained, greedy (20)':28s}{trained['fairness']:10.3f}{trained['total_return']:14.1f}")
+    print(against_random(result["random"], result["trained"], "trained, greedy (20)"))
 
 
 def main() -> dict:

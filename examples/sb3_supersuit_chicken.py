@@ -55,7 +55,7 @@ from stable_baselines3.common.logger import configure
 import fairlead
 from fairlead.envs.parallel import PhaseParallelEnv
 from fairlead.fairness import fairness
-from fairlead.integrations import FlatBoxParallelEnv, episode_fairness, random_play, sb3_vec_env
+from fairlead.integrations import FlatBoxParallelEnv, against_random, episode_fairness, random_play, sb3_vec_env
 
 MAX_CYCLES = 10
 STEPS_PER_EPISODE = 2 * MAX_CYCLES  # two phases per stage in the parallel view
@@ -184,10 +184,7 @@ def train(iterations=40, episodes_per_rollout=5, copies=2, seed=0, transfer=0.5,
 
 def report(result: dict) -> None:
     """Print random play beside the trained policy's deterministic evaluation."""
-    random, trained = result["random"], result["trained"]
-    print(f"{'':28s}{'fairness':>10s}{'total return':>14s}")
-    print(f"{'random play (100 episodes)':28s}{random['fairness']:10.3f}{random['total_return']:14.1f}")
-    print(f"{'trained, deterministic (20)':28s}{trained['fairness']:10.3f}{trained['total_return']:14.1f}")
+    print(against_random(result["random"], result["trained"], "trained, deterministic (20)"))
     print(f"fairness per rollout (SB3's logger): {result['log_dir']}/progress.csv, column rollout/fairness")
 
 

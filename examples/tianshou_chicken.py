@@ -62,7 +62,7 @@ from tianshou.utils.torch_utils import policy_within_training_step, torch_train_
 
 import fairlead  # noqa: E402
 from fairlead.fairness import fairness  # noqa: E402
-from fairlead.integrations import episode_fairness, random_play  # noqa: E402
+from fairlead.integrations import against_random, episode_fairness, random_play  # noqa: E402
 
 # the collector's return statistics warn on every call that multi-agent returns are 2-D
 logging.getLogger("tianshou.data.stats").setLevel(logging.ERROR)
@@ -233,10 +233,7 @@ def train(iterations=150, steps_per_iteration=100, updates_per_iteration=4, n_st
 
 def report(result: dict) -> None:
     """Print random play beside the trained DQNs' greedy evaluation."""
-    random, trained = result["random"], result["trained"]
-    print(f"{'':28s}{'fairness':>10s}{'total return':>14s}")
-    print(f"{'random play (100 episodes)':28s}{random['fairness']:10.3f}{random['total_return']:14.1f}")
-    print(f"{'trained, greedy (20)':28s}{trained['fairness']:10.3f}{trained['total_return']:14.1f}")
+    print(against_random(result["random"], result["trained"], "trained, greedy (20)"))
 
 
 def main() -> dict:

@@ -49,7 +49,7 @@ from torchrl.record.loggers import CSVLogger
 
 import fairlead
 from fairlead.fairness import fairness
-from fairlead.integrations import episode_fairness, random_play, torchrl_env
+from fairlead.integrations import against_random, episode_fairness, random_play, torchrl_env
 
 GROUP = "player"
 OBS = (GROUP, "observation", "observation")
@@ -214,10 +214,7 @@ def train(iterations=30, frames_per_batch=400, seed=0, transfer=0.5, lr=3e-3, lo
 
 def report(result: dict) -> None:
     """Print random play beside the trained policy's deterministic evaluation."""
-    random, trained = result["random"], result["trained"]
-    print(f"{'':28s}{'fairness':>10s}{'total return':>14s}")
-    print(f"{'random play (100 episodes)':28s}{random['fairness']:10.3f}{random['total_return']:14.1f}")
-    print(f"{'trained, deterministic (20)':28s}{trained['fairness']:10.3f}{trained['total_return']:14.1f}")
+    print(against_random(result["random"], result["trained"], "trained, deterministic (20)"))
     print(f"fairness of every training episode: {result['log_dir']}/torchrl_chicken/scalars/fairness.csv")
 
 

@@ -5,7 +5,7 @@ import pytest
 import fairlead
 from fairlead.envs.parallel import PhaseParallelEnv
 from fairlead.fairness import fairness
-from fairlead.integrations import episode_fairness, policy_play, random_play
+from fairlead.integrations import against_random, episode_fairness, policy_play, random_play
 
 
 def mediated(n=2, selector="catch_up"):
@@ -45,3 +45,11 @@ def test_policy_play_scores_a_policy_before_transfer_and_refuses_an_illegal_acti
     assert swerve == {"fairness": 1.0, "total_return": 2 * 5 * 3.0}  # everyone swerves: 3 each, every stage
     with pytest.raises(ValueError, match="chose action 5 for player_0 at stage 0; the legal actions are"):
         policy_play(mediated(), lambda agent, observation: 5, episodes=1)
+
+
+def test_against_random_prints_random_play_beside_the_trained_result():
+    table = against_random({"fairness": 0.8646, "total_return": 40.77}, {"fairness": 0.9, "total_return": 50.0},
+                           "trained, greedy (20)").splitlines()
+    assert table[0].split() == ["fairness", "total", "return"]
+    assert table[1].split()[-2:] == ["0.865", "40.8"] and table[1].startswith("random play (100 episodes)")
+    assert table[2].split()[-2:] == ["0.900", "50.0"] and table[2].startswith("trained, greedy (20)")

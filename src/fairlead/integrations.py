@@ -101,6 +101,13 @@ def random_play(env: AECEnv, episodes: int = 100, seed: int = 0) -> dict[str, fl
                        episodes, seed)
 
 
+def against_random(random: dict, trained: dict, trained_label: str) -> str:
+    """The table the examples print: random play (:func:`random_play`, 100 episodes) beside a trained result."""
+    return "\n".join([f"{'':28s}{'fairness':>10s}{'total return':>14s}",
+                      f"{'random play (100 episodes)':28s}{random['fairness']:10.3f}{random['total_return']:14.1f}",
+                      f"{trained_label:28s}{trained['fairness']:10.3f}{trained['total_return']:14.1f}"])
+
+
 def _require(module: str, extra_hint: str = 'pip install -e ".[integrations]"'):
     import importlib
 
