@@ -81,6 +81,12 @@ def array_sum(x, count):
     return sums[0]
 
 
+def linear_epsilon(episode, start, end, decay_episodes):
+    """Exploration rate of training episode ``episode`` (from 0): linear from ``start`` to ``end``, then flat."""
+    frac = min(1.0, episode / decay_episodes)
+    return start + frac * (end - start)
+
+
 # ------------------------------------------------------------------ stage rewards
 def symmetric_stage_rewards(payoff, actions, counts, out):
     """A symmetric matrix game's stage: ``r_p = mean_{q != p} payoff[a_p, a_q]``, in O(n k).

@@ -66,17 +66,24 @@ unfair_advantage_transfer = _compiled(rules.unfair_advantage_transfer, array_sum
 fairest_leader = _compiled(rules.fairest_leader, array_sum)
 learn_reward_vectors = _compiled(rules.learn_reward_vectors)
 reputation_after = _compiled(rules.reputation_after)
+linear_epsilon = _compiled(rules.linear_epsilon)
 own_history_feature = _compiled(rules.own_history_feature)
 
 
 @numba.njit(cache=True)
-def _greedy(q_row):
-    """The first action of highest value (numpy's argmax)."""
+def _greedy(q, p, s):
+    """The first action of highest value in ``Q_p[s]`` (numpy's argmax)."""
     best = 0
-    for a in range(1, q_row.shape[0]):
-        if q_row[a] > q_row[best]:
+    for a in range(1, q.shape[2]):
+        if q[p, s, a] > q[p, s, best]:
             best = a
     return best
+
+
+@numba.njit(cache=True)
+def _explores(rngs, p, epsilon):
+    """Whether player ``p`` explores now: ``rng.random() < epsilon`` on its own generator."""
+    return rngs[p].random() < epsilon
 
 
 @numba.njit(cache=True)
@@ -94,13 +101,14 @@ def play_episodes(
     game, payoff, cournot, fair, max_cycles, stage_feature,  # payoff: (1, k, k) symmetric or (2, k, k) bimatrix
     # the mediator
     selector, fixed_leader, random_leaders, use_returns, use_reputation, transfer, strength, history_codes,
-    # the learners
-    q, visited, strides, agent_alpha, agent_gamma, agent_epsilon, rngs,
-    values, mediator_alpha, mediator_gamma, mediator_epsilon, mediator_rng,
-    # what to do, and where to write what happened (eval: one row per episode)
-    explore, learn, out_returns, out_after, out_leaders, out_fair, out_actions, out_rewards,
+    # the learners: hyper-parameters [alpha, gamma, epsilon_start, epsilon_end, epsilon_decay_episodes]
+    q, visited, strides, agent_hp, rngs, values, mediator_hp, mediator_rng,
+    # what to do (from training episode first_episode on), and where to write what happened (one row per episode)
+    explore, learn, first_episode, out_returns, out_after, out_leaders, out_fair, out_actions, out_rewards,
 ):
     n, k = q.shape[0], q.shape[2]
+    symmetric_payoff = payoff[0]  # a view made once: views made in the loop cost reference counting
+    agent_alpha, agent_gamma, mediator_alpha, mediator_gamma = agent_hp[0], agent_hp[1], mediator_hp[0], mediator_hp[1]
     returns, reward_now, actions = np.zeros(n), np.zeros(n), np.zeros(n, np.int64)
     counts, transfers, advantages = np.zeros(k, np.int64), np.zeros(n), np.zeros(n)
     leads, unfair_leads, reputation = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64)
@@ -111,6 +119,8 @@ def play_episodes(
     no_reputation = np.zeros(n, np.int64)
 
     for e in range(out_returns.shape[0]):
+        agent_epsilon = linear_epsilon(first_episode + e, agent_hp[2], agent_hp[3], agent_hp[4])
+        mediator_epsilon = linear_epsilon(first_episode + e, mediator_hp[2], mediator_hp[3], mediator_hp[4])
         returns[:] = 0.0
         advantages[:] = 0.0
         leads[:] = 0
@@ -130,7 +140,7 @@ def play_episodes(
                 for p in range(1, n):
                     if returns[p] < returns[leader]:
                         leader = p
-            elif explore and mediator_rng.random() < mediator_epsilon[e]:
+            elif explore and mediator_rng.random() < mediator_epsilon:
                 leader = mediator_rng.integers(0, n)
             else:  # argmax_l F(G_t + V[t, l, rho_l])
                 leader = fairest_leader(values[t], reputation if use_reputation else no_reputation, returns,
@@ -152,20 +162,20 @@ def play_episodes(
                     p, role, seen = (turn - 1 if turn - 1 < leader else turn), 1, actions[leader] + 1
                 s = _state(strides, role, seen, stage_code, history_codes, p, unfair_leads, leads, returns)
                 if learn and last_state[p] >= 0:  # 4. the previous decision's update, bootstrapped from s
-                    target = reward_now[p] + agent_gamma * q[p, s].max()
+                    target = reward_now[p] + agent_gamma * q[p, s, _greedy(q, p, s)]  # max_a' Q[s'][a']
                     old = q[p, last_state[p], last_action[p]]
                     q[p, last_state[p], last_action[p]] = old + agent_alpha * (target - old)
                     visited[p, last_state[p]] = True
-                if explore and rngs[p].random() < agent_epsilon[e]:
+                if explore and _explores(rngs, p, agent_epsilon):
                     a = rngs[p].integers(0, k)
                 else:
-                    a = _greedy(q[p, s])
+                    a = _greedy(q, p, s)
                 actions[p] = a
                 last_state[p], last_action[p] = s, a
 
             # 3. the stage pays
             if game == SYMMETRIC:
-                symmetric_stage_rewards(payoff[0], actions, counts, reward_now)
+                symmetric_stage_rewards(symmetric_payoff, actions, counts, reward_now)
             elif game == BIMATRIX:
                 bimatrix_stage_rewards(payoff, actions, reward_now)
             else:

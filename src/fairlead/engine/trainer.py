@@ -66,6 +66,7 @@ class CompiledTrainer:
             n, cycles, hp.mediator, np.random.default_rng(derived_seed(seed, 2, n)),
             use_returns="returns" in method.history, use_reputation="reputation" in method.history,
         ) if method.vector_mediator else None
+        self.agent_hp, self.mediator_hp = hp.agent.schedule(), hp.mediator.schedule()
         self._idle = (np.zeros((cycles, n, 1, n)), np.random.default_rng(0))  # what the kernel gets without one
         self.episode = 0  # training episodes done
 
@@ -73,20 +74,16 @@ class CompiledTrainer:
     def train(self, episodes: int) -> None:
         """Train ``episodes`` more episodes (what the reference's ``train_episode`` does, that many times)."""
         indices = range(self.episode, self.episode + episodes)
-        agent_eps = np.array([self.hp.agent.epsilon(e) for e in indices])
-        mediator_eps = np.array([self.hp.mediator.epsilon(e) for e in indices])
         self._play([derived_seed(self.seed, TRAIN, e) for e in indices] if self.selector == kernels.RANDOM
-                   else [None] * episodes, explore=True, learn=True, agent_eps=agent_eps, mediator_eps=mediator_eps,
-                   record=False)
+                   else [None] * episodes, explore=True, learn=True, record=False)
         self.episode += episodes
 
     def evaluate(self, episodes: int, offset: int = 0) -> list[EpisodeResult]:
         """Greedy play (no exploration, no learning) on the reference's evaluation seeds."""
         seeds = [derived_seed(self.seed, EVAL, offset + j) for j in range(episodes)]
-        zeros = np.zeros(episodes)
-        return self._play(seeds, explore=False, learn=False, agent_eps=zeros, mediator_eps=zeros, record=True)
+        return self._play(seeds, explore=False, learn=False, record=True)
 
-    def _play(self, env_seeds, explore, learn, agent_eps, mediator_eps, record):
+    def _play(self, env_seeds, explore, learn, record):
         n, cycles, episodes = len(self.players), self.max_cycles, len(env_seeds)
         if self.selector == kernels.RANDOM:  # the random selector's draws: the mediated env's generator per episode
             random_leaders = np.zeros((episodes, cycles), np.int64)
@@ -107,9 +104,8 @@ class CompiledTrainer:
             self.game, self.payoff, self.cournot, self.fair, cycles, self.stage_feature,
             self.selector, self.fixed_leader, random_leaders, use_returns, use_reputation,
             self.transfer, self.strength, self.history_codes,
-            self.q, self.visited, self.strides, self.hp.agent.alpha, self.hp.agent.gamma, agent_eps, self.rngs,
-            values, self.hp.mediator.alpha, self.hp.mediator.gamma, mediator_eps, mediator_rng,
-            explore, learn, returns, after, leaders, fair, actions, rewards,
+            self.q, self.visited, self.strides, self.agent_hp, self.rngs, values, self.mediator_hp, mediator_rng,
+            explore, learn, self.episode, returns, after, leaders, fair, actions, rewards,
         )
         if not record:
             return None

@@ -32,6 +32,7 @@ from typing import Protocol
 import numpy as np
 
 from fairlead.registry import catalogue_dir
+from fairlead.rules import linear_epsilon
 
 # trainers/defaults.toml: the only source of default hyper-parameter values (here and in trainers/config.py).
 DEFAULTS = tomllib.loads((catalogue_dir("trainers") / "defaults.toml").read_text(encoding="utf-8"))
@@ -64,8 +65,12 @@ class QConfig:
             )
 
     def epsilon(self, episode: int) -> float:
-        frac = min(1.0, episode / self.epsilon_decay_episodes)
-        return self.epsilon_start + frac * (self.epsilon_end - self.epsilon_start)
+        return linear_epsilon(episode, self.epsilon_start, self.epsilon_end, self.epsilon_decay_episodes)
+
+    def schedule(self) -> np.ndarray:
+        """``[alpha, gamma, epsilon_start, epsilon_end, epsilon_decay_episodes]``, as the compiled engine takes them."""
+        return np.array([self.alpha, self.gamma, self.epsilon_start, self.epsilon_end, self.epsilon_decay_episodes],
+                        dtype=float)
 
 
 class Learner(Protocol):
