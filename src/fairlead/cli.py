@@ -162,6 +162,13 @@ def cmd_demo(args) -> None:
           "of stages whose leader did not take the first-mover advantage. The figures are in summary.md.")
 
 
+def cmd_reproduce(args) -> None:
+    from fairlead.experiments.reproduce import reproduce
+
+    print(reproduce(args.out, quick=args.quick, jobs=args.jobs, progress=not args.no_progress, engine=args.engine))
+    print(f"run directories and summary.md in {args.out}")
+
+
 def cmd_merge(args) -> None:
     from fairlead.experiments.runs import merge_shards
 
@@ -243,6 +250,17 @@ def build_parser() -> argparse.ArgumentParser:
                         "AEC trainer; compiled: refuse what it cannot play; reference: the AEC trainer. Same results")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("reproduce", help="train the whole grid of docs/results.md (8 settings, every method) "
+                                          "and write one combined summary")
+    p.add_argument("--out", type=Path, required=True, help="directory of the grid: one run directory per setting "
+                                                           "(an existing grid is completed, not retrained)")
+    p.add_argument("--quick", action="store_true", help="2 seeds and 100 episodes per setting: a first look")
+    p.add_argument("--jobs", type=_positive_int, help="parallel worker processes (default: the CPUs this process "
+                                                      "may use)")
+    p.add_argument("--engine", choices=ENGINES, default="auto", help="as for train")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_reproduce)
 
     p = sub.add_parser("merge", help="join the directories of a run's shards (train --shard I/N) into the whole run")
     p.add_argument("shard_dir", nargs="+", type=Path, metavar="SHARD_DIR", help="every shard's run directory")
