@@ -22,6 +22,8 @@ from typing import Callable
 
 import numpy as np
 
+from fairlead import rules
+
 from fairlead.names import unknown_name
 
 __all__ = [
@@ -136,7 +138,7 @@ def pairwise_equality(returns, *, scale: float | None = None) -> float:
             f"returns exceed the stated scale: largest gap |G_i - G_j| = {gaps.max():g} "
             f"> scale = {scale:g}; check that scale is the environment's return_scale"
         )
-    return float(min(1.0, max(0.0, 1.0 - gaps.mean() / scale)))
+    return float(rules.pairwise_equality(x, scale, gaps))  # the rule the compiled engine's mediator agent is paid by
 
 
 def equality(returns) -> float:

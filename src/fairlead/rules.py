@@ -15,6 +15,8 @@ import numpy as np
 
 NEVER_LED, LED_FAIRLY, LED_UNFAIRLY = 0, 1, 2  # a leader's reputation (mediator history feature "reputation")
 UNFAIR_LEADS, LEADS, RANK = 0, 1, 2  # the players' own history features, in their canonical order
+RETURNS, LEADERS, REPUTATION = 0, 1, 2  # the mediator's history features, in their canonical order
+BEHIND, LEVEL, AHEAD = 0, 1, 2  # a player's return against the mean (mediator history feature "returns")
 UNFAIR_LEAD_CAP = 1  # a flag, "has taken an unfair advantage that paid" (why 1: docs/results.md)
 LEADER_CAP = 2
 _BLOCK = 128  # numpy's pairwise-summation block
@@ -176,6 +178,21 @@ def unfair_advantage_transfer(advantages, kappa, out):
         out[i] = scale * (advantages[i] - mean) + 0.0  # + 0.0: no -0.0 for a player that owes nothing
 
 
+def mean_pairwise_gap(x, gaps):
+    """``mean_{i<j} |x_i - x_j|`` over the pairs in ``np.triu_indices`` order; ``gaps`` (n (n-1) / 2) is scratch."""
+    n, m = x.shape[0], 0
+    for i in range(n):
+        for j in range(i + 1, n):
+            gaps[m] = abs(x[i] - x[j])
+            m += 1
+    return array_sum(gaps, m) / m
+
+
+def pairwise_equality(returns, scale, gaps):
+    """The default fairness metric, ``1 - mean_{i<j} |G_i - G_j| / scale`` in [0, 1] (``fairlead.fairness``)."""
+    return min(1.0, max(0.0, 1.0 - mean_pairwise_gap(returns, gaps) / scale))
+
+
 def fairest_leader(values, reputation, returns, use_returns, predicted, gaps):
     """JAM-QL's vector mediator's choice: ``argmin_l mean_{i<j} |P_i - P_j|``, ``P = [G +] V[l, rho_l]``.
 
@@ -190,15 +207,34 @@ def fairest_leader(values, reputation, returns, use_returns, predicted, gaps):
             predicted[i] = values[leader, reputation[leader], i]
             if use_returns:
                 predicted[i] = predicted[i] + returns[i]
-        m = 0
-        for i in range(n):
-            for j in range(i + 1, n):
-                gaps[m] = abs(predicted[i] - predicted[j])
-                m += 1
-        gap = array_sum(gaps, m) / m
+        gap = mean_pairwise_gap(predicted, gaps)
         if gap < best_gap:
             best, best_gap = leader, gap
     return best
+
+
+def mediator_features(stage, returns, leads, reputation, history_codes, tolerance, out):
+    """The mediator's discrete observation ``[stage, *history features]`` into ``out``.
+
+    Per history feature (``history_codes``, canonical order), one entry per
+    player: ``RETURNS`` behind / level / ahead of the mean by more than
+    ``tolerance``; ``LEADERS`` its leads so far, capped at ``LEADER_CAP``;
+    ``REPUTATION`` never led / last lead fair / unfair.
+    """
+    n = returns.shape[0]
+    out[0] = stage
+    mean = array_sum(returns, n) / n
+    at = 1
+    for code in history_codes:
+        for i in range(n):
+            if code == RETURNS:
+                gap = returns[i] - mean
+                out[at] = BEHIND if gap < -tolerance else (AHEAD if gap > tolerance else LEVEL)
+            elif code == LEADERS:
+                out[at] = min(leads[i], LEADER_CAP)
+            else:
+                out[at] = reputation[i]
+            at += 1
 
 
 def learn_reward_vectors(values, rewards, leaders, reputations, alpha, gamma, to_come):

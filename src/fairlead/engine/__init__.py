@@ -10,24 +10,27 @@ default) takes the compiled engine when it supports the env and method
 (:func:`unsupported`) and the reference otherwise.
 
 What the compiled engine plays today: the matrix games (any payoff, any n) and
-Cournot; the selectors fixed, round robin, random, catch-up and JAM-QL's vector
-mediator; every agent history feature; both transfer rules; the built-in
-tabular learner. The vote, the scalar mediator agent (``jamql-scalar``),
-resource collection, user selectors, learners and envs run on the reference.
+Cournot; every shipped selector (fixed, round robin, random, catch-up, the vote,
+JAM-QL's vector mediator and the scalar mediator agent of ``jamql-scalar``);
+every history feature; both transfer rules; the built-in tabular learner.
+Resource collection, users' selectors, learners and envs run on the reference.
 """
 
 from __future__ import annotations
 
-from fairlead.registry import env_module
+import numpy as np
+
+from fairlead.registry import env_module, make
 from fairlead.trainers.config import HyperParams, Method
 
 ENGINES = ("auto", "compiled", "reference")
-ENGINE_SELECTORS = ("fixed", "round_robin", "random", "catch_up", "vector_mediator")
+ENGINE_SELECTORS = ("fixed", "round_robin", "random", "catch_up", "vote", "vector_mediator", "mediator")
+MAX_TABLE = 10**7  # entries of the mediator agent's dense Q-table the engine allocates (80 MB)
 ENGINE_TRANSFERS = ("mean_deviation", "unfair_advantage")
 
 
-def unsupported(env_name: str, method: Method) -> str | None:
-    """Why the compiled engine cannot train ``method`` on the env ``env_name`` (None: it can)."""
+def unsupported(env_name: str, env_kwargs: dict, method: Method) -> str | None:
+    """Why the compiled engine cannot train ``method`` on this env (None: it can)."""
     from fairlead.envs.cournot_v0 import raw_env as Cournot
     from fairlead.envs.matrix import MatrixGameEnv
 
@@ -41,6 +44,16 @@ def unsupported(env_name: str, method: Method) -> str | None:
     transfer = method.transfer
     if isinstance(transfer, list) and transfer[0] not in ENGINE_TRANSFERS:
         return f"method {method.name}'s transfer rule {transfer[0]!r} runs on the reference trainer"
+    if method.learned_mediator:  # a dense table over every mediator observation: (T + 1) * 3**(2n) for jamql-scalar
+        from fairlead.mediation.observation import MediatorObservation
+
+        env = make(env_name, **env_kwargs).unwrapped
+        n = len(env.possible_agents)
+        entries = int(np.prod(MediatorObservation(n, env.max_cycles, env.return_scale, method.history,
+                                                  "discrete").nvec.astype(float))) * n
+        if entries > MAX_TABLE:
+            return (f"method {method.name}'s mediator agent would need a dense table of {entries:.3g} entries "
+                    f"(more than {MAX_TABLE:.0e}); it runs on the reference trainer")
     return None
 
 
@@ -51,7 +64,7 @@ def make_trainer(env_name: str, env_kwargs: dict, method: Method, hp: HyperParam
     check_engine(engine)
     if engine == "reference":
         return Trainer(env_name, env_kwargs, method, hp, seed)
-    reason = unsupported(env_name, method)
+    reason = unsupported(env_name, env_kwargs, method)
     if reason is None:
         from fairlead.engine.trainer import CompiledTrainer
 

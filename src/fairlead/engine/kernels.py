@@ -5,8 +5,10 @@ mediated Stackelberg matrix or Cournot game in numba's nopython mode. Per stage:
 
 1. the mediator picks the leader: JAM-QL's vector mediator
    ``argmax_l F(G_t + V[t, l, rho_l])`` (``fairlead.rules.fairest_leader``,
-   epsilon-greedy while training), or a fixed selector (fixed, round robin,
-   random, catch-up);
+   epsilon-greedy while training), the scalar mediator agent (a tabular
+   Q-learner over ``[stage, history]`` paid ``F(G_t) - F(G_{t-1})``), the
+   players' vote (each votes with its own Q-learner; plurality, ties drawn),
+   or a fixed selector (fixed, round robin, random, catch-up);
 2. the leader acts, then every follower acts having seen the leader's action,
    each an epsilon-greedy tabular Q-learner over its observation
    ``[role, leader action + 1, stage feature, *own history]``;
@@ -23,7 +25,10 @@ mediated Stackelberg matrix or Cournot game in numba's nopython mode. Per stage:
 
 Every random draw comes from the same numpy Generators, in the same order, as
 the reference AEC trainer (``fairlead.trainers.jamql``); numba's Generator
-methods give numpy's numbers. So a run is byte-identical to the reference
+methods give numpy's numbers. The mediated env's own generator, new every
+episode (the random selector's and the vote's draws), arrives as that
+episode's raw 64-bit draws, turned into numpy's bounded integers by
+:func:`_pool_integers`. So a run is byte-identical to the reference
 (``tests/test_engine.py``). The rules are compiled from ``fairlead.rules``
 itself (:func:`_compiled`), not rewritten here.
 """
@@ -38,13 +43,14 @@ import numpy as np
 from fairlead import rules
 
 # selector codes (what the leader choice of step 1 is)
-FIXED, ROUND_ROBIN, RANDOM, CATCH_UP, VECTOR_MEDIATOR = range(5)
+FIXED, ROUND_ROBIN, RANDOM, CATCH_UP, VOTE, VECTOR_MEDIATOR, MEDIATOR_AGENT = range(7)
 # game codes (which ``fairlead.rules`` stage function pays)
 SYMMETRIC, BIMATRIX, COURNOT = range(3)
 # transfer codes (a strength of 0 is no transfer)
 MEAN_DEVIATION, UNFAIR_ADVANTAGE = range(2)
 # stage-feature codes (``StackelbergEnv.stage_feature``)
 STAGE_INDEX, STAGE_LAST, STAGE_NONE = range(3)
+_LOW32 = np.uint64(0xFFFFFFFF)
 
 
 def _compiled(function, *dependencies):
@@ -57,24 +63,53 @@ def _compiled(function, *dependencies):
 
 _block_sum = _compiled(rules._block_sum)
 array_sum = _compiled(rules.array_sum, _block_sum)
+mean_pairwise_gap = _compiled(rules.mean_pairwise_gap, array_sum)
+pairwise_equality = _compiled(rules.pairwise_equality, mean_pairwise_gap)
 symmetric_stage_rewards = _compiled(rules.symmetric_stage_rewards)
 bimatrix_stage_rewards = _compiled(rules.bimatrix_stage_rewards)
 cournot_stage_rewards = _compiled(rules.cournot_stage_rewards)
 taken_advantage = _compiled(rules.taken_advantage)
 mean_deviation_transfer = _compiled(rules.mean_deviation_transfer, array_sum)
 unfair_advantage_transfer = _compiled(rules.unfair_advantage_transfer, array_sum)
-fairest_leader = _compiled(rules.fairest_leader, array_sum)
+fairest_leader = _compiled(rules.fairest_leader, mean_pairwise_gap)
 learn_reward_vectors = _compiled(rules.learn_reward_vectors)
 reputation_after = _compiled(rules.reputation_after)
 linear_epsilon = _compiled(rules.linear_epsilon)
 own_history_feature = _compiled(rules.own_history_feature)
+mediator_features = _compiled(rules.mediator_features, array_sum)
 
 
 @numba.njit(cache=True)
-def _greedy(q, p, s):
-    """The first action of highest value in ``Q_p[s]`` (numpy's argmax)."""
+def _pool_integers(pool, at, high):
+    """numpy's ``Generator.integers(0, high)`` (PCG64, ``high < 2**32``) from raw 64-bit draws.
+
+    ``at`` = ``[next raw draw, whether a high half is buffered, the buffered half]``
+    (numpy keeps the unused half of a 64-bit draw for its next 32-bit one);
+    Lemire's bounded method, as numpy's ``buffered_bounded_lemire_uint32``.
+    """
+    if high == 1:
+        return 0  # numpy draws nothing for a range of one
+    excl = np.uint64(high)
+    while True:
+        if at[1]:
+            half, at[1] = np.uint64(at[2]), 0
+        else:
+            if at[0] >= pool.shape[0]:
+                raise ValueError("the episode's pool of raw draws ran out (report this)")
+            raw = pool[at[0]]
+            at[0] += 1
+            half, at[1], at[2] = raw & _LOW32, 1, np.int64(raw >> np.uint64(32))
+        product = half * excl
+        leftover = product & _LOW32
+        if leftover >= excl or leftover >= (_LOW32 - (excl - np.uint64(1))) % excl:
+            return np.int64(product >> np.uint64(32))
+
+
+@numba.njit(cache=True)
+def _greedy(q, p, s, legal):
+    """The first of the legal actions ``0 .. legal - 1`` of highest value in ``Q_p[s]`` (numpy's argmax)."""
     best = 0
-    for a in range(1, q.shape[2]):
+    for a in range(1, legal):
         if q[p, s, a] > q[p, s, best]:
             best = a
     return best
@@ -82,121 +117,185 @@ def _greedy(q, p, s):
 
 @numba.njit(cache=True)
 def _explores(rngs, p, epsilon):
-    """Whether player ``p`` explores now: ``rng.random() < epsilon`` on its own generator."""
+    """Whether learner ``p`` explores now: ``rng.random() < epsilon`` on its own generator."""
     return rngs[p].random() < epsilon
 
 
 @numba.njit(cache=True)
-def _state(strides, role, seen, stage_code, history_codes, player, unfair_leads, leads, returns):
-    """Flat index of a player's observation ``[role, leader action + 1, stage feature, *own history]``."""
+def _decide(q, visited, p, s, legal, paid, last_state, last_action, rngs, epsilon, alpha, gamma, explore, learn):
+    """One AEC decision of learner ``p`` in state ``s``: update its previous decision, then act.
+
+    ``paid[p]`` is what it was paid since it last acted (``env.last()``'s reward)::
+
+        Q[s_prev][a_prev] <- Q[s_prev][a_prev] + alpha * (paid + gamma * max_a' Q[s][a'] - Q[s_prev][a_prev])
+    """
+    if learn and last_state[p] >= 0:
+        target = paid[p] + gamma * q[p, s, _greedy(q, p, s, legal)]
+        old = q[p, last_state[p], last_action[p]]
+        q[p, last_state[p], last_action[p]] = old + alpha * (target - old)
+        visited[p, last_state[p]] = True
+    if explore and _explores(rngs, p, epsilon):
+        a = rngs[p].integers(0, legal)  # epsilon-greedy: a uniformly random legal action
+    else:
+        a = _greedy(q, p, s, legal)
+    last_state[p], last_action[p], paid[p] = s, a, 0.0
+    return a
+
+
+@numba.njit(cache=True)
+def _final_update(q, visited, p, paid, last_state, last_action, alpha):
+    """The last decision's update: the game is over, no bootstrap."""
+    old = q[p, last_state[p], last_action[p]]
+    q[p, last_state[p], last_action[p]] = old + alpha * (paid[p] - old)
+    visited[p, last_state[p]] = True
+
+
+@numba.njit(cache=True)
+def _state(strides, role, seen, stage_code, history_codes, player, unfair_leads, leads, returns, flag):
+    """Flat index of a player's observation ``[role, leader action + 1, stage feature, *own history[, vote flag]]``."""
     s = role * strides[0] + seen * strides[1] + stage_code * strides[2]
     for h in range(history_codes.shape[0]):
         s += own_history_feature(history_codes[h], player, unfair_leads, leads, returns) * strides[3 + h]
+    if flag >= 0:
+        s += flag * strides[3 + history_codes.shape[0]]
     return s
 
 
 @numba.njit(cache=True)
 def play_episodes(
     # the game
-    game, payoff, cournot, fair, max_cycles, stage_feature,  # payoff: (1, k, k) symmetric or (2, k, k) bimatrix
+    game, payoff, cournot, fair, max_cycles, stage_feature, return_scale,  # payoff: (1 or 2, k, k)
     # the mediator
-    selector, fixed_leader, random_leaders, use_returns, use_reputation, transfer, strength, history_codes,
+    selector, fixed_leader, pools, use_returns, use_reputation, transfer, strength, history_codes,
+    mediator_codes, tolerance,
     # the learners: hyper-parameters [alpha, gamma, epsilon_start, epsilon_end, epsilon_decay_episodes]
-    q, visited, strides, agent_hp, rngs, values, mediator_hp, mediator_rng,
+    q, visited, strides, agent_hp, rngs, values, q_mediator, visited_mediator, strides_mediator, mediator_hp,
+    mediator_rngs,
     # what to do (from training episode first_episode on), and where to write what happened (one row per episode)
     explore, learn, first_episode, out_returns, out_after, out_leaders, out_fair, out_actions, out_rewards,
 ):
-    n, k = q.shape[0], q.shape[2]
+    n, k = fair.shape
+    vote_flag = 1 if selector == VOTE else -1  # players' observations end with a vote flag only with the vote
     symmetric_payoff = payoff[0]  # a view made once: views made in the loop cost reference counting
-    agent_alpha, agent_gamma, mediator_alpha, mediator_gamma = agent_hp[0], agent_hp[1], mediator_hp[0], mediator_hp[1]
-    returns, reward_now, actions = np.zeros(n), np.zeros(n), np.zeros(n, np.int64)
+    returns, reward, paid, actions = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n, np.int64)
     counts, transfers, advantages = np.zeros(k, np.int64), np.zeros(n), np.zeros(n)
     leads, unfair_leads, reputation = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64)
     last_state, last_action = np.zeros(n, np.int64), np.zeros(n, np.int64)
     predicted, gaps, to_come = np.zeros(n), np.zeros(max(1, n * (n - 1) // 2)), np.zeros(n)
     stage_rewards = np.zeros((max_cycles, n))
     leaders, reputations = np.zeros(max_cycles, np.int64), np.zeros(max_cycles, np.int64)
-    no_reputation = np.zeros(n, np.int64)
+    no_reputation, votes, pool_at = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(3, np.int64)
+    features = np.zeros(1 + mediator_codes.shape[0] * n, np.int64)
+    mediator_paid, mediator_state, mediator_action = np.zeros(1), np.zeros(1, np.int64), np.zeros(1, np.int64)
 
     for e in range(out_returns.shape[0]):
         agent_epsilon = linear_epsilon(first_episode + e, agent_hp[2], agent_hp[3], agent_hp[4])
         mediator_epsilon = linear_epsilon(first_episode + e, mediator_hp[2], mediator_hp[3], mediator_hp[4])
-        returns[:] = 0.0
-        advantages[:] = 0.0
-        leads[:] = 0
-        unfair_leads[:] = 0
-        reputation[:] = rules.NEVER_LED
-        last_state[:] = -1
+        returns[:], advantages[:], paid[:] = 0.0, 0.0, 0.0
+        leads[:], unfair_leads[:], reputation[:], last_state[:] = 0, 0, rules.NEVER_LED, -1
+        pool_at[:], mediator_state[0], mediator_paid[0], fairness_before = 0, -1, 0.0, 0.0
         for t in range(max_cycles):
-            # 1. who leads: the mediator or a selector
-            if selector == FIXED:
-                leader = fixed_leader
-            elif selector == ROUND_ROBIN:
-                leader = t % n
-            elif selector == RANDOM:
-                leader = random_leaders[e, t]
-            elif selector == CATCH_UP:
-                leader = 0
-                for p in range(1, n):
-                    if returns[p] < returns[leader]:
-                        leader = p
-            elif explore and mediator_rng.random() < mediator_epsilon:
-                leader = mediator_rng.integers(0, n)
-            else:  # argmax_l F(G_t + V[t, l, rho_l])
-                leader = fairest_leader(values[t], reputation if use_reputation else no_reputation, returns,
-                                        use_returns, predicted, gaps)
-            leaders[t] = leader
-            reputations[t] = reputation[leader] if use_reputation else rules.NEVER_LED
-
-            # 2. the leader acts, then the followers (index order), having seen the leader's action
             if stage_feature == STAGE_INDEX:
                 stage_code = t
             elif stage_feature == STAGE_LAST:
                 stage_code = 1 if t >= max_cycles - 1 else 0
             else:
                 stage_code = 0
+
+            # 1. who leads: the mediator, the players' vote or a selector
+            if selector == FIXED:
+                leader = fixed_leader
+            elif selector == ROUND_ROBIN:
+                leader = t % n
+            elif selector == RANDOM:
+                leader = _pool_integers(pools[e], pool_at, n)
+            elif selector == CATCH_UP:
+                leader = 0
+                for p in range(1, n):
+                    if returns[p] < returns[leader]:
+                        leader = p
+            elif selector == VOTE:  # every player, in index order, votes for a leader (actions 0..n-1)
+                for p in range(n):
+                    s = _state(strides, 1, 0, stage_code, history_codes, p, unfair_leads, leads, returns, 1)
+                    votes[p] = _decide(q, visited, p, s, n, paid, last_state, last_action, rngs, agent_epsilon,
+                                       agent_hp[0], agent_hp[1], explore, learn)
+                counts_best, tied = 0, 0
+                for candidate in range(n):
+                    c = 0
+                    for p in range(n):
+                        c += votes[p] == candidate
+                    if c > counts_best:
+                        counts_best, tied = c, 1
+                    elif c == counts_best:
+                        tied += 1
+                pick = 0 if tied == 1 else _pool_integers(pools[e], pool_at, tied)  # a tie is drawn
+                leader = -1
+                for candidate in range(n):
+                    c = 0
+                    for p in range(n):
+                        c += votes[p] == candidate
+                    if c == counts_best:
+                        if pick == 0:
+                            leader = candidate
+                            break
+                        pick -= 1
+            elif selector == MEDIATOR_AGENT:  # the mediator agent's Q-learner over [stage, history]
+                mediator_features(t, returns, leads, reputation, mediator_codes, tolerance, features)
+                s = 0
+                for f in range(features.shape[0]):
+                    s += features[f] * strides_mediator[f]
+                leader = _decide(q_mediator, visited_mediator, 0, s, n, mediator_paid, mediator_state,
+                                 mediator_action, mediator_rngs, mediator_epsilon, mediator_hp[0], mediator_hp[1],
+                                 explore, learn)
+            elif explore and mediator_rngs[0].random() < mediator_epsilon:
+                leader = mediator_rngs[0].integers(0, n)
+            else:  # JAM-QL's vector mediator: argmax_l F(G_t + V[t, l, rho_l])
+                leader = fairest_leader(values[t], reputation if use_reputation else no_reputation, returns,
+                                        use_returns, predicted, gaps)
+            leaders[t] = leader
+            reputations[t] = reputation[leader] if use_reputation else rules.NEVER_LED
+
+            # 2. the leader acts, then the followers (index order), having seen the leader's action
             for turn in range(n):
                 if turn == 0:
                     p, role, seen = leader, 0, 0
                 else:
                     p, role, seen = (turn - 1 if turn - 1 < leader else turn), 1, actions[leader] + 1
-                s = _state(strides, role, seen, stage_code, history_codes, p, unfair_leads, leads, returns)
-                if learn and last_state[p] >= 0:  # 4. the previous decision's update, bootstrapped from s
-                    target = reward_now[p] + agent_gamma * q[p, s, _greedy(q, p, s)]  # max_a' Q[s'][a']
-                    old = q[p, last_state[p], last_action[p]]
-                    q[p, last_state[p], last_action[p]] = old + agent_alpha * (target - old)
-                    visited[p, last_state[p]] = True
-                if explore and _explores(rngs, p, agent_epsilon):
-                    a = rngs[p].integers(0, k)
-                else:
-                    a = _greedy(q, p, s)
-                actions[p] = a
-                last_state[p], last_action[p] = s, a
+                s = _state(strides, role, seen, stage_code, history_codes, p, unfair_leads, leads, returns,
+                           0 if vote_flag > 0 else -1)
+                actions[p] = _decide(q, visited, p, s, k, paid, last_state, last_action, rngs, agent_epsilon,
+                                     agent_hp[0], agent_hp[1], explore, learn)
 
             # 3. the stage pays
             if game == SYMMETRIC:
-                symmetric_stage_rewards(symmetric_payoff, actions, counts, reward_now)
+                symmetric_stage_rewards(symmetric_payoff, actions, counts, reward)
             elif game == BIMATRIX:
-                bimatrix_stage_rewards(payoff, actions, reward_now)
+                bimatrix_stage_rewards(payoff, actions, reward)
             else:
-                cournot_stage_rewards(cournot[0], cournot[1], cournot[2], actions, reward_now)
+                cournot_stage_rewards(cournot[0], cournot[1], cournot[2], actions, reward)
             leader_fair = fair[leader, actions[leader]]
-            advantage = taken_advantage(reward_now, leader, leader_fair)
+            advantage = taken_advantage(reward, leader, leader_fair)
             for p in range(n):
-                returns[p] = returns[p] + reward_now[p]
-                stage_rewards[t, p] = reward_now[p]
-                reward_now[p] = 0.0 + reward_now[p]  # what env.last() pays: the cumulative reward since acting
+                returns[p] = returns[p] + reward[p]
+                stage_rewards[t, p] = reward[p]
             advantages[leader] += advantage
             leads[leader] += 1
             if advantage > 0:
                 unfair_leads[leader] += 1
             reputation[leader] = reputation_after(leader_fair)
+            if selector == MEDIATOR_AGENT:  # its reward: the change in fairness, F(G_t) - F(G_{t-1}), F(G_0) = 0
+                fairness_now = pairwise_equality(returns, return_scale, gaps)
+                mediator_paid[0] = mediator_paid[0] + (fairness_now - fairness_before)
+                fairness_before = fairness_now
+            if t < max_cycles - 1:
+                for p in range(n):
+                    paid[p] = paid[p] + reward[p]
             if out_leaders.shape[0]:
                 out_leaders[e, t], out_fair[e, t] = leader, leader_fair
                 out_actions[e, t] = actions
                 out_rewards[e, t] = stage_rewards[t]
 
-        # 5. the end-game transfer, paid with the last reward; the final updates; the mediator learns
+        # 5. the end-game transfer, paid with the last reward; the final updates; the vector mediator learns
         if transfer == MEAN_DEVIATION and strength != 0.0:
             mean_deviation_transfer(returns, strength, transfers)
         elif transfer == UNFAIR_ADVANTAGE and strength != 0.0:
@@ -204,13 +303,14 @@ def play_episodes(
         else:
             transfers[:] = 0.0
         for p in range(n):
-            final_reward = 0.0 + (stage_rewards[max_cycles - 1, p] + transfers[p])
+            paid[p] = paid[p] + (reward[p] + transfers[p])
             if learn:
-                old = q[p, last_state[p], last_action[p]]
-                q[p, last_state[p], last_action[p]] = old + agent_alpha * (final_reward - old)
-                visited[p, last_state[p]] = True
+                _final_update(q, visited, p, paid, last_state, last_action, agent_hp[0])
             out_returns[e, p] = returns[p]
             out_after[e, p] = returns[p] + transfers[p]
+        if learn and selector == MEDIATOR_AGENT:
+            _final_update(q_mediator, visited_mediator, 0, mediator_paid, mediator_state, mediator_action,
+                          mediator_hp[0])
         if learn and selector == VECTOR_MEDIATOR:
-            learn_reward_vectors(values, stage_rewards, leaders, reputations, mediator_alpha, mediator_gamma,
+            learn_reward_vectors(values, stage_rewards, leaders, reputations, mediator_hp[0], mediator_hp[1],
                                  to_come)

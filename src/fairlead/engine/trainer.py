@@ -1,10 +1,12 @@
 """The compiled engine's trainer: the reference ``Trainer``'s interface over ``kernels.play_episodes``.
 
-It builds what the kernel needs from the very env the reference trainer plays
-(its payoffs, its fair-action table, its stage feature), the same seeded
-generators (``derived_seed(seed, 2, i)``) and the same ``VectorMediator``
-object, and writes checkpoints in the reference's layout (the dense Q-table's
-visited states are the reference's dictionary keys, in the same order).
+It builds what the kernel needs from the very objects the reference trainer
+uses: the env (its payoffs, fair-action table and stage feature), the mediated
+env's history features (``AgentHistory``, ``MediatorObservation``), the same
+seeded generators (``derived_seed(seed, 2, i)``) and the same
+``VectorMediator``; and it writes checkpoints in the reference's layout (a
+dense Q-table's visited states are the reference's dictionary keys, in the
+same order).
 """
 
 from __future__ import annotations
@@ -16,16 +18,39 @@ from fairlead.envs.matrix import MatrixGameEnv
 from fairlead.envs.stackelberg import StageRecord
 from fairlead.mediation.leader_phase import MEDIATOR
 from fairlead.mediation.mediator import _mediator_rng
-from fairlead.mediation.observation import AgentHistory
+from fairlead.mediation.observation import AgentHistory, MediatorObservation
 from fairlead.registry import make
 from fairlead.trainers.config import HyperParams, Method
 from fairlead.trainers.jamql import EVAL, TRAIN, EpisodeResult, derived_seed
 from fairlead.trainers.vector_mediator import VectorMediator
 
 SELECTOR_CODES = {"fixed": kernels.FIXED, "round_robin": kernels.ROUND_ROBIN, "random": kernels.RANDOM,
-                  "catch_up": kernels.CATCH_UP, "vector_mediator": kernels.VECTOR_MEDIATOR}
+                  "catch_up": kernels.CATCH_UP, "vote": kernels.VOTE, "vector_mediator": kernels.VECTOR_MEDIATOR,
+                  "mediator": kernels.MEDIATOR_AGENT}
 STAGE_CODES = {"index": kernels.STAGE_INDEX, "last": kernels.STAGE_LAST, "none": kernels.STAGE_NONE}
 TRANSFER_CODES = {"mean_deviation": kernels.MEAN_DEVIATION, "unfair_advantage": kernels.UNFAIR_ADVANTAGE}
+SPARE_DRAWS = 8  # raw draws an episode's pool holds beyond one per stage (numpy rejects a draw with p < n / 2**32)
+
+
+def _strides(nvec) -> np.ndarray:
+    return np.array([int(np.prod(nvec[i + 1:])) for i in range(len(nvec))], np.int64)
+
+
+def tabular_state(q: np.ndarray, visited: np.ndarray, nvec, rng) -> dict:
+    """A dense table ``q[state, action]`` in ``TabularQLearner.state_dict``'s layout (visited states, sorted)."""
+    states = np.flatnonzero(visited)
+    keys = np.stack(np.unravel_index(states, nvec), axis=1).astype(np.int64)
+    return {"keys": keys.reshape(len(states), len(nvec) if len(states) else 0), "values": q[states].copy(),
+            "rng": rng.bit_generator.state}
+
+
+def load_tabular_state(state: dict, q: np.ndarray, visited: np.ndarray, nvec, rng) -> None:
+    q[:], visited[:] = 0.0, False
+    keys = np.asarray(state["keys"], dtype=np.int64)
+    if len(keys):
+        flat = np.ravel_multi_index(tuple(keys.T), nvec)
+        q[flat], visited[flat] = state["values"], True
+    rng.bit_generator.state = state["rng"]
 
 
 class CompiledTrainer:
@@ -55,56 +80,63 @@ class CompiledTrainer:
             if method.selector == "fixed" else 0
         rule, strength = (method.transfer if isinstance(method.transfer, list) else ["mean_deviation", method.transfer])
         self.transfer, self.strength = TRANSFER_CODES[rule], float(strength)
+
+        # the players: one dense Q-table each over the mediated env's observation (and vote actions, with a vote)
+        voting = self.selector == kernels.VOTE
         history = AgentHistory(self.players, method.agent_history)  # the mediated env's: its codes and sizes
         self.history_codes = np.array(history.codes, np.int64)
-        self.nvec = (*game.obs_nvec.tolist(), *history.nvec.tolist())
-        self.strides = np.array([int(np.prod(self.nvec[i + 1:])) for i in range(len(self.nvec))], np.int64)
-        states = int(np.prod(self.nvec))
-        self.q, self.visited = np.zeros((n, states, k)), np.zeros((n, states), dtype=bool)
+        self.nvec = (*game.obs_nvec.tolist(), *history.nvec.tolist(), *([2] if voting else []))
+        self.strides = _strides(self.nvec)
+        actions = max(k, n) if voting else k
+        self.q = np.zeros((n, int(np.prod(self.nvec)), actions))
+        self.visited = np.zeros(self.q.shape[:2], dtype=bool)
         self.rngs = tuple(np.random.default_rng(derived_seed(seed, 2, i)) for i in range(n))
+
+        # the mediator: JAM-QL's vector mediator, or the scalar mediator agent's Q-table over its observation
+        mediator_rng = np.random.default_rng(derived_seed(seed, 2, n))
         self.mediator = VectorMediator(
-            n, cycles, hp.mediator, np.random.default_rng(derived_seed(seed, 2, n)),
+            n, cycles, hp.mediator, mediator_rng,
             use_returns="returns" in method.history, use_reputation="reputation" in method.history,
         ) if method.vector_mediator else None
+        self.observation = MediatorObservation(n, cycles, self.return_scale, method.history, "discrete")
+        self.mediator_nvec = tuple(self.observation.nvec.tolist())
+        table = (1, int(np.prod(self.mediator_nvec)), n) if method.learned_mediator else (1, 1, n)
+        self.q_mediator, self.visited_mediator = np.zeros(table), np.zeros(table[:2], dtype=bool)
+        self.mediator_rngs = (mediator_rng,)
+        self.values = self.mediator.values if self.mediator is not None else np.zeros((cycles, n, 1, n))
         self.agent_hp, self.mediator_hp = hp.agent.schedule(), hp.mediator.schedule()
-        self._idle = (np.zeros((cycles, n, 1, n)), np.random.default_rng(0))  # what the kernel gets without one
         self.episode = 0  # training episodes done
 
     # ------------------------------------------------------------------ play
     def train(self, episodes: int) -> None:
         """Train ``episodes`` more episodes (what the reference's ``train_episode`` does, that many times)."""
-        indices = range(self.episode, self.episode + episodes)
-        self._play([derived_seed(self.seed, TRAIN, e) for e in indices] if self.selector == kernels.RANDOM
-                   else [None] * episodes, explore=True, learn=True, record=False)
+        self._play(episodes, TRAIN, self.episode, explore=True, learn=True, record=False)
         self.episode += episodes
 
     def evaluate(self, episodes: int, offset: int = 0) -> list[EpisodeResult]:
         """Greedy play (no exploration, no learning) on the reference's evaluation seeds."""
-        seeds = [derived_seed(self.seed, EVAL, offset + j) for j in range(episodes)]
-        return self._play(seeds, explore=False, learn=False, record=True)
+        return self._play(episodes, EVAL, offset, explore=False, learn=False, record=True)
 
-    def _play(self, env_seeds, explore, learn, record):
-        n, cycles, episodes = len(self.players), self.max_cycles, len(env_seeds)
-        if self.selector == kernels.RANDOM:  # the random selector's draws: the mediated env's generator per episode
-            random_leaders = np.zeros((episodes, cycles), np.int64)
-            for e, env_seed in enumerate(env_seeds):
-                rng = _mediator_rng(env_seed)
-                random_leaders[e] = [rng.integers(n) for _ in range(cycles)]
+    def _play(self, episodes, stream, first, explore, learn, record):
+        """Episodes ``first ..`` of seed stream ``stream`` (``TRAIN``, ``EVAL``), as the reference seeds them."""
+        n, cycles = len(self.players), self.max_cycles
+        if self.selector in (kernels.RANDOM, kernels.VOTE):  # the mediated env's generator, new every episode
+            seeds = (derived_seed(self.seed, stream, first + j) for j in range(episodes))
+            pools = np.stack([_mediator_rng(s).bit_generator.random_raw(cycles + SPARE_DRAWS) for s in seeds])
         else:
-            random_leaders = np.zeros((episodes, 0), np.int64)
+            pools = np.zeros((episodes, 0), np.uint64)
         kept = episodes if record else 0
         returns, after = np.zeros((episodes, n)), np.zeros((episodes, n))
         leaders, fair = np.zeros((kept, cycles), np.int64), np.zeros((kept, cycles), dtype=bool)
         actions, rewards = np.zeros((kept, cycles, n), np.int64), np.zeros((kept, cycles, n))
-        values, mediator_rng = ((self.mediator.values, self.mediator.rng) if self.mediator is not None
-                                else self._idle)
         use_returns = self.mediator is not None and self.mediator.use_returns
         use_reputation = self.mediator is not None and self.mediator.use_reputation
         kernels.play_episodes(
-            self.game, self.payoff, self.cournot, self.fair, cycles, self.stage_feature,
-            self.selector, self.fixed_leader, random_leaders, use_returns, use_reputation,
-            self.transfer, self.strength, self.history_codes,
-            self.q, self.visited, self.strides, self.agent_hp, self.rngs, values, self.mediator_hp, mediator_rng,
+            self.game, self.payoff, self.cournot, self.fair, cycles, self.stage_feature, self.return_scale,
+            self.selector, self.fixed_leader, pools, use_returns, use_reputation, self.transfer, self.strength,
+            self.history_codes, self.observation.codes, self.observation.tolerance,
+            self.q, self.visited, self.strides, self.agent_hp, self.rngs, self.values, self.q_mediator,
+            self.visited_mediator, _strides(self.mediator_nvec), self.mediator_hp, self.mediator_rngs,
             explore, learn, self.episode, returns, after, leaders, fair, actions, rewards,
         )
         if not record:
@@ -122,30 +154,30 @@ class CompiledTrainer:
                              leader_fair=tuple(fair.tolist()), stages=stages)
 
     # ----------------------------------------------------------- checkpoints
+    def _learner_names(self) -> list[str]:
+        return [*self.players, *([MEDIATOR] if self.method.vector_mediator or self.method.learned_mediator else [])]
+
     def state_dict(self) -> dict:
-        """The reference's layout: per player its visited states' keys and Q-values, and its generator."""
-        learners = {}
-        for i, agent in enumerate(self.players):
-            visited = np.flatnonzero(self.visited[i])
-            keys = np.stack(np.unravel_index(visited, self.nvec), axis=1).astype(np.int64)
-            learners[agent] = {"keys": keys.reshape(len(visited), len(self.nvec) if len(visited) else 0),
-                               "values": self.q[i, visited].copy(), "rng": self.rngs[i].bit_generator.state}
+        """The reference's layout: per learner its visited states' keys and Q-values, and its generator."""
+        learners = {agent: tabular_state(self.q[i], self.visited[i], self.nvec, self.rngs[i])
+                    for i, agent in enumerate(self.players)}
         if self.mediator is not None:
             learners[MEDIATOR] = self.mediator.state_dict()
+        elif self.method.learned_mediator:
+            learners[MEDIATOR] = tabular_state(self.q_mediator[0], self.visited_mediator[0], self.mediator_nvec,
+                                               self.mediator_rngs[0])
         return {"episode": self.episode, "learners": learners}
 
     def load_state_dict(self, state: dict) -> None:
-        expected = [*self.players, *([MEDIATOR] if self.mediator is not None else [])]
-        if set(state["learners"]) != set(expected):
-            raise ValueError(f"checkpoint holds learners {sorted(state['learners'])}, this run needs {sorted(expected)}")
+        if set(state["learners"]) != set(self._learner_names()):
+            raise ValueError(f"checkpoint holds learners {sorted(state['learners'])}, this run needs "
+                             f"{sorted(self._learner_names())}")
         self.episode = int(state["episode"])
-        self.q[:], self.visited[:] = 0.0, False
         for i, agent in enumerate(self.players):
-            learner = state["learners"][agent]
-            keys = np.asarray(learner["keys"], dtype=np.int64)
-            if len(keys):
-                flat = np.ravel_multi_index(tuple(keys.T), self.nvec)
-                self.q[i, flat], self.visited[i, flat] = learner["values"], True
-            self.rngs[i].bit_generator.state = learner["rng"]
+            load_tabular_state(state["learners"][agent], self.q[i], self.visited[i], self.nvec, self.rngs[i])
         if self.mediator is not None:
             self.mediator.load_state_dict(state["learners"][MEDIATOR])
+            self.values = self.mediator.values  # load_state_dict replaces the array
+        elif self.method.learned_mediator:
+            load_tabular_state(state["learners"][MEDIATOR], self.q_mediator[0], self.visited_mediator[0],
+                               self.mediator_nvec, self.mediator_rngs[0])

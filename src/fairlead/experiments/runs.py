@@ -419,7 +419,7 @@ def run(spec: RunSpec, out: str | Path, resume: bool = False, jobs: int | None =
     check_engine(engine)
     if engine == "compiled":
         for definition in spec.definitions.values():
-            if reason := unsupported(spec.env, definition):
+            if reason := unsupported(spec.env, spec.env_kwargs, definition):
                 raise ValueError(f"--engine compiled: {reason}; use --engine auto (the reference trainer "
                                  "where the compiled engine cannot) or --engine reference")
     if backend not in BACKENDS:

@@ -71,7 +71,6 @@ HISTORY_FEATURES = ("returns", "leaders", "reputation")
 AGENT_HISTORY_FEATURES = ("unfair_leads", "leads", "rank")
 DEFAULT_HISTORY = ("returns", "reputation")
 RETURN_TOLERANCE = 0.25
-BEHIND, LEVEL, AHEAD = 0, 1, 2
 FEATURE_SIZES = {"returns": 3, "leaders": LEADER_CAP + 1, "reputation": 3}
 FLOAT_FEATURES = {"returns": -1.0, "leaders": 0.0}  # box-only float features: name -> lower bound (upper 1)
 
@@ -154,6 +153,7 @@ class MediatorObservation:
         self.encoding = encoding
         self.tolerance = RETURN_TOLERANCE * return_scale / max_cycles
         self.float_names = tuple(name for name in history if name in FLOAT_FEATURES)
+        self.codes = np.array([HISTORY_FEATURES.index(name) for name in history], np.int64)  # rules.RETURNS, ...
         sizes = [FEATURE_SIZES[name] for name in history for _ in range(n_players)]
         self.nvec = np.array([max_cycles + 1, *sizes], dtype=np.int64)
         if encoding == "discrete":
@@ -165,21 +165,14 @@ class MediatorObservation:
 
     def features(self, stage: int, returns: np.ndarray, leaders: Sequence[int],
                  leader_fair: Sequence[bool]) -> np.ndarray:
-        """int64 discrete feature vector; ``leaders`` are the past stages' leader indices."""
-        parts = [np.array([stage])]
-        for name in self.history:
-            if name == "returns":
-                gap = returns - returns.mean()
-                parts.append(np.where(gap < -self.tolerance, BEHIND,
-                                      np.where(gap > self.tolerance, AHEAD, LEVEL)))
-            elif name == "leaders":
-                parts.append(np.minimum(self._leader_counts(leaders), LEADER_CAP))
-            else:
-                reputation = np.full(self.n_players, NEVER_LED)
-                for leader, fair in zip(leaders, leader_fair):  # later stages overwrite earlier
-                    reputation[leader] = rules.reputation_after(fair)
-                parts.append(reputation)
-        return np.concatenate(parts).astype(np.int64)
+        """int64 discrete feature vector (``rules.mediator_features``); ``leaders``: past stages' leader indices."""
+        reputation = np.full(self.n_players, NEVER_LED)
+        for leader, fair in zip(leaders, leader_fair):  # later stages overwrite earlier
+            reputation[leader] = rules.reputation_after(fair)
+        out = np.zeros(len(self.nvec), np.int64)
+        rules.mediator_features(stage, np.asarray(returns, dtype=float), self._leader_counts(leaders), reputation,
+                                self.codes, self.tolerance, out)
+        return out
 
     def float_features(self, returns: np.ndarray, leaders: Sequence[int]) -> np.ndarray:
         """float32 vector of the box encoding's float features (empty without returns or leaders)."""
