@@ -37,6 +37,7 @@ def same_state(a: dict, b: dict) -> bool:
     ("chicken_v0", {"n_agents": 4}),
     ("cournot_v0", {"a": 12.5}),
     ("matrix_game_v0", {"payoff": [[[3.0, 0.0], [0.5, 2.0]], [[2.0, 0.25], [0.0, 3.0]]], "stage_feature": "last"}),
+    ("resource_collection_v0", {"n_agents": 3, "preference": "strong", "max_cycles": 6}),
 ])
 def test_compiled_and_reference_runs_are_byte_identical(tmp_path, env, kwargs):
     spec = RunSpec(env, kwargs, ENGINE_METHODS, (0, 1), SMALL)
@@ -94,6 +95,37 @@ def test_the_engine_plays_and_learns_as_the_reference_on_any_matrix_game(game, m
                             summarise(played[1], compiled.players, compiled.return_scale))  # NaN: undefined
 
 
+grids = st.integers(2, 4).flatmap(lambda n: st.fixed_dictionaries({
+    "n_agents": st.just(n),
+    "grid_size": st.sampled_from([(3, 3), (2, 4), (4, 3), (1, 9)]),
+    "n_fair": st.integers(1, 2),
+    "n_unfair": st.integers(1, 2),
+    "cooperation": st.integers(1, n),
+    "unfair_share": st.floats(1 / n, 1.0),
+    "preference": st.sampled_from(["neutral", "strong", [0.0] + [2.0] * (n - 1)]),
+    "max_cycles": st.integers(1, 6),
+    "stage_feature": st.sampled_from(["index", "last", "none"]),
+}))
+
+
+@settings(max_examples=25, deadline=None)
+@given(grids, methods, st.integers(0, 2**31), st.booleans())
+def test_the_engine_plays_and_learns_as_the_reference_on_any_resource_collection(grid, method, seed, fixed_layout):
+    """The grid's moves, collections and respawns (the env's generator) as the env plays them, on any grid."""
+    if fixed_layout:  # agents stacked on the first cell, resources along the last row
+        n, rows, cols = grid["n_agents"], *grid["grid_size"]
+        cells = [[rows - 1 - i // cols, cols - 1 - i % cols] for i in range(grid["n_fair"] + grid["n_unfair"])]
+        grid["layout"] = {"agents": [[0, 0]] * n, "fair": cells[:grid["n_fair"]], "unfair": cells[grid["n_fair"]:]}
+    assume(unsupported("resource_collection_v0", grid, method) is None)
+    reference = Trainer("resource_collection_v0", grid, method, HyperParams(), seed)
+    compiled = CompiledTrainer("resource_collection_v0", grid, method, HyperParams(), seed)
+    for trainer in (reference, compiled):
+        trainer.train(15)
+    assert same_state(reference.state_dict(), compiled.state_dict())
+    for a, b in zip(reference.evaluate(3, offset=2), compiled.evaluate(3, offset=2)):
+        assert a.stages == b.stages and np.array_equal(a.returns_after_transfer, b.returns_after_transfer)
+
+
 @pytest.mark.parametrize("n", [30, 64])
 def test_the_engine_trains_many_players(n):
     trainer = make_trainer("chicken_v0", {"n_agents": n, "max_cycles": 5}, get_method("jamql"), HyperParams(), 0)
@@ -104,14 +136,22 @@ def test_the_engine_trains_many_players(n):
 
 
 def test_what_the_engine_cannot_play_goes_to_the_reference_or_is_refused_with_the_reason(tmp_path, capsys):
-    assert "resource_collection" in unsupported("resource_collection_v0", {}, get_method("jamql"))
+    (tmp_path / "mine.py").write_text(
+        "from fairlead.mediation import Selector\n\n\n"
+        "class Last(Selector):\n"
+        "    def select(self, view):\n"
+        "        return view.agents[-1]\n")
+    (tmp_path / "mine.toml").write_text('selector = "mine.py:Last"\n')
+    mine = get_method(tmp_path / "mine.toml")
+    assert "selector" in unsupported("resource_collection_v0", {}, mine)
     assert "dense table of 3.79e+09 entries" in unsupported("chicken_v0", {"n_agents": 8}, get_method("jamql-scalar"))
-    assert isinstance(make_trainer("resource_collection_v0", {}, get_method("vote"), HyperParams(), 0), Trainer)
-    assert main(["train", "--env", "resource-collection-2p", "--method", "jamql", "--seeds", "1", "--episodes", "5",
-                 "--engine", "compiled", "--out", str(tmp_path / "run"), "--no-progress"]) == 2
+    assert isinstance(make_trainer("resource_collection_v0", {}, mine, HyperParams(), 0), Trainer)
+    assert isinstance(make_trainer("resource_collection_v0", {}, get_method("vote"), HyperParams(), 0),
+                      CompiledTrainer)
+    assert main(["train", "--env", "resource-collection-2p", "--method", str(tmp_path / "mine.toml"), "--seeds", "1",
+                 "--episodes", "5", "--engine", "compiled", "--out", str(tmp_path / "run"), "--no-progress"]) == 2
     err = capsys.readouterr().err
-    assert "--engine compiled: the compiled engine plays the matrix games and Cournot, not resource_collection_v0" \
-        in err
+    assert "--engine compiled: method mine's selector" in err and "runs on the reference trainer" in err
     assert "--engine auto" in err and not (tmp_path / "run").exists()
 
 

@@ -126,6 +126,132 @@ def cournot_stage_rewards(a, b, c, actions, out):
         out[p] = (price - c) * actions[p]
 
 
+# ------------------------------------------------------------------ resource collection
+STAY, UP, DOWN, LEFT, RIGHT = range(5)  # move codes: indices into resource_collection_v0.MOVES
+MOVE_ROW = (0, -1, 1, 0, 0)  # each move's change of row and of column
+MOVE_COL = (0, 0, 0, -1, 1)
+NOT_MOVED, HEADS_NEITHER, HEADS_FAIR, HEADS_UNFAIR = range(4)  # values of the ``leader_heads`` feature
+
+
+def step_toward(row, col, target_row, target_col):
+    """The move that brings ``(row, col)`` closer to the target (vertical first), ``STAY`` when there."""
+    dr, dc = target_row - row, target_col - col
+    if dr == 0 and dc == 0:
+        return STAY
+    if abs(dr) >= abs(dc):
+        return UP if dr < 0 else DOWN
+    return LEFT if dc < 0 else RIGHT
+
+
+def nearest_resource(resources, first, count, row, col):
+    """Index of the resource of ``resources[first:first + count]`` nearest ``(row, col)`` (Manhattan).
+
+    Ties go to the first cell in row-major order (resources hold distinct cells).
+    """
+    best = first
+    for r in range(first + 1, first + count):
+        d = abs(resources[r, 0] - row) + abs(resources[r, 1] - col)
+        d_best = abs(resources[best, 0] - row) + abs(resources[best, 1] - col)
+        if d < d_best or (d == d_best and resources[r, 0] * 2**31 + resources[r, 1]
+                          < resources[best, 0] * 2**31 + resources[best, 1]):
+            best = r
+    return best
+
+
+def agents_on(positions, row, col):
+    """How many agents stand on ``(row, col)``."""
+    count = 0
+    for i in range(positions.shape[0]):
+        if positions[i, 0] == row and positions[i, 1] == col:
+            count += 1
+    return count
+
+
+def resource_features(positions, resources, n_fair, cooperation, agent, out):
+    """``agent``'s ``[fair_step, fair_partners, unfair_step, unfair_partners]`` into ``out``.
+
+    Per kind: the move towards the nearest resource of that kind and how many
+    *other* agents stand on its cell, capped at ``cooperation - 1``.
+    """
+    row, col = positions[agent, 0], positions[agent, 1]
+    for kind in range(2):
+        first, count = (0, n_fair) if kind == 0 else (n_fair, resources.shape[0] - n_fair)
+        r = nearest_resource(resources, first, count, row, col)
+        target_row, target_col = resources[r, 0], resources[r, 1]
+        others = agents_on(positions, target_row, target_col) - (1 if row == target_row and col == target_col else 0)
+        out[2 * kind] = step_toward(row, col, target_row, target_col)
+        out[2 * kind + 1] = min(others, cooperation - 1)
+
+
+def _distance(resources, first, count, row, col):
+    r = nearest_resource(resources, first, count, row, col)
+    return abs(resources[r, 0] - row) + abs(resources[r, 1] - col)
+
+
+def leader_heads(positions, resources, n_fair, leader, move):
+    """What the leader's ``move`` (from its cell at the stage's start) heads for: ``HEADS_*``.
+
+    The kind of resource it ends on; else a fair resource if it gets strictly
+    nearer one, else an unfair one if it gets strictly nearer one; else neither.
+    """
+    row, col = positions[leader, 0], positions[leader, 1]
+    to_row, to_col = row + MOVE_ROW[move], col + MOVE_COL[move]
+    n_unfair = resources.shape[0] - n_fair
+    fair_after = _distance(resources, 0, n_fair, to_row, to_col)
+    unfair_after = _distance(resources, n_fair, n_unfair, to_row, to_col)
+    if fair_after == 0:
+        return HEADS_FAIR
+    if unfair_after == 0:
+        return HEADS_UNFAIR
+    if fair_after < _distance(resources, 0, n_fair, row, col):
+        return HEADS_FAIR
+    if unfair_after < _distance(resources, n_fair, n_unfair, row, col):
+        return HEADS_UNFAIR
+    return HEADS_NEITHER
+
+
+def apply_moves(positions, actions):
+    """Every agent's move, applied at once."""
+    for i in range(positions.shape[0]):
+        positions[i, 0] += MOVE_ROW[actions[i]]
+        positions[i, 1] += MOVE_COL[actions[i]]
+
+
+def collected_resources(positions, resources, cooperation, out):
+    """The resources with at least ``cooperation`` agents on their cell, in index order, into ``out``; their count."""
+    count = 0
+    for r in range(resources.shape[0]):
+        if agents_on(positions, resources[r, 0], resources[r, 1]) >= cooperation:
+            out[count] = r
+            count += 1
+    return count
+
+
+def collection_rewards(collected, count, n_fair, fair_pay, unfair_pay, leader, out):
+    """A stage's pay: every collected resource pays each agent ``fair_pay`` or ``unfair_pay[leader]``, summed in order."""
+    for i in range(out.shape[0]):
+        out[i] = 0.0
+    for c in range(count):
+        for i in range(out.shape[0]):
+            out[i] += fair_pay[i] if collected[c] < n_fair else unfair_pay[leader, i]
+
+
+def free_cells(positions, resources, cols, out):
+    """The cells (row-major codes, ascending) holding no agent and no resource, into ``out``; their count."""
+    for cell in range(out.shape[0]):
+        out[cell] = cell
+    for i in range(positions.shape[0]):
+        out[positions[i, 0] * cols + positions[i, 1]] = -1
+    for r in range(resources.shape[0]):
+        out[resources[r, 0] * cols + resources[r, 1]] = -1
+    count = 0
+    for cell in range(out.shape[0]):
+        if out[cell] >= 0:
+            out[count] = cell
+            count += 1
+    return count
+
+
 # ------------------------------------------------------------------ the mediator
 def taken_advantage(rewards, leader, fair):
     """What a stage's leader took over the followers' mean if it led unfairly: ``max(0, r_L - mean r_F)``."""

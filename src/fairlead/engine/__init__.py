@@ -9,11 +9,11 @@ function) with the same random draws and the same float arithmetic, so
 default) takes the compiled engine when it supports the env and method
 (:func:`unsupported`) and the reference otherwise.
 
-What the compiled engine plays today: the matrix games (any payoff, any n) and
-Cournot; every shipped selector (fixed, round robin, random, catch-up, the vote,
+What the compiled engine plays today: the matrix games (any payoff, any n),
+Cournot and resource collection; every shipped selector (fixed, round robin, random, catch-up, the vote,
 JAM-QL's vector mediator and the scalar mediator agent of ``jamql-scalar``);
 every history feature; both transfer rules; the built-in tabular learner.
-Resource collection, users' selectors, learners and envs run on the reference.
+Users' selectors, learners and envs run on the reference.
 """
 
 from __future__ import annotations
@@ -33,10 +33,12 @@ def unsupported(env_name: str, env_kwargs: dict, method: Method) -> str | None:
     """Why the compiled engine cannot train ``method`` on this env (None: it can)."""
     from fairlead.envs.cournot_v0 import raw_env as Cournot
     from fairlead.envs.matrix import MatrixGameEnv
+    from fairlead.envs.resource_collection_v0 import raw_env as ResourceCollection
 
     game = env_module(env_name).raw_env
-    if not issubclass(game, (MatrixGameEnv, Cournot)):
-        return f"the compiled engine plays the matrix games and Cournot, not {game.metadata['name']}"
+    if not issubclass(game, (MatrixGameEnv, Cournot, ResourceCollection)):
+        return (f"the compiled engine plays the matrix games, Cournot and resource collection, "
+                f"not {game.metadata['name']}")
     if method.selector not in ENGINE_SELECTORS or method.user_selector:
         return f"method {method.name}'s selector {method.selector!r} runs on the reference trainer"
     if method.learner:

@@ -1,7 +1,8 @@
 """JAM-QL and its baselines as one compiled episode loop: the algorithm, read top to bottom.
 
 ``play_episodes`` plays (and, when training, learns) whole episodes of a
-mediated Stackelberg matrix or Cournot game in numba's nopython mode. Per stage:
+mediated Stackelberg game (a matrix game, Cournot or resource collection) in
+numba's nopython mode. Per stage:
 
 1. the mediator picks the leader: JAM-QL's vector mediator
    ``argmax_l F(G_t + V[t, l, rho_l])`` (``fairlead.rules.fairest_leader``,
@@ -12,7 +13,8 @@ mediated Stackelberg matrix or Cournot game in numba's nopython mode. Per stage:
 2. the leader acts, then every follower acts having seen the leader's action,
    each an epsilon-greedy tabular Q-learner over its observation
    ``[role, leader action + 1, stage feature, *own history]``;
-3. the stage pays (``fairlead.rules``: the same functions the PettingZoo envs call);
+3. the stage pays (``fairlead.rules``: the same functions the PettingZoo envs call; on the
+   grid, the moves apply at once, resources with enough agents on them pay and respawn);
 4. each player's previous decision is updated when it next decides (or at the end)::
 
        Q[s][a] <- Q[s][a] + alpha * (r + gamma * max_a' Q[s'][a'] - Q[s][a])
@@ -28,7 +30,9 @@ the reference AEC trainer (``fairlead.trainers.jamql``); numba's Generator
 methods give numpy's numbers. The mediated env's own generator, new every
 episode (the random selector's and the vote's draws), arrives as that
 episode's raw 64-bit draws, turned into numpy's bounded integers by
-:func:`_pool_integers`. So a run is byte-identical to the reference
+:func:`_pool_integers`; so do the respawns of resource collection, drawn from
+the game's generator after the start cells (drawn in Python by the env's own
+``start_cells``). So a run is byte-identical to the reference
 (``tests/test_engine.py``). The rules are compiled from ``fairlead.rules``
 itself (:func:`_compiled`), not rewritten here.
 """
@@ -45,7 +49,8 @@ from fairlead import rules
 # selector codes (what the leader choice of step 1 is)
 FIXED, ROUND_ROBIN, RANDOM, CATCH_UP, VOTE, VECTOR_MEDIATOR, MEDIATOR_AGENT = range(7)
 # game codes (which ``fairlead.rules`` stage function pays)
-SYMMETRIC, BIMATRIX, COURNOT = range(3)
+SYMMETRIC, BIMATRIX, COURNOT, RESOURCES = range(4)
+GRID_FEATURES = 5  # resource collection's game features: fair_step, fair_partners, unfair_step, unfair_partners, heads
 # transfer codes (a strength of 0 is no transfer)
 MEAN_DEVIATION, UNFAIR_ADVANTAGE = range(2)
 # stage-feature codes (``StackelbergEnv.stage_feature``)
@@ -77,6 +82,16 @@ reputation_after = _compiled(rules.reputation_after)
 linear_epsilon = _compiled(rules.linear_epsilon)
 own_history_feature = _compiled(rules.own_history_feature)
 mediator_features = _compiled(rules.mediator_features, array_sum)
+step_toward = _compiled(rules.step_toward)
+nearest_resource = _compiled(rules.nearest_resource)
+agents_on = _compiled(rules.agents_on)
+resource_features = _compiled(rules.resource_features, nearest_resource, agents_on, step_toward)
+_distance = _compiled(rules._distance, nearest_resource)
+leader_heads = _compiled(rules.leader_heads, _distance)
+apply_moves = _compiled(rules.apply_moves)
+collected_resources = _compiled(rules.collected_resources, agents_on)
+collection_rewards = _compiled(rules.collection_rewards)
+free_cells = _compiled(rules.free_cells)
 
 
 @numba.njit(cache=True)
@@ -107,12 +122,33 @@ def _pool_integers(pool, at, high):
 
 @numba.njit(cache=True)
 def _greedy(q, p, s, legal):
-    """The first of the legal actions ``0 .. legal - 1`` of highest value in ``Q_p[s]`` (numpy's argmax)."""
-    best = 0
-    for a in range(1, legal):
-        if q[p, s, a] > q[p, s, best]:
+    """The first legal action (bit ``a`` of ``legal`` set) of highest value in ``Q_p[s]`` (numpy's argmax)."""
+    best = -1
+    for a in range(q.shape[2]):
+        if (legal >> a) & 1 and (best < 0 or q[p, s, a] > q[p, s, best]):
             best = a
     return best
+
+
+@numba.njit(cache=True)
+def _legal_action(legal, index):
+    """The ``index``-th legal action (``rng.choice(np.flatnonzero(mask))`` draws the index)."""
+    a = 0
+    while True:
+        if (legal >> a) & 1:
+            if index == 0:
+                return a
+            index -= 1
+        a += 1
+
+
+@numba.njit(cache=True)
+def _count_legal(legal):
+    count = 0
+    while legal:
+        count += legal & 1
+        legal >>= 1
+    return count
 
 
 @numba.njit(cache=True)
@@ -123,7 +159,7 @@ def _explores(rngs, p, epsilon):
 
 @numba.njit(cache=True)
 def _decide(q, visited, p, s, legal, paid, last_state, last_action, rngs, epsilon, alpha, gamma, explore, learn):
-    """One AEC decision of learner ``p`` in state ``s``: update its previous decision, then act.
+    """One AEC decision of learner ``p`` in state ``s`` (legal actions: the bits of ``legal``): update its previous decision, then act.
 
     ``paid[p]`` is what it was paid since it last acted (``env.last()``'s reward)::
 
@@ -135,7 +171,7 @@ def _decide(q, visited, p, s, legal, paid, last_state, last_action, rngs, epsilo
         q[p, last_state[p], last_action[p]] = old + alpha * (target - old)
         visited[p, last_state[p]] = True
     if explore and _explores(rngs, p, epsilon):
-        a = rngs[p].integers(0, legal)  # epsilon-greedy: a uniformly random legal action
+        a = _legal_action(legal, rngs[p].integers(0, _count_legal(legal)))  # epsilon-greedy: a random legal action
     else:
         a = _greedy(q, p, s, legal)
     last_state[p], last_action[p], paid[p] = s, a, 0.0
@@ -151,13 +187,18 @@ def _final_update(q, visited, p, paid, last_state, last_action, alpha):
 
 
 @numba.njit(cache=True)
-def _state(strides, role, seen, stage_code, history_codes, player, unfair_leads, leads, returns, flag):
-    """Flat index of a player's observation ``[role, leader action + 1, stage feature, *own history[, vote flag]]``."""
+def _state(strides, role, seen, stage_code, game_features, history_codes, player, unfair_leads, leads, returns,
+           flag):
+    """Flat index of a player's observation ``[role, leader action + 1, stage feature, *game features,
+    *own history[, vote flag]]``."""
     s = role * strides[0] + seen * strides[1] + stage_code * strides[2]
+    g = game_features.shape[1]
+    for f in range(g):
+        s += game_features[player, f] * strides[3 + f]
     for h in range(history_codes.shape[0]):
-        s += own_history_feature(history_codes[h], player, unfair_leads, leads, returns) * strides[3 + h]
+        s += own_history_feature(history_codes[h], player, unfair_leads, leads, returns) * strides[3 + g + h]
     if flag >= 0:
-        s += flag * strides[3 + history_codes.shape[0]]
+        s += flag * strides[3 + g + history_codes.shape[0]]
     return s
 
 
@@ -165,6 +206,10 @@ def _state(strides, role, seen, stage_code, history_codes, player, unfair_leads,
 def play_episodes(
     # the game
     game, payoff, cournot, fair, max_cycles, stage_feature, return_scale,  # payoff: (1 or 2, k, k)
+    # resource collection: [rows, cols, n_fair, cooperation], pay (row 0: fair, 1 + l: unfair when l leads), whether
+    # an unfair resource favours each leader, the legal moves of each cell, and per episode the start cells
+    # (agents', then resources') and the env generator's draws for respawns ([has half-word, half-word], raw draws)
+    grid, grid_pay, favours, move_masks, start_cells, spawn_buffers, spawn_pools,
     # the mediator
     selector, fixed_leader, pools, use_returns, use_reputation, transfer, strength, history_codes,
     mediator_codes, tolerance,
@@ -175,8 +220,17 @@ def play_episodes(
     explore, learn, first_episode, out_returns, out_after, out_leaders, out_fair, out_actions, out_rewards,
 ):
     n, k = fair.shape
+    game_features = np.zeros((n, GRID_FEATURES if game == RESOURCES else 0), np.int64)
+    legal = np.full(n, (1 << k) - 1, np.int64)  # each player's legal moves, as bits
+    vote_legal = (1 << n) - 1
+    n_resources = start_cells.shape[1] - n
+    positions, resources = np.zeros((n, 2), np.int64), np.zeros((max(n_resources, 0), 2), np.int64)
+    collected, free, spawn_at = np.zeros(max(n_resources, 0), np.int64), np.zeros(grid[0] * grid[1], np.int64), \
+        np.zeros(3, np.int64)
     vote_flag = 1 if selector == VOTE else -1  # players' observations end with a vote flag only with the vote
     symmetric_payoff = payoff[0]  # a view made once: views made in the loop cost reference counting
+    fair_pay, unfair_pay = grid_pay[0], grid_pay[1:]
+    heads = rules.NOT_MOVED
     returns, reward, paid, actions = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n, np.int64)
     counts, transfers, advantages = np.zeros(k, np.int64), np.zeros(n), np.zeros(n)
     leads, unfair_leads, reputation = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64)
@@ -194,6 +248,9 @@ def play_episodes(
         returns[:], advantages[:], paid[:] = 0.0, 0.0, 0.0
         leads[:], unfair_leads[:], reputation[:], last_state[:] = 0, 0, rules.NEVER_LED, -1
         pool_at[:], mediator_state[0], mediator_paid[0], fairness_before = 0, -1, 0.0, 0.0
+        if game == RESOURCES:
+            positions[:], resources[:] = start_cells[e, :n], start_cells[e, n:]
+            spawn_at[0], spawn_at[1], spawn_at[2] = 0, spawn_buffers[e, 0], spawn_buffers[e, 1]
         for t in range(max_cycles):
             if stage_feature == STAGE_INDEX:
                 stage_code = t
@@ -201,6 +258,13 @@ def play_episodes(
                 stage_code = 1 if t >= max_cycles - 1 else 0
             else:
                 stage_code = 0
+            if game == RESOURCES:  # what each player sees of the grid, and where it may move
+                for p in range(n):
+                    resource_features(positions, resources, grid[2], grid[3], p, game_features[p])
+                    game_features[p, 4] = rules.NOT_MOVED
+                    legal[p] = 0
+                    for a in range(k):
+                        legal[p] |= np.int64(move_masks[positions[p, 0], positions[p, 1], a]) << a
 
             # 1. who leads: the mediator, the players' vote or a selector
             if selector == FIXED:
@@ -216,8 +280,9 @@ def play_episodes(
                         leader = p
             elif selector == VOTE:  # every player, in index order, votes for a leader (actions 0..n-1)
                 for p in range(n):
-                    s = _state(strides, 1, 0, stage_code, history_codes, p, unfair_leads, leads, returns, 1)
-                    votes[p] = _decide(q, visited, p, s, n, paid, last_state, last_action, rngs, agent_epsilon,
+                    s = _state(strides, 1, 0, stage_code, game_features, history_codes, p, unfair_leads, leads,
+                               returns, 1)
+                    votes[p] = _decide(q, visited, p, s, vote_legal, paid, last_state, last_action, rngs, agent_epsilon,
                                        agent_hp[0], agent_hp[1], explore, learn)
                 counts_best, tied = 0, 0
                 for candidate in range(n):
@@ -244,7 +309,7 @@ def play_episodes(
                 s = 0
                 for f in range(features.shape[0]):
                     s += features[f] * strides_mediator[f]
-                leader = _decide(q_mediator, visited_mediator, 0, s, n, mediator_paid, mediator_state,
+                leader = _decide(q_mediator, visited_mediator, 0, s, vote_legal, mediator_paid, mediator_state,
                                  mediator_action, mediator_rngs, mediator_epsilon, mediator_hp[0], mediator_hp[1],
                                  explore, learn)
             elif explore and mediator_rngs[0].random() < mediator_epsilon:
@@ -261,19 +326,34 @@ def play_episodes(
                     p, role, seen = leader, 0, 0
                 else:
                     p, role, seen = (turn - 1 if turn - 1 < leader else turn), 1, actions[leader] + 1
-                s = _state(strides, role, seen, stage_code, history_codes, p, unfair_leads, leads, returns,
-                           0 if vote_flag > 0 else -1)
-                actions[p] = _decide(q, visited, p, s, k, paid, last_state, last_action, rngs, agent_epsilon,
+                s = _state(strides, role, seen, stage_code, game_features, history_codes, p, unfair_leads, leads,
+                           returns, 0 if vote_flag > 0 else -1)
+                actions[p] = _decide(q, visited, p, s, legal[p], paid, last_state, last_action, rngs, agent_epsilon,
                                      agent_hp[0], agent_hp[1], explore, learn)
+                if turn == 0 and game == RESOURCES:  # the followers see what the leader's move heads for
+                    heads = leader_heads(positions, resources, grid[2], leader, actions[leader])
+                    for f in range(n):
+                        if f != leader:
+                            game_features[f, 4] = heads
 
             # 3. the stage pays
             if game == SYMMETRIC:
                 symmetric_stage_rewards(symmetric_payoff, actions, counts, reward)
             elif game == BIMATRIX:
                 bimatrix_stage_rewards(payoff, actions, reward)
-            else:
+            elif game == COURNOT:
                 cournot_stage_rewards(cournot[0], cournot[1], cournot[2], actions, reward)
-            leader_fair = fair[leader, actions[leader]]
+            else:  # the moves apply at once; resources with enough agents on them pay, then respawn on free cells
+                apply_moves(positions, actions)
+                count = collected_resources(positions, resources, grid[3], collected)
+                collection_rewards(collected, count, grid[2], fair_pay, unfair_pay, leader, reward)
+                for c in range(count):
+                    cell = free[_pool_integers(spawn_pools[e], spawn_at, free_cells(positions, resources, grid[1], free))]
+                    resources[collected[c], 0], resources[collected[c], 1] = cell // grid[1], cell % grid[1]
+            if game == RESOURCES:
+                leader_fair = not (heads == rules.HEADS_UNFAIR and favours[leader])
+            else:
+                leader_fair = fair[leader, actions[leader]]
             advantage = taken_advantage(reward, leader, leader_fair)
             for p in range(n):
                 returns[p] = returns[p] + reward[p]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from fairlead.engine import kernels
+from fairlead.envs import resource_collection_v0
 from fairlead.envs.matrix import MatrixGameEnv
 from fairlead.envs.stackelberg import StageRecord
 from fairlead.mediation.leader_phase import MEDIATOR
@@ -65,13 +66,20 @@ class CompiledTrainer:
         self.return_scale = game.return_scale
         n, k, cycles = len(self.players), game.num_actions, game.max_cycles
         self.max_cycles = cycles
+        self.payoff, self.cournot, self.fair = np.zeros((1, k, k)), np.zeros(3), np.zeros((n, k), dtype=bool)
+        self.grid, self.grid_pay = np.array([1, 1, 0, 0], np.int64), np.zeros((n + 1, n))
+        self.favours, self.move_masks = np.zeros(n, dtype=bool), np.zeros((1, 1, k), np.int8)
         if isinstance(game, MatrixGameEnv):
             self.game = kernels.BIMATRIX if game.bimatrix else kernels.SYMMETRIC
             self.payoff = np.ascontiguousarray(game.payoff if game.bimatrix else game.payoff[None], dtype=float)
-            self.cournot = np.zeros(3)
             self.fair = game.fair_actions()
+        elif isinstance(game, resource_collection_v0.raw_env):
+            self.game, self.grid_env = kernels.RESOURCES, game
+            self.grid = np.array([game.rows, game.cols, game.n_fair, game.cooperation], np.int64)
+            self.grid_pay = np.vstack([game._fair_pay, game._unfair_pay])
+            self.favours, self.move_masks = game._unfair_favours_leader.copy(), game._move_masks
         else:
-            self.game, self.payoff = kernels.COURNOT, np.zeros((1, k, k))
+            self.game = kernels.COURNOT
             self.cournot = np.array([game.a, game.b, game.c])
             self.fair = np.broadcast_to(np.arange(k) <= game.fair_quantity, (n, k)).copy()
         self.stage_feature = STAGE_CODES[game.stage_feature]
@@ -125,6 +133,7 @@ class CompiledTrainer:
             pools = np.stack([_mediator_rng(s).bit_generator.random_raw(cycles + SPARE_DRAWS) for s in seeds])
         else:
             pools = np.zeros((episodes, 0), np.uint64)
+        start_cells, spawn_buffers, spawn_pools = self._grid_draws(episodes, stream, first)
         kept = episodes if record else 0
         returns, after = np.zeros((episodes, n)), np.zeros((episodes, n))
         leaders, fair = np.zeros((kept, cycles), np.int64), np.zeros((kept, cycles), dtype=bool)
@@ -133,6 +142,7 @@ class CompiledTrainer:
         use_reputation = self.mediator is not None and self.mediator.use_reputation
         kernels.play_episodes(
             self.game, self.payoff, self.cournot, self.fair, cycles, self.stage_feature, self.return_scale,
+            self.grid, self.grid_pay, self.favours, self.move_masks, start_cells, spawn_buffers, spawn_pools,
             self.selector, self.fixed_leader, pools, use_returns, use_reputation, self.transfer, self.strength,
             self.history_codes, self.observation.codes, self.observation.tolerance,
             self.q, self.visited, self.strides, self.agent_hp, self.rngs, self.values, self.q_mediator,
@@ -143,6 +153,32 @@ class CompiledTrainer:
             return None
         return [self._episode_result(returns[e], after[e], leaders[e], fair[e], actions[e], rewards[e])
                 for e in range(episodes)]
+
+    def _grid_draws(self, episodes, stream, first):
+        """Resource collection's per-episode draws from the env's generator, seeded as the reference seeds it.
+
+        The start cells are drawn here by the env's own function; the respawns
+        draw from the generator's state after them (a buffered half-word, then
+        raw 64-bit draws), in the kernel.
+        """
+        n = len(self.players)
+        if self.game != kernels.RESOURCES:
+            return np.zeros((episodes, n, 2), np.int64), np.zeros((episodes, 2), np.int64), \
+                np.zeros((episodes, 0), np.uint64)
+        env = self.grid_env
+        m = env.n_fair + env.n_unfair
+        cells, buffers = np.zeros((episodes, n + m, 2), np.int64), np.zeros((episodes, 2), np.int64)
+        pools = np.zeros((episodes, self.max_cycles * m + SPARE_DRAWS), np.uint64)
+        for j in range(episodes):
+            rng = np.random.default_rng(derived_seed(self.seed, stream, first + j))
+            if env._layout is None:
+                cells[j] = resource_collection_v0.start_cells(rng, env.rows, env.cols, n + m)
+            else:
+                cells[j] = np.concatenate([env._layout["agents"], env._layout["fair"], env._layout["unfair"]])
+            state = rng.bit_generator.state
+            buffers[j] = state["has_uint32"], state["uinteger"]
+            pools[j] = rng.bit_generator.random_raw(pools.shape[1])
+        return cells, buffers, pools
 
     def _episode_result(self, returns, after, leaders, fair, actions, rewards) -> EpisodeResult:
         players = self.players

@@ -177,16 +177,17 @@ import math
 
 import numpy as np
 
+from fairlead import rules
 from fairlead.envs.checks import check_finite_returns, check_int, check_real, real_array
 from fairlead.envs.stackelberg import StackelbergEnv, make_constructors
 from fairlead.names import unknown_name
 
 MOVES = ("stay", "up", "down", "left", "right")
-STAY, UP, DOWN, LEFT, RIGHT = range(len(MOVES))  # action codes: indices into MOVES
-_DELTAS = np.array([[0, 0], [-1, 0], [1, 0], [0, -1], [0, 1]])  # (row, column) change, by action code
+STAY, UP, DOWN, LEFT, RIGHT = rules.STAY, rules.UP, rules.DOWN, rules.LEFT, rules.RIGHT  # indices into MOVES
 PREFERENCES = {"neutral": 1.0, "mild": 1.5, "strong": 3.0}
 # values of the ``leader_heads`` feature
-NOT_MOVED, HEADS_NEITHER, HEADS_FAIR, HEADS_UNFAIR = range(4)
+NOT_MOVED, HEADS_NEITHER, HEADS_FAIR, HEADS_UNFAIR = (
+    rules.NOT_MOVED, rules.HEADS_NEITHER, rules.HEADS_FAIR, rules.HEADS_UNFAIR)
 # positions in the discrete observation (after role, leader_move + 1, stage_feature)
 FAIR_STEP, FAIR_PARTNERS, UNFAIR_STEP, UNFAIR_PARTNERS, LEADER_HEADS = range(3, 8)
 
@@ -256,14 +257,10 @@ def _preference_weights(preference, n: int) -> np.ndarray:
     return weights
 
 
-def _step_toward(origin: np.ndarray, target: np.ndarray) -> int:
-    """The move that brings ``origin`` closer to ``target`` (vertical first), 0 when there."""
-    dr, dc = target - origin
-    if dr == dc == 0:
-        return STAY
-    if abs(dr) >= abs(dc):
-        return UP if dr < 0 else DOWN
-    return LEFT if dc < 0 else RIGHT
+def start_cells(rng: np.random.Generator, rows: int, cols: int, count: int) -> np.ndarray:
+    """``count`` distinct random cells ``(row, column)`` of the grid: agents' then resources' start."""
+    cells = rng.choice(rows * cols, count, replace=False)
+    return np.stack(np.divmod(cells, cols), axis=1)
 
 
 class raw_env(StackelbergEnv):
@@ -387,51 +384,17 @@ class raw_env(StackelbergEnv):
             self._res = np.concatenate([self._layout["fair"], self._layout["unfair"]])
             return
         n = len(self.possible_agents)
-        cells = rng.choice(self.rows * self.cols, n + self.n_fair + self.n_unfair, replace=False)
-        grid = np.stack(np.divmod(cells, self.cols), axis=1)
+        grid = start_cells(rng, self.rows, self.cols, n + self.n_fair + self.n_unfair)
         self._pos, self._res = grid[:n], grid[n:]
-
-    def _distance(self, cell: np.ndarray, kind: np.ndarray) -> int:
-        return int(np.abs(self._res[kind] - cell).sum(axis=1).min())
-
-    def _nearest(self, cell: np.ndarray, kind: np.ndarray) -> np.ndarray:
-        resources = self._res[kind]
-        key = np.abs(resources - cell).sum(axis=1) * self.rows * self.cols + (
-            resources[:, 0] * self.cols + resources[:, 1]
-        )
-        return resources[np.argmin(key)]
-
-    def _heads(self, leader: int, move: int) -> int:
-        before = self._pos[leader]
-        after = before + _DELTAS[move]
-        fair_before, unfair_before = (self._distance(before, kind) for kind in self._kinds)
-        fair_after, unfair_after = (self._distance(after, kind) for kind in self._kinds)
-        if fair_after == 0:
-            return HEADS_FAIR
-        if unfair_after == 0:
-            return HEADS_UNFAIR
-        if fair_after < fair_before:
-            return HEADS_FAIR
-        if unfair_after < unfair_before:
-            return HEADS_UNFAIR
-        return HEADS_NEITHER
-
-    def _count_on(self, cell: np.ndarray) -> int:
-        return int(np.all(self._pos == cell, axis=1).sum())
 
     # ------------------------------------------------------------- hooks
     def _game_features(self, agent_index):
-        own = self._pos[agent_index]
-        features = []
-        for kind in self._kinds:
-            target = self._nearest(own, kind)
-            others = self._count_on(target) - int(np.array_equal(own, target))
-            features += [_step_toward(own, target), min(others, self.cooperation - 1)]
-        if self.leader_action is None:
-            features.append(NOT_MOVED)
-        else:
-            features.append(self._heads(self.agent_name_mapping[self.leader], self.leader_action))
-        return tuple(features)
+        features = np.zeros(4, np.int64)
+        rules.resource_features(self._pos, self._res, self.n_fair, self.cooperation, agent_index, features)
+        leader_move = self.leader_action
+        heads = NOT_MOVED if leader_move is None else rules.leader_heads(
+            self._pos, self._res, self.n_fair, self.agent_name_mapping[self.leader], leader_move)
+        return (*features.tolist(), heads)
 
     def _game_state(self):
         return np.concatenate([self._pos, self._res]).ravel()  # (row, col) of each agent, then each resource
@@ -441,22 +404,21 @@ class raw_env(StackelbergEnv):
         return self._move_masks[row, col]
 
     def _play_stage(self, leader, actions):
-        heads = self._heads(leader, actions[leader])
-        self._pos = self._pos + _DELTAS[actions]
+        heads = rules.leader_heads(self._pos, self._res, self.n_fair, leader, actions[leader])
+        self._pos = self._pos.copy()  # a new array each stage: earlier ``positions`` stay as they were
+        rules.apply_moves(self._pos, actions)
+        collected = np.zeros(len(self._res), np.int64)
+        count = rules.collected_resources(self._pos, self._res, self.cooperation, collected)
         rewards = np.zeros(len(self.possible_agents))
-        collected = [
-            r for r, cell in enumerate(self._res) if self._count_on(cell) >= self.cooperation
-        ]
-        for r in collected:
-            rewards += self._fair_pay if r < self.n_fair else self._unfair_pay[leader]
+        rules.collection_rewards(collected, count, self.n_fair, self._fair_pay, self._unfair_pay, leader, rewards)
+        for r in collected[:count]:
             self._respawn(r)
         return rewards, not (heads == HEADS_UNFAIR and self._unfair_favours_leader[leader])
 
     def _respawn(self, r: int) -> None:
-        occupied = np.zeros(self.rows * self.cols, bool)
-        for cells in (self._pos, self._res):
-            occupied[cells[:, 0] * self.cols + cells[:, 1]] = True
-        cell = self._spawn_rng.choice(np.flatnonzero(~occupied))
+        free = np.zeros(self.rows * self.cols, np.int64)
+        count = rules.free_cells(self._pos, self._res, self.cols, free)
+        cell = self._spawn_rng.choice(free[:count])
         self._res[r] = divmod(int(cell), self.cols)
 
     @property
