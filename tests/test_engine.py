@@ -8,7 +8,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from fairlead.cli import main
-from fairlead.engine import make_trainer, unsupported
+from fairlead.engine import make_trainer, numpy_random, unsupported
 from fairlead.engine.trainer import CompiledTrainer
 from fairlead.experiments import runs
 from fairlead.experiments.runs import RunSpec, train_seed
@@ -163,3 +163,23 @@ def test_an_unknown_engine_is_refused_naming_the_choices(tmp_path, capsys):
         main(["train", "--env", "chicken-2p", "--method", "jamql", "--engine", "fast", "--out", str(tmp_path / "c")])
     err = capsys.readouterr().err
     assert "--engine: invalid choice: 'fast'" in err and "compiled" in err and not (tmp_path / "c").exists()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=6), st.integers(1, 60), st.data())
+def test_the_compiled_generators_are_numpys(entropy, population, data):
+    """Seeding (SeedSequence, PCG64), raw and bounded draws and choice without replacement give numpy's numbers."""
+    words = np.array(entropy, np.uint64)
+    assert np.array_equal(numpy_random.seed_sequence_words(words, 3).astype(np.uint32),
+                          np.random.SeedSequence(entropy).generate_state(3))
+    mine, numpys = np.zeros(numpy_random.STATE_WORDS, np.uint64), np.random.default_rng(entropy)
+    numpy_random.seed_generator(words, mine)
+    state = numpys.bit_generator.state["state"]
+    assert (int(mine[0]) << 64 | int(mine[1]), int(mine[2]) << 64 | int(mine[3])) == (state["state"], state["inc"])
+    size = data.draw(st.integers(1, population))
+    chosen = np.zeros(size, np.int64)
+    numpy_random.choice_without_replacement(mine, population, chosen)
+    assert np.array_equal(chosen, numpys.choice(population, size, replace=False))
+    for high in data.draw(st.lists(st.integers(1, 2**32 - 1), max_size=8)):
+        assert numpy_random.integers(mine, high) == numpys.integers(0, high)
+    assert numpy_random.next_uint64(mine) == numpys.bit_generator.random_raw()

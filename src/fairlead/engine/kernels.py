@@ -27,12 +27,11 @@ numba's nopython mode. Per stage:
 
 Every random draw comes from the same numpy Generators, in the same order, as
 the reference AEC trainer (``fairlead.trainers.jamql``); numba's Generator
-methods give numpy's numbers. The mediated env's own generator, new every
-episode (the random selector's and the vote's draws), arrives as that
-episode's raw 64-bit draws, turned into numpy's bounded integers by
-:func:`_pool_integers`; so do the respawns of resource collection, drawn from
-the game's generator after the start cells (drawn in Python by the env's own
-``start_cells``). So a run is byte-identical to the reference
+methods give numpy's numbers. The generators the reference makes anew every
+episode, the env's (resource collection's start cells and respawns) and the
+mediated env's (the random selector's and the vote's draws), are made and drawn
+from here by :mod:`fairlead.engine.numpy_random`, numpy's seeding and PCG64
+compiled. So a run is byte-identical to the reference
 (``tests/test_engine.py``). The rules are compiled from ``fairlead.rules``
 itself (:func:`_compiled`), not rewritten here.
 """
@@ -45,6 +44,8 @@ import numba
 import numpy as np
 
 from fairlead import rules
+from fairlead.engine import numpy_random
+from fairlead.mediation.mediator import _RNG_TAG as MEDIATOR_RNG_TAG  # the mediated env's generator's second word
 
 # selector codes (what the leader choice of step 1 is)
 FIXED, ROUND_ROBIN, RANDOM, CATCH_UP, VOTE, VECTOR_MEDIATOR, MEDIATOR_AGENT = range(7)
@@ -55,7 +56,6 @@ GRID_FEATURES = 5  # resource collection's game features: fair_step, fair_partne
 MEAN_DEVIATION, UNFAIR_ADVANTAGE = range(2)
 # stage-feature codes (``StackelbergEnv.stage_feature``)
 STAGE_INDEX, STAGE_LAST, STAGE_NONE = range(3)
-_LOW32 = np.uint64(0xFFFFFFFF)
 
 
 def _compiled(function, *dependencies):
@@ -92,32 +92,6 @@ apply_moves = _compiled(rules.apply_moves)
 collected_resources = _compiled(rules.collected_resources, agents_on)
 collection_rewards = _compiled(rules.collection_rewards)
 free_cells = _compiled(rules.free_cells)
-
-
-@numba.njit(cache=True)
-def _pool_integers(pool, at, high):
-    """numpy's ``Generator.integers(0, high)`` (PCG64, ``high < 2**32``) from raw 64-bit draws.
-
-    ``at`` = ``[next raw draw, whether a high half is buffered, the buffered half]``
-    (numpy keeps the unused half of a 64-bit draw for its next 32-bit one);
-    Lemire's bounded method, as numpy's ``buffered_bounded_lemire_uint32``.
-    """
-    if high == 1:
-        return 0  # numpy draws nothing for a range of one
-    excl = np.uint64(high)
-    while True:
-        if at[1]:
-            half, at[1] = np.uint64(at[2]), 0
-        else:
-            if at[0] >= pool.shape[0]:
-                raise ValueError("the episode's pool of raw draws ran out (report this)")
-            raw = pool[at[0]]
-            at[0] += 1
-            half, at[1], at[2] = raw & _LOW32, 1, np.int64(raw >> np.uint64(32))
-        product = half * excl
-        leftover = product & _LOW32
-        if leftover >= excl or leftover >= (_LOW32 - (excl - np.uint64(1))) % excl:
-            return np.int64(product >> np.uint64(32))
 
 
 @numba.njit(cache=True)
@@ -207,26 +181,30 @@ def play_episodes(
     # the game
     game, payoff, cournot, fair, max_cycles, stage_feature, return_scale,  # payoff: (1 or 2, k, k)
     # resource collection: [rows, cols, n_fair, cooperation], pay (row 0: fair, 1 + l: unfair when l leads), whether
-    # an unfair resource favours each leader, the legal moves of each cell, and per episode the start cells
-    # (agents', then resources') and the env generator's draws for respawns ([has half-word, half-word], raw draws)
-    grid, grid_pay, favours, move_masks, start_cells, spawn_buffers, spawn_pools,
+    # an unfair resource favours each leader, the legal moves of each cell, the fixed start cells (agents', then
+    # resources') or none (drawn every episode)
+    grid, grid_pay, favours, move_masks, layout, n_resources,
     # the mediator
-    selector, fixed_leader, pools, use_returns, use_reputation, transfer, strength, history_codes,
+    selector, fixed_leader, use_returns, use_reputation, transfer, strength, history_codes,
     mediator_codes, tolerance,
     # the learners: hyper-parameters [alpha, gamma, epsilon_start, epsilon_end, epsilon_decay_episodes]
     q, visited, strides, agent_hp, rngs, values, q_mediator, visited_mediator, strides_mediator, mediator_hp,
     mediator_rngs,
-    # what to do (from training episode first_episode on), and where to write what happened (one row per episode)
-    explore, learn, first_episode, out_returns, out_after, out_leaders, out_fair, out_actions, out_rewards,
+    # what to do (from training episode first_episode on; episode j's generators are seeded by
+    # [*seed_words, stream, first + j], as the reference's derived_seed), and where to write what happened
+    explore, learn, first_episode, seed_words, stream, first, out_returns, out_after, out_leaders, out_fair, out_actions, out_rewards,
 ):
     n, k = fair.shape
     game_features = np.zeros((n, GRID_FEATURES if game == RESOURCES else 0), np.int64)
     legal = np.full(n, (1 << k) - 1, np.int64)  # each player's legal moves, as bits
     vote_legal = (1 << n) - 1
-    n_resources = start_cells.shape[1] - n
-    positions, resources = np.zeros((n, 2), np.int64), np.zeros((max(n_resources, 0), 2), np.int64)
-    collected, free, spawn_at = np.zeros(max(n_resources, 0), np.int64), np.zeros(grid[0] * grid[1], np.int64), \
-        np.zeros(3, np.int64)
+    positions, resources = np.zeros((n, 2), np.int64), np.zeros((n_resources, 2), np.int64)
+    collected, free, cells = np.zeros(n_resources, np.int64), np.zeros(grid[0] * grid[1], np.int64), \
+        np.zeros(n + n_resources, np.int64)
+    entropy, env_entropy = np.zeros(seed_words.shape[0] + 2, np.uint64), np.zeros(1, np.uint64)
+    entropy[:seed_words.shape[0]], entropy[-2] = seed_words, stream
+    env_rng, mediated_rng = np.zeros(numpy_random.STATE_WORDS, np.uint64), np.zeros(numpy_random.STATE_WORDS, np.uint64)
+    mediated_entropy = np.array([0, MEDIATOR_RNG_TAG], np.uint64)
     vote_flag = 1 if selector == VOTE else -1  # players' observations end with a vote flag only with the vote
     symmetric_payoff = payoff[0]  # a view made once: views made in the loop cost reference counting
     fair_pay, unfair_pay = grid_pay[0], grid_pay[1:]
@@ -238,7 +216,7 @@ def play_episodes(
     predicted, gaps, to_come = np.zeros(n), np.zeros(max(1, n * (n - 1) // 2)), np.zeros(n)
     stage_rewards = np.zeros((max_cycles, n))
     leaders, reputations = np.zeros(max_cycles, np.int64), np.zeros(max_cycles, np.int64)
-    no_reputation, votes, pool_at = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(3, np.int64)
+    no_reputation, votes = np.zeros(n, np.int64), np.zeros(n, np.int64)
     features = np.zeros(1 + mediator_codes.shape[0] * n, np.int64)
     mediator_paid, mediator_state, mediator_action = np.zeros(1), np.zeros(1, np.int64), np.zeros(1, np.int64)
 
@@ -247,10 +225,25 @@ def play_episodes(
         mediator_epsilon = linear_epsilon(first_episode + e, mediator_hp[2], mediator_hp[3], mediator_hp[4])
         returns[:], advantages[:], paid[:] = 0.0, 0.0, 0.0
         leads[:], unfair_leads[:], reputation[:], last_state[:] = 0, 0, rules.NEVER_LED, -1
-        pool_at[:], mediator_state[0], mediator_paid[0], fairness_before = 0, -1, 0.0, 0.0
-        if game == RESOURCES:
-            positions[:], resources[:] = start_cells[e, :n], start_cells[e, n:]
-            spawn_at[0], spawn_at[1], spawn_at[2] = 0, spawn_buffers[e, 0], spawn_buffers[e, 1]
+        mediator_state[0], mediator_paid[0], fairness_before = -1, 0.0, 0.0
+        # the episode's env generator, default_rng(derived_seed(seed, stream, episode)), and the mediated env's
+        entropy[-1] = first + e
+        env_entropy[0] = numpy_random.seed_sequence_words(entropy, 1)[0]
+        if selector == RANDOM or selector == VOTE:
+            mediated_entropy[0] = env_entropy[0]
+            numpy_random.seed_generator(mediated_entropy, mediated_rng)
+        if game == RESOURCES:  # the start cells: the layout's, or distinct random cells (the env's start_cells)
+            numpy_random.seed_generator(env_entropy, env_rng)
+            if layout.shape[0]:
+                positions[:], resources[:] = layout[:n], layout[n:]
+            else:
+                numpy_random.choice_without_replacement(env_rng, grid[0] * grid[1], cells)
+                for i in range(n + n_resources):
+                    row, col = cells[i] // grid[1], cells[i] % grid[1]
+                    if i < n:
+                        positions[i, 0], positions[i, 1] = row, col
+                    else:
+                        resources[i - n, 0], resources[i - n, 1] = row, col
         for t in range(max_cycles):
             if stage_feature == STAGE_INDEX:
                 stage_code = t
@@ -272,7 +265,7 @@ def play_episodes(
             elif selector == ROUND_ROBIN:
                 leader = t % n
             elif selector == RANDOM:
-                leader = _pool_integers(pools[e], pool_at, n)
+                leader = numpy_random.integers(mediated_rng, n)
             elif selector == CATCH_UP:
                 leader = 0
                 for p in range(1, n):
@@ -293,7 +286,7 @@ def play_episodes(
                         counts_best, tied = c, 1
                     elif c == counts_best:
                         tied += 1
-                pick = 0 if tied == 1 else _pool_integers(pools[e], pool_at, tied)  # a tie is drawn
+                pick = 0 if tied == 1 else numpy_random.integers(mediated_rng, tied)  # a tie is drawn
                 leader = -1
                 for candidate in range(n):
                     c = 0
@@ -348,7 +341,7 @@ def play_episodes(
                 count = collected_resources(positions, resources, grid[3], collected)
                 collection_rewards(collected, count, grid[2], fair_pay, unfair_pay, leader, reward)
                 for c in range(count):
-                    cell = free[_pool_integers(spawn_pools[e], spawn_at, free_cells(positions, resources, grid[1], free))]
+                    cell = free[numpy_random.integers(env_rng, free_cells(positions, resources, grid[1], free))]
                     resources[collected[c], 0], resources[collected[c], 1] = cell // grid[1], cell % grid[1]
             if game == RESOURCES:
                 leader_fair = not (heads == rules.HEADS_UNFAIR and favours[leader])

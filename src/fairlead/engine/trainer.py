@@ -18,7 +18,6 @@ from fairlead.envs import resource_collection_v0
 from fairlead.envs.matrix import MatrixGameEnv
 from fairlead.envs.stackelberg import StageRecord
 from fairlead.mediation.leader_phase import MEDIATOR
-from fairlead.mediation.mediator import _mediator_rng
 from fairlead.mediation.observation import AgentHistory, MediatorObservation
 from fairlead.registry import make
 from fairlead.trainers.config import HyperParams, Method
@@ -30,11 +29,19 @@ SELECTOR_CODES = {"fixed": kernels.FIXED, "round_robin": kernels.ROUND_ROBIN, "r
                   "mediator": kernels.MEDIATOR_AGENT}
 STAGE_CODES = {"index": kernels.STAGE_INDEX, "last": kernels.STAGE_LAST, "none": kernels.STAGE_NONE}
 TRANSFER_CODES = {"mean_deviation": kernels.MEAN_DEVIATION, "unfair_advantage": kernels.UNFAIR_ADVANTAGE}
-SPARE_DRAWS = 8  # raw draws an episode's pool holds beyond one per stage (numpy rejects a draw with p < n / 2**32)
 
 
 def _strides(nvec) -> np.ndarray:
     return np.array([int(np.prod(nvec[i + 1:])) for i in range(len(nvec))], np.int64)
+
+
+def _uint32_words(value: int) -> np.ndarray:
+    """A seed as numpy's SeedSequence reads it: little-endian 32-bit words (``[0]`` for 0)."""
+    words = [value & 0xFFFFFFFF]
+    while value >> 32:
+        value >>= 32
+        words.append(value & 0xFFFFFFFF)
+    return np.array(words, np.uint64)
 
 
 def tabular_state(q: np.ndarray, visited: np.ndarray, nvec, rng) -> dict:
@@ -69,12 +76,15 @@ class CompiledTrainer:
         self.payoff, self.cournot, self.fair = np.zeros((1, k, k)), np.zeros(3), np.zeros((n, k), dtype=bool)
         self.grid, self.grid_pay = np.array([1, 1, 0, 0], np.int64), np.zeros((n + 1, n))
         self.favours, self.move_masks = np.zeros(n, dtype=bool), np.zeros((1, 1, k), np.int8)
+        self.layout, self.n_resources = np.zeros((0, 2), np.int64), 0
         if isinstance(game, MatrixGameEnv):
             self.game = kernels.BIMATRIX if game.bimatrix else kernels.SYMMETRIC
             self.payoff = np.ascontiguousarray(game.payoff if game.bimatrix else game.payoff[None], dtype=float)
             self.fair = game.fair_actions()
         elif isinstance(game, resource_collection_v0.raw_env):
-            self.game, self.grid_env = kernels.RESOURCES, game
+            self.game, self.n_resources = kernels.RESOURCES, game.n_fair + game.n_unfair
+            if game._layout is not None:
+                self.layout = np.concatenate([game._layout["agents"], game._layout["fair"], game._layout["unfair"]])
             self.grid = np.array([game.rows, game.cols, game.n_fair, game.cooperation], np.int64)
             self.grid_pay = np.vstack([game._fair_pay, game._unfair_pay])
             self.favours, self.move_masks = game._unfair_favours_leader.copy(), game._move_masks
@@ -113,6 +123,7 @@ class CompiledTrainer:
         self.mediator_rngs = (mediator_rng,)
         self.values = self.mediator.values if self.mediator is not None else np.zeros((cycles, n, 1, n))
         self.agent_hp, self.mediator_hp = hp.agent.schedule(), hp.mediator.schedule()
+        self.seed_words = _uint32_words(seed)  # derived_seed's first entropy words
         self.episode = 0  # training episodes done
 
     # ------------------------------------------------------------------ play
@@ -128,12 +139,6 @@ class CompiledTrainer:
     def _play(self, episodes, stream, first, explore, learn, record):
         """Episodes ``first ..`` of seed stream ``stream`` (``TRAIN``, ``EVAL``), as the reference seeds them."""
         n, cycles = len(self.players), self.max_cycles
-        if self.selector in (kernels.RANDOM, kernels.VOTE):  # the mediated env's generator, new every episode
-            seeds = (derived_seed(self.seed, stream, first + j) for j in range(episodes))
-            pools = np.stack([_mediator_rng(s).bit_generator.random_raw(cycles + SPARE_DRAWS) for s in seeds])
-        else:
-            pools = np.zeros((episodes, 0), np.uint64)
-        start_cells, spawn_buffers, spawn_pools = self._grid_draws(episodes, stream, first)
         kept = episodes if record else 0
         returns, after = np.zeros((episodes, n)), np.zeros((episodes, n))
         leaders, fair = np.zeros((kept, cycles), np.int64), np.zeros((kept, cycles), dtype=bool)
@@ -142,43 +147,17 @@ class CompiledTrainer:
         use_reputation = self.mediator is not None and self.mediator.use_reputation
         kernels.play_episodes(
             self.game, self.payoff, self.cournot, self.fair, cycles, self.stage_feature, self.return_scale,
-            self.grid, self.grid_pay, self.favours, self.move_masks, start_cells, spawn_buffers, spawn_pools,
-            self.selector, self.fixed_leader, pools, use_returns, use_reputation, self.transfer, self.strength,
+            self.grid, self.grid_pay, self.favours, self.move_masks, self.layout, self.n_resources,
+            self.selector, self.fixed_leader, use_returns, use_reputation, self.transfer, self.strength,
             self.history_codes, self.observation.codes, self.observation.tolerance,
             self.q, self.visited, self.strides, self.agent_hp, self.rngs, self.values, self.q_mediator,
             self.visited_mediator, _strides(self.mediator_nvec), self.mediator_hp, self.mediator_rngs,
-            explore, learn, self.episode, returns, after, leaders, fair, actions, rewards,
+            explore, learn, self.episode, self.seed_words, stream, first, returns, after, leaders, fair, actions, rewards,
         )
         if not record:
             return None
         return [self._episode_result(returns[e], after[e], leaders[e], fair[e], actions[e], rewards[e])
                 for e in range(episodes)]
-
-    def _grid_draws(self, episodes, stream, first):
-        """Resource collection's per-episode draws from the env's generator, seeded as the reference seeds it.
-
-        The start cells are drawn here by the env's own function; the respawns
-        draw from the generator's state after them (a buffered half-word, then
-        raw 64-bit draws), in the kernel.
-        """
-        n = len(self.players)
-        if self.game != kernels.RESOURCES:
-            return np.zeros((episodes, n, 2), np.int64), np.zeros((episodes, 2), np.int64), \
-                np.zeros((episodes, 0), np.uint64)
-        env = self.grid_env
-        m = env.n_fair + env.n_unfair
-        cells, buffers = np.zeros((episodes, n + m, 2), np.int64), np.zeros((episodes, 2), np.int64)
-        pools = np.zeros((episodes, self.max_cycles * m + SPARE_DRAWS), np.uint64)
-        for j in range(episodes):
-            rng = np.random.default_rng(derived_seed(self.seed, stream, first + j))
-            if env._layout is None:
-                cells[j] = resource_collection_v0.start_cells(rng, env.rows, env.cols, n + m)
-            else:
-                cells[j] = np.concatenate([env._layout["agents"], env._layout["fair"], env._layout["unfair"]])
-            state = rng.bit_generator.state
-            buffers[j] = state["has_uint32"], state["uinteger"]
-            pools[j] = rng.bit_generator.random_raw(pools.shape[1])
-        return cells, buffers, pools
 
     def _episode_result(self, returns, after, leaders, fair, actions, rewards) -> EpisodeResult:
         players = self.players
