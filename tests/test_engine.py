@@ -172,14 +172,17 @@ def test_the_compiled_generators_are_numpys(entropy, population, data):
     words = np.array(entropy, np.uint64)
     assert np.array_equal(numpy_random.seed_sequence_words(words, 3).astype(np.uint32),
                           np.random.SeedSequence(entropy).generate_state(3))
-    mine, numpys = np.zeros(numpy_random.STATE_WORDS, np.uint64), np.random.default_rng(entropy)
-    numpy_random.seed_generator(words, mine)
-    state = numpys.bit_generator.state["state"]
-    assert (int(mine[0]) << 64 | int(mine[1]), int(mine[2]) << 64 | int(mine[3])) == (state["state"], state["inc"])
+    mine, numpys = np.zeros((1, numpy_random.STATE_WORDS), np.uint64), np.random.default_rng(entropy)
+    numpy_random.seed_generator(words, mine, 0)
+    assert np.array_equal(mine[0], numpy_random.state_row(numpys))
     size = data.draw(st.integers(1, population))
     chosen = np.zeros(size, np.int64)
-    numpy_random.choice_without_replacement(mine, population, chosen)
+    numpy_random.choice_without_replacement(mine, 0, population, chosen)
     assert np.array_equal(chosen, numpys.choice(population, size, replace=False))
     for high in data.draw(st.lists(st.integers(1, 2**32 - 1), max_size=8)):
-        assert numpy_random.integers(mine, high) == numpys.integers(0, high)
-    assert numpy_random.next_uint64(mine) == numpys.bit_generator.random_raw()
+        assert numpy_random.integers(mine, 0, high) == numpys.integers(0, high)
+        assert numpy_random.random(mine, 0) == numpys.random()
+    assert numpy_random.next_uint64(mine, 0) == numpys.bit_generator.random_raw()
+    copy = np.random.default_rng(0)
+    numpy_random.set_state(copy, mine[0])
+    assert copy.bit_generator.state == numpys.bit_generator.state

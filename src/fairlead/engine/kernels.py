@@ -25,13 +25,14 @@ numba's nopython mode. Per stage:
    and the vector mediator learns ``V[t, l_t, rho_t] <- V + alpha (R_t - V)``,
    ``R_t = r_t + gamma R_{t+1}``, from the episode's stage rewards.
 
-Every random draw comes from the same numpy Generators, in the same order, as
-the reference AEC trainer (``fairlead.trainers.jamql``); numba's Generator
-methods give numpy's numbers. The generators the reference makes anew every
+Every random draw is the one the reference AEC trainer (``fairlead.trainers.jamql``)
+makes, in the same order, from generators in the same states:
+:mod:`fairlead.engine.numpy_random` is numpy's seeding and PCG64 compiled. The
+learners' generators arrive as rows of state words (and go back into their
+numpy Generators after the call); the ones the reference makes anew every
 episode, the env's (resource collection's start cells and respawns) and the
-mediated env's (the random selector's and the vote's draws), are made and drawn
-from here by :mod:`fairlead.engine.numpy_random`, numpy's seeding and PCG64
-compiled. So a run is byte-identical to the reference
+mediated env's (the random selector's and the vote's draws), are seeded here
+as the reference seeds them. So a run is byte-identical to the reference
 (``tests/test_engine.py``). The rules are compiled from ``fairlead.rules``
 itself (:func:`_compiled`), not rewritten here.
 """
@@ -54,6 +55,7 @@ SYMMETRIC, BIMATRIX, COURNOT, RESOURCES = range(4)
 GRID_FEATURES = 5  # resource collection's game features: fair_step, fair_partners, unfair_step, unfair_partners, heads
 # transfer codes (a strength of 0 is no transfer)
 MEAN_DEVIATION, UNFAIR_ADVANTAGE = range(2)
+ENV_RNG, MEDIATED_RNG = range(2)  # rows of an episode's generators
 # stage-feature codes (``StackelbergEnv.stage_feature``)
 STAGE_INDEX, STAGE_LAST, STAGE_NONE = range(3)
 
@@ -128,7 +130,7 @@ def _count_legal(legal):
 @numba.njit(cache=True)
 def _explores(rngs, p, epsilon):
     """Whether learner ``p`` explores now: ``rng.random() < epsilon`` on its own generator."""
-    return rngs[p].random() < epsilon
+    return numpy_random.random(rngs, p) < epsilon
 
 
 @numba.njit(cache=True)
@@ -145,7 +147,7 @@ def _decide(q, visited, p, s, legal, paid, last_state, last_action, rngs, epsilo
         q[p, last_state[p], last_action[p]] = old + alpha * (target - old)
         visited[p, last_state[p]] = True
     if explore and _explores(rngs, p, epsilon):
-        a = _legal_action(legal, rngs[p].integers(0, _count_legal(legal)))  # epsilon-greedy: a random legal action
+        a = _legal_action(legal, numpy_random.integers(rngs, p, _count_legal(legal)))  # epsilon-greedy: a random legal action
     else:
         a = _greedy(q, p, s, legal)
     last_state[p], last_action[p], paid[p] = s, a, 0.0
@@ -203,7 +205,7 @@ def play_episodes(
         np.zeros(n + n_resources, np.int64)
     entropy, env_entropy = np.zeros(seed_words.shape[0] + 2, np.uint64), np.zeros(1, np.uint64)
     entropy[:seed_words.shape[0]], entropy[-2] = seed_words, stream
-    env_rng, mediated_rng = np.zeros(numpy_random.STATE_WORDS, np.uint64), np.zeros(numpy_random.STATE_WORDS, np.uint64)
+    episode_rngs = np.zeros((2, numpy_random.STATE_WORDS), np.uint64)  # rows: the env's, the mediated env's
     mediated_entropy = np.array([0, MEDIATOR_RNG_TAG], np.uint64)
     vote_flag = 1 if selector == VOTE else -1  # players' observations end with a vote flag only with the vote
     symmetric_payoff = payoff[0]  # a view made once: views made in the loop cost reference counting
@@ -231,13 +233,13 @@ def play_episodes(
         env_entropy[0] = numpy_random.seed_sequence_words(entropy, 1)[0]
         if selector == RANDOM or selector == VOTE:
             mediated_entropy[0] = env_entropy[0]
-            numpy_random.seed_generator(mediated_entropy, mediated_rng)
+            numpy_random.seed_generator(mediated_entropy, episode_rngs, MEDIATED_RNG)
         if game == RESOURCES:  # the start cells: the layout's, or distinct random cells (the env's start_cells)
-            numpy_random.seed_generator(env_entropy, env_rng)
+            numpy_random.seed_generator(env_entropy, episode_rngs, ENV_RNG)
             if layout.shape[0]:
                 positions[:], resources[:] = layout[:n], layout[n:]
             else:
-                numpy_random.choice_without_replacement(env_rng, grid[0] * grid[1], cells)
+                numpy_random.choice_without_replacement(episode_rngs, ENV_RNG, grid[0] * grid[1], cells)
                 for i in range(n + n_resources):
                     row, col = cells[i] // grid[1], cells[i] % grid[1]
                     if i < n:
@@ -265,7 +267,7 @@ def play_episodes(
             elif selector == ROUND_ROBIN:
                 leader = t % n
             elif selector == RANDOM:
-                leader = numpy_random.integers(mediated_rng, n)
+                leader = numpy_random.integers(episode_rngs, MEDIATED_RNG, n)
             elif selector == CATCH_UP:
                 leader = 0
                 for p in range(1, n):
@@ -286,7 +288,7 @@ def play_episodes(
                         counts_best, tied = c, 1
                     elif c == counts_best:
                         tied += 1
-                pick = 0 if tied == 1 else numpy_random.integers(mediated_rng, tied)  # a tie is drawn
+                pick = 0 if tied == 1 else numpy_random.integers(episode_rngs, MEDIATED_RNG, tied)  # a tie is drawn
                 leader = -1
                 for candidate in range(n):
                     c = 0
@@ -305,8 +307,8 @@ def play_episodes(
                 leader = _decide(q_mediator, visited_mediator, 0, s, vote_legal, mediator_paid, mediator_state,
                                  mediator_action, mediator_rngs, mediator_epsilon, mediator_hp[0], mediator_hp[1],
                                  explore, learn)
-            elif explore and mediator_rngs[0].random() < mediator_epsilon:
-                leader = mediator_rngs[0].integers(0, n)
+            elif explore and numpy_random.random(mediator_rngs, 0) < mediator_epsilon:
+                leader = numpy_random.integers(mediator_rngs, 0, n)
             else:  # JAM-QL's vector mediator: argmax_l F(G_t + V[t, l, rho_l])
                 leader = fairest_leader(values[t], reputation if use_reputation else no_reputation, returns,
                                         use_returns, predicted, gaps)
@@ -341,7 +343,7 @@ def play_episodes(
                 count = collected_resources(positions, resources, grid[3], collected)
                 collection_rewards(collected, count, grid[2], fair_pay, unfair_pay, leader, reward)
                 for c in range(count):
-                    cell = free[numpy_random.integers(env_rng, free_cells(positions, resources, grid[1], free))]
+                    cell = free[numpy_random.integers(episode_rngs, ENV_RNG, free_cells(positions, resources, grid[1], free))]
                     resources[collected[c], 0], resources[collected[c], 1] = cell // grid[1], cell % grid[1]
             if game == RESOURCES:
                 leader_fair = not (heads == rules.HEADS_UNFAIR and favours[leader])

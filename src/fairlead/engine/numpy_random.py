@@ -6,10 +6,14 @@ The reference trainer seeds every episode's env (and mediated env) with a new
 compiled episode takes, so the engine makes them here, with the same
 arithmetic (numpy's ``bit_generator.pyx``, ``pcg64.h``, ``distributions.c``
 and ``Generator.choice``) and the same numbers, checked against numpy in
-``tests/test_engine.py``. A generator is an int64/uint64 array
-``[state high, state low, increment high, increment low, has a buffered half, the half]``
-(numpy's ``bit_generator.state``); only small entropy (every word < 2**32) is
-supported, as fairlead's seeds are.
+``tests/test_engine.py``. Generators are the rows of a uint64 array ``g``,
+each ``[state high, state low, increment high, increment low, has a buffered half, the half]``
+(numpy's ``bit_generator.state``, :func:`state_row`); a function takes ``g``
+and the row ``r`` it draws from (a row view made in a loop would cost numba a
+reference count). The learners' generators live here too while a kernel runs
+(:func:`random` is ``Generator.random``), so a kernel takes no Generator
+objects and compiles once for any number of players. Entropy words must be
+< 2**32, as fairlead's seeds are.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ _MIX_L, _MIX_R = np.uint64(0xCA01F9DD), np.uint64(0x4973F715)
 _POOL = 4  # SeedSequence's pool size (words)
 _MULT_HIGH, _MULT_LOW = np.uint64(2549297995355413924), np.uint64(4865540595714422341)  # PCG64's multiplier
 STATE_WORDS = 6
+_MASK64 = (1 << 64) - 1
 
 
 @numba.njit(cache=True)
@@ -73,75 +78,98 @@ def _mulhi(a, b):
 
 
 @numba.njit(cache=True)
-def _step(g):
+def _step(g, r):
     """PCG64's state transition ``state <- state * MULT + inc`` (mod 2**128)."""
-    high, low = g[0], g[1]
+    high, low = g[r, 0], g[r, 1]
     new_low = low * _MULT_LOW
     new_high = high * _MULT_LOW + low * _MULT_HIGH + _mulhi(low, _MULT_LOW)
-    g[1] = new_low + g[3]
-    g[0] = new_high + g[2] + (np.uint64(1) if g[1] < new_low else np.uint64(0))
+    g[r, 1] = new_low + g[r, 3]
+    g[r, 0] = new_high + g[r, 2] + (np.uint64(1) if g[r, 1] < new_low else np.uint64(0))
 
 
 @numba.njit(cache=True)
-def seed_generator(entropy, g):
-    """``g`` becomes ``np.random.default_rng(list(entropy))``'s state (PCG64 seeded by a SeedSequence)."""
+def seed_generator(entropy, g, r):
+    """Generator ``r`` becomes ``np.random.default_rng(list(entropy))`` (PCG64 seeded by a SeedSequence)."""
     words = seed_sequence_words(entropy, 8)
     seed_high, seed_low = words[0] | (words[1] << np.uint64(32)), words[2] | (words[3] << np.uint64(32))
     inc_high, inc_low = words[4] | (words[5] << np.uint64(32)), words[6] | (words[7] << np.uint64(32))
-    g[0], g[1] = np.uint64(0), np.uint64(0)
-    g[2] = (inc_high << np.uint64(1)) | (inc_low >> np.uint64(63))
-    g[3] = (inc_low << np.uint64(1)) | np.uint64(1)
-    g[4], g[5] = np.uint64(0), np.uint64(0)
-    _step(g)
-    low = g[1] + seed_low
-    g[0] = g[0] + seed_high + (np.uint64(1) if low < g[1] else np.uint64(0))
-    g[1] = low
-    _step(g)
+    g[r, 0], g[r, 1] = np.uint64(0), np.uint64(0)
+    g[r, 2] = (inc_high << np.uint64(1)) | (inc_low >> np.uint64(63))
+    g[r, 3] = (inc_low << np.uint64(1)) | np.uint64(1)
+    g[r, 4], g[r, 5] = np.uint64(0), np.uint64(0)
+    _step(g, r)
+    low = g[r, 1] + seed_low
+    g[r, 0] = g[r, 0] + seed_high + (np.uint64(1) if low < g[r, 1] else np.uint64(0))
+    g[r, 1] = low
+    _step(g, r)
 
 
 @numba.njit(cache=True)
-def next_uint64(g):
+def next_uint64(g, r):
     """PCG64's next 64-bit output (XSL-RR of the stepped state)."""
-    _step(g)
-    value, rot = g[0] ^ g[1], g[0] >> np.uint64(58)
+    _step(g, r)
+    value, rot = g[r, 0] ^ g[r, 1], g[r, 0] >> np.uint64(58)
     return (value >> rot) | (value << ((np.uint64(64) - rot) & np.uint64(63)))
 
 
 @numba.njit(cache=True)
-def next_uint32(g):
+def next_uint32(g, r):
     """numpy's ``next_uint32``: the buffered high half of the last 64-bit draw, else a new draw's low half."""
-    if g[4]:
-        g[4] = np.uint64(0)
-        return g[5]
-    value = next_uint64(g)
-    g[4], g[5] = np.uint64(1), value >> np.uint64(32)
+    if g[r, 4]:
+        g[r, 4] = np.uint64(0)
+        return g[r, 5]
+    value = next_uint64(g, r)
+    g[r, 4], g[r, 5] = np.uint64(1), value >> np.uint64(32)
     return value & _M32
 
 
 @numba.njit(cache=True)
-def integers(g, high):
+def random(g, r):
+    """``Generator.random()``: a double in [0, 1) from the top 53 bits of a 64-bit draw."""
+    return np.float64(next_uint64(g, r) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@numba.njit(cache=True)
+def integers(g, r, high):
     """``Generator.integers(0, high)`` (and ``choice(high)``) for ``1 <= high < 2**32``: Lemire's method."""
     if high == 1:
         return 0  # numpy draws nothing for a range of one
     excl = np.uint64(high)
     threshold = (_M32 - (excl - np.uint64(1))) % excl
     while True:
-        product = next_uint32(g) * excl
+        product = next_uint32(g, r) * excl
         if (product & _M32) >= threshold:
             return np.int64(product >> np.uint64(32))
 
 
 @numba.njit(cache=True)
-def choice_without_replacement(g, population, out):
+def choice_without_replacement(g, r, population, out):
     """``Generator.choice(population, out.size, replace=False)`` for a small population: Floyd's algorithm, shuffled."""
     size = out.shape[0]
     for j in range(population - size, population):
-        value = integers(g, j + 1)
+        value = integers(g, r, j + 1)
         for chosen in range(j - population + size):
             if out[chosen] == value:
                 value = j
                 break
         out[j - population + size] = value
     for i in range(size - 1, 0, -1):  # numpy's _shuffle_int
-        j = integers(g, i + 1)
+        j = integers(g, r, i + 1)
         out[i], out[j] = out[j], out[i]
+
+
+def state_row(rng: np.random.Generator) -> np.ndarray:
+    """A numpy PCG64 Generator's state as a row of ``g``."""
+    state = rng.bit_generator.state
+    if state["bit_generator"] != "PCG64":
+        raise ValueError(f"the compiled engine draws like PCG64, not {state['bit_generator']}")
+    words = state["state"]["state"], state["state"]["inc"]
+    return np.array([words[0] >> 64, words[0] & _MASK64, words[1] >> 64, words[1] & _MASK64, state["has_uint32"],
+                     state["uinteger"]], np.uint64)
+
+
+def set_state(rng: np.random.Generator, row: np.ndarray) -> None:
+    """Put a row of ``g`` back into the numpy Generator it came from."""
+    high, low, inc_high, inc_low, has_uint32, uinteger = (int(x) for x in row)
+    rng.bit_generator.state = {"bit_generator": "PCG64", "state": {"state": high << 64 | low, "inc": inc_high << 64 | inc_low},
+                               "has_uint32": has_uint32, "uinteger": uinteger}

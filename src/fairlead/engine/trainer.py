@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fairlead.engine import kernels
+from fairlead.engine import kernels, numpy_random
 from fairlead.envs import resource_collection_v0
 from fairlead.envs.matrix import MatrixGameEnv
 from fairlead.envs.stackelberg import StageRecord
@@ -145,15 +145,19 @@ class CompiledTrainer:
         actions, rewards = np.zeros((kept, cycles, n), np.int64), np.zeros((kept, cycles, n))
         use_returns = self.mediator is not None and self.mediator.use_returns
         use_reputation = self.mediator is not None and self.mediator.use_reputation
+        generators = [*self.rngs, *self.mediator_rngs]  # drawn from in the kernel as rows of one array
+        states = np.stack([numpy_random.state_row(rng) for rng in generators])
         kernels.play_episodes(
             self.game, self.payoff, self.cournot, self.fair, cycles, self.stage_feature, self.return_scale,
             self.grid, self.grid_pay, self.favours, self.move_masks, self.layout, self.n_resources,
             self.selector, self.fixed_leader, use_returns, use_reputation, self.transfer, self.strength,
             self.history_codes, self.observation.codes, self.observation.tolerance,
-            self.q, self.visited, self.strides, self.agent_hp, self.rngs, self.values, self.q_mediator,
-            self.visited_mediator, _strides(self.mediator_nvec), self.mediator_hp, self.mediator_rngs,
+            self.q, self.visited, self.strides, self.agent_hp, states[:n], self.values, self.q_mediator,
+            self.visited_mediator, _strides(self.mediator_nvec), self.mediator_hp, states[n:],
             explore, learn, self.episode, self.seed_words, stream, first, returns, after, leaders, fair, actions, rewards,
         )
+        for rng, state in zip(generators, states):
+            numpy_random.set_state(rng, state)
         if not record:
             return None
         return [self._episode_result(returns[e], after[e], leaders[e], fair[e], actions[e], rewards[e])
