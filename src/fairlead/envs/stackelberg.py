@@ -357,12 +357,16 @@ class StackelbergEnv(AECEnv):
         if self.leader_selector is None:  # set_leader chooses: until then nobody leads or acts
             self._set_order(None)
             return
-        records = self.stage_records
-        view = MediatorView(self.stage, self._agent_names, self.episode_returns,
-                            tuple(r.leader for r in records), tuple(r.leader_fair for r in records),
-                            observation=None, rng=self._rng)
-        choice = check_agent(self.leader_selector.select(view), self._agent_names, "leader rule", self.leader_selector)
-        self._set_order(self.agent_name_mapping[choice])
+        selector = self.leader_selector
+        if type(selector) is FixedSelector:  # the default rule: the same leader whatever the view (hot path)
+            choice = selector.leader
+        else:
+            records = self.stage_records
+            view = MediatorView(self.stage, self._agent_names, self.episode_returns,
+                                tuple(r.leader for r in records), tuple(r.leader_fair for r in records),
+                                observation=None, rng=self._rng)
+            choice = selector.select(view)
+        self._set_order(self.agent_name_mapping[check_agent(choice, self._agent_names, "leader rule", selector)])
 
     def _set_order(self, leader: int | None) -> None:
         self._order = None if leader is None else self._orders[leader]

@@ -31,6 +31,7 @@ from fairlead.mediation.leader_phase import LeaderPhase, MediatorAgentPhase, Sel
 from fairlead.mediation.observation import (
     DEFAULT_HISTORY,
     AgentHistory,
+    LeaderHistory,
     MediatorObservation,
     one_hot,
     parse_agent_history,
@@ -127,7 +128,9 @@ class MediatedEnv(AECEnv):
             self._game.leader_selector = None  # this env chooses; its own rule would only be overridden
         self.env = env
         self.players = list(env.possible_agents)
+        self._player_names = tuple(self.players)  # what a selector's view lists
         self.player_index = {p: i for i, p in enumerate(self.players)}
+        self._leader_history = LeaderHistory(len(self.players))
         self.leader_phase = phase
         self.selector = getattr(phase, "selector", None)
         self.mediator_as_agent = isinstance(phase, MediatorAgentPhase)
@@ -211,6 +214,7 @@ class MediatedEnv(AECEnv):
     def _new_episode(self) -> None:
         self.returns = np.zeros(len(self.players))  # the wrapped env's own returns, before transfer
         self.stage_records: list = []  # the wrapped env's StageRecord of each completed stage
+        self._leader_history.reset()  # their leaders, as the mediator observes them
         self.agent_history.reset()
         self._final: dict[str, dict[str, float]] = {}
 
@@ -368,14 +372,14 @@ class MediatedEnv(AECEnv):
 
     def ask(self, selector, votes: dict[str, str] | None = None) -> str:
         """The leader ``selector`` chooses now (what a leader phase calls)."""
-        records = self.stage_records
+        history = self._leader_history
         view = MediatorView(
             stage=self.stage,
-            agents=tuple(self.players),
+            agents=self._player_names,
             returns=self.episode_returns,
-            leaders=tuple(r.leader for r in records),
-            leader_fair=tuple(r.leader_fair for r in records),
-            observation=self.mediator_observation.features(*self.observation_inputs()),
+            leaders=tuple(history.names),
+            leader_fair=tuple(history.fair),
+            observation=self.mediator_observation.features_of(self.stage, self.returns, history),
             rng=self._rng,
             votes=votes,
         )
@@ -384,8 +388,10 @@ class MediatedEnv(AECEnv):
     def _play(self, agent: str, action: int) -> dict[str, float]:
         stage = self.stage
         self.env.step(action)
-        rewards = {a: 0.0 for a in self.agents}
-        rewards.update((p, float(self.env.rewards[p])) for p in self.players)
+        rewards = dict.fromkeys(self.agents, 0.0)
+        played = self.env.rewards
+        for p in self.players:
+            rewards[p] = float(played[p])
         if self.stage == stage:
             self.agent_selection = self.env.agent_selection
             self._sync_infos()
@@ -393,6 +399,7 @@ class MediatedEnv(AECEnv):
         self.returns += [rewards[p] for p in self.players]
         record = self.last_stage
         self.stage_records.append(record)
+        self._leader_history.add(record.leader, self.player_index[record.leader], record.leader_fair)
         self.agent_history.record(record)
         rewards.update(self.leader_phase.stage_rewards(self))
         if self._game.phase == "done":
@@ -422,15 +429,16 @@ class MediatedEnv(AECEnv):
     # ---------------------------------------------------------- helpers
     def observation_inputs(self) -> tuple:
         """What the mediator observation is built from: stage, returns, past leaders, their fairness."""
-        return (self.stage, self.returns, [self.player_index[r.leader] for r in self.stage_records],
-                [r.leader_fair for r in self.stage_records])
+        history = self._leader_history
+        return self.stage, self.returns, list(history.indices), list(history.fair)
 
     def _sync_infos(self) -> None:
         common = {"stage": self.stage, "leader": self.leader,
                   **self.leader_phase.info(self._phase is not None), **self._final}
+        inner = self.env.infos
         for p in self.players:
-            self.infos[p] = {**self.env.infos[p], **common}
-        last = self.env.infos[self.players[0]].get("last_stage")
+            self.infos[p] = {**inner[p], **common}
+        last = inner[self.players[0]].get("last_stage")
         for agent in self.leader_phase.agents:
             self.infos[agent] = {**({"last_stage": last} if last else {}), **common}
 

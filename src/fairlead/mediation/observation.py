@@ -121,7 +121,9 @@ class AgentHistory:
         self._leads = np.zeros(len(self.players), np.int64)
 
     def record(self, stage) -> None:
-        """Count a completed stage (a StageRecord)."""
+        """Count a completed stage (a StageRecord); without features there is nothing to count."""
+        if not self.names:
+            return
         leader = self.players.index(stage.leader)
         self._leads[leader] += 1
         if taken_advantage(stage) > 0:
@@ -132,6 +134,37 @@ class AgentHistory:
         index = self.players.index(player)
         return [int(rules.own_history_feature(code, index, self._unfair_leads, self._leads, returns))
                 for code in self.codes]
+
+
+class LeaderHistory:
+    """The leaders of an episode's completed stages, kept up to date stage by stage.
+
+    ``names``, ``indices`` and ``fair``: each stage's leader (name, index) and
+    whether it led fairly, in stage order; ``leads``: how many stages each
+    player has led; ``reputation``: each player's reputation feature (the
+    fairness of its last lead, ``NEVER_LED`` before its first). The mediated
+    env asks for these before every stage, so they are counted as the stages
+    complete instead of recounted from the whole list each time.
+    """
+
+    def __init__(self, n_players: int):
+        self.n_players = n_players
+        self.reset()
+
+    def reset(self) -> None:
+        self.names: list[str] = []
+        self.indices: list[int] = []
+        self.fair: list[bool] = []
+        self.leads = np.zeros(self.n_players, np.int64)
+        self.reputation = np.full(self.n_players, NEVER_LED, np.int64)
+
+    def add(self, name, index: int, fair: bool) -> None:
+        """Count one more completed stage, led by player ``index`` (called ``name``)."""
+        self.names.append(name)
+        self.indices.append(index)
+        self.fair.append(fair)
+        self.leads[index] += 1
+        self.reputation[index] = rules.reputation_after(fair)  # its last lead counts
 
 
 def one_hot(features: np.ndarray, nvec: np.ndarray) -> np.ndarray:
@@ -166,11 +199,15 @@ class MediatorObservation:
     def features(self, stage: int, returns: np.ndarray, leaders: Sequence[int],
                  leader_fair: Sequence[bool]) -> np.ndarray:
         """int64 discrete feature vector (``rules.mediator_features``); ``leaders``: past stages' leader indices."""
-        reputation = np.full(self.n_players, NEVER_LED)
-        for leader, fair in zip(leaders, leader_fair):  # later stages overwrite earlier
-            reputation[leader] = rules.reputation_after(fair)
+        history = LeaderHistory(self.n_players)
+        for leader, fair in zip(leaders, leader_fair):
+            history.add(leader, leader, fair)  # no names here: the index stands in
+        return self.features_of(stage, returns, history)
+
+    def features_of(self, stage: int, returns: np.ndarray, history: LeaderHistory) -> np.ndarray:
+        """``features`` from a :class:`LeaderHistory` (what the mediated env keeps, stage by stage)."""
         out = np.zeros(len(self.nvec), np.int64)
-        rules.mediator_features(stage, np.asarray(returns, dtype=float), self._leader_counts(leaders), reputation,
+        rules.mediator_features(stage, np.asarray(returns, dtype=float), history.leads, history.reputation,
                                 self.codes, self.tolerance, out)
         return out
 
