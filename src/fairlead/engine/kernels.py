@@ -96,7 +96,7 @@ collection_rewards = _compiled(rules.collection_rewards)
 free_cells = _compiled(rules.free_cells)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _greedy(q, p, s, legal):
     """The first legal action (bit ``a`` of ``legal`` set) of highest value in ``Q_p[s]`` (numpy's argmax)."""
     best = -1
@@ -106,7 +106,7 @@ def _greedy(q, p, s, legal):
     return best
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _legal_action(legal, index):
     """The ``index``-th legal action (``rng.choice(np.flatnonzero(mask))`` draws the index)."""
     a = 0
@@ -118,7 +118,7 @@ def _legal_action(legal, index):
         a += 1
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _count_legal(legal):
     count = 0
     while legal:
@@ -127,13 +127,13 @@ def _count_legal(legal):
     return count
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _explores(rngs, p, epsilon):
     """Whether learner ``p`` explores now: ``rng.random() < epsilon`` on its own generator."""
     return numpy_random.random(rngs, p) < epsilon
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _decide(q, visited, p, s, legal, paid, last_state, last_action, rngs, epsilon, alpha, gamma, explore, learn):
     """One AEC decision of learner ``p`` in state ``s`` (legal actions: the bits of ``legal``): update its previous decision, then act.
 
@@ -154,7 +154,7 @@ def _decide(q, visited, p, s, legal, paid, last_state, last_action, rngs, epsilo
     return a
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _final_update(q, visited, p, paid, last_state, last_action, alpha):
     """The last decision's update: the game is over, no bootstrap."""
     old = q[p, last_state[p], last_action[p]]
@@ -162,7 +162,7 @@ def _final_update(q, visited, p, paid, last_state, last_action, alpha):
     visited[p, last_state[p]] = True
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _state(strides, role, seen, stage_code, game_features, history_codes, player, unfair_leads, leads, returns,
            flag):
     """Flat index of a player's observation ``[role, leader action + 1, stage feature, *game features,
@@ -229,8 +229,9 @@ def play_episodes(
         leads[:], unfair_leads[:], reputation[:], last_state[:] = 0, 0, rules.NEVER_LED, -1
         mediator_state[0], mediator_paid[0], fairness_before = -1, 0.0, 0.0
         # the episode's env generator, default_rng(derived_seed(seed, stream, episode)), and the mediated env's
-        entropy[-1] = first + e
-        env_entropy[0] = numpy_random.seed_sequence_words(entropy, 1)[0]
+        if selector == RANDOM or selector == VOTE or game == RESOURCES:
+            entropy[-1] = first + e
+            env_entropy[0] = numpy_random.seed_sequence_words(entropy, 1)[0]
         if selector == RANDOM or selector == VOTE:
             mediated_entropy[0] = env_entropy[0]
             numpy_random.seed_generator(mediated_entropy, episode_rngs, MEDIATED_RNG)

@@ -67,7 +67,7 @@ def seed_sequence_words(entropy, n_words):
     return words
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _mulhi(a, b):
     """The high 64 bits of the 128-bit product ``a * b``."""
     a_lo, a_hi, b_lo, b_hi = a & _M32, a >> np.uint64(32), b & _M32, b >> np.uint64(32)
@@ -77,7 +77,7 @@ def _mulhi(a, b):
     return a_hi * b_hi + (mid1 >> np.uint64(32)) + (mid2 >> np.uint64(32)) + carry
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _step(g, r):
     """PCG64's state transition ``state <- state * MULT + inc`` (mod 2**128)."""
     high, low = g[r, 0], g[r, 1]
@@ -104,7 +104,7 @@ def seed_generator(entropy, g, r):
     _step(g, r)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def next_uint64(g, r):
     """PCG64's next 64-bit output (XSL-RR of the stepped state)."""
     _step(g, r)
@@ -112,7 +112,7 @@ def next_uint64(g, r):
     return (value >> rot) | (value << ((np.uint64(64) - rot) & np.uint64(63)))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def next_uint32(g, r):
     """numpy's ``next_uint32``: the buffered high half of the last 64-bit draw, else a new draw's low half."""
     if g[r, 4]:
@@ -123,13 +123,13 @@ def next_uint32(g, r):
     return value & _M32
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def random(g, r):
     """``Generator.random()``: a double in [0, 1) from the top 53 bits of a 64-bit draw."""
     return np.float64(next_uint64(g, r) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def integers(g, r, high):
     """``Generator.integers(0, high)`` (and ``choice(high)``) for ``1 <= high < 2**32``: Lemire's method."""
     if high == 1:
