@@ -60,29 +60,33 @@ ENV_RNG, MEDIATED_RNG = range(2)  # rows of an episode's generators
 STAGE_INDEX, STAGE_LAST, STAGE_NONE = range(3)
 
 
-def _compiled(function, *dependencies):
-    """``function`` of ``fairlead.rules`` compiled by numba, calling the compiled ``dependencies``."""
+def _compiled(function, *dependencies, inline="never"):
+    """``function`` of ``fairlead.rules`` compiled by numba, calling the compiled ``dependencies``.
+
+    ``inline="always"`` for the rules of every stage: numba counts a reference for every array passed to a
+    function it does not inline.
+    """
     namespace = {**function.__globals__, **{d.__name__: d for d in dependencies}}
     clone = types.FunctionType(function.__code__, namespace, function.__name__, function.__defaults__)
     clone.__qualname__ = function.__qualname__
-    return numba.njit(cache=True)(clone)
+    return numba.njit(cache=True, inline=inline)(clone)
 
 
 _block_sum = _compiled(rules._block_sum)
 array_sum = _compiled(rules.array_sum, _block_sum)
 mean_pairwise_gap = _compiled(rules.mean_pairwise_gap, array_sum)
 pairwise_equality = _compiled(rules.pairwise_equality, mean_pairwise_gap)
-symmetric_stage_rewards = _compiled(rules.symmetric_stage_rewards)
-bimatrix_stage_rewards = _compiled(rules.bimatrix_stage_rewards)
-cournot_stage_rewards = _compiled(rules.cournot_stage_rewards)
-taken_advantage = _compiled(rules.taken_advantage)
+symmetric_stage_rewards = _compiled(rules.symmetric_stage_rewards, inline="always")
+bimatrix_stage_rewards = _compiled(rules.bimatrix_stage_rewards, inline="always")
+cournot_stage_rewards = _compiled(rules.cournot_stage_rewards, inline="always")
+taken_advantage = _compiled(rules.taken_advantage, inline="always")
 mean_deviation_transfer = _compiled(rules.mean_deviation_transfer, array_sum)
 unfair_advantage_transfer = _compiled(rules.unfair_advantage_transfer, array_sum)
 fairest_leader = _compiled(rules.fairest_leader, mean_pairwise_gap)
 learn_reward_vectors = _compiled(rules.learn_reward_vectors)
-reputation_after = _compiled(rules.reputation_after)
+reputation_after = _compiled(rules.reputation_after, inline="always")
 linear_epsilon = _compiled(rules.linear_epsilon)
-own_history_feature = _compiled(rules.own_history_feature)
+own_history_feature = _compiled(rules.own_history_feature, inline="always")
 mediator_features = _compiled(rules.mediator_features, array_sum)
 step_toward = _compiled(rules.step_toward)
 nearest_resource = _compiled(rules.nearest_resource)
@@ -207,6 +211,8 @@ def play_episodes(
     entropy[:seed_words.shape[0]], entropy[-2] = seed_words, stream
     episode_rngs = np.zeros((2, numpy_random.STATE_WORDS), np.uint64)  # rows: the env's, the mediated env's
     mediated_entropy = np.array([0, MEDIATOR_RNG_TAG], np.uint64)
+    n_game_features, n_history = game_features.shape[1], history_codes.shape[0]
+    alpha, gamma = agent_hp[0], agent_hp[1]
     vote_flag = 1 if selector == VOTE else -1  # players' observations end with a vote flag only with the vote
     symmetric_payoff = payoff[0]  # a view made once: views made in the loop cost reference counting
     fair_pay, unfair_pay = grid_pay[0], grid_pay[1:]
@@ -322,10 +328,27 @@ def play_episodes(
                     p, role, seen = leader, 0, 0
                 else:
                     p, role, seen = (turn - 1 if turn - 1 < leader else turn), 1, actions[leader] + 1
-                s = _state(strides, role, seen, stage_code, game_features, history_codes, p, unfair_leads, leads,
-                           returns, 0 if vote_flag > 0 else -1)
-                actions[p] = _decide(q, visited, p, s, legal[p], paid, last_state, last_action, rngs, agent_epsilon,
-                                     agent_hp[0], agent_hp[1], explore, learn)
+                # its state, [role, leader action + 1, stage feature, *game features, *own history(, vote flag 0)],
+                # and _decide, written out (numba counts a reference for every array passed to a function: 2x
+                # slower): update the player's previous decision, then act epsilon-greedily
+                s = role * strides[0] + seen * strides[1] + stage_code * strides[2]
+                for f in range(n_game_features):
+                    s += game_features[p, f] * strides[3 + f]
+                for h in range(n_history):
+                    feature = own_history_feature(history_codes[h], p, unfair_leads, leads, returns)
+                    s += feature * strides[3 + n_game_features + h]
+                allowed, before = legal[p], last_state[p]
+                a = _greedy(q, p, s, allowed)
+                if learn and before >= 0:  # Q[s_prev][a_prev] += alpha (paid + gamma max_a' Q[s][a'] - Q[s_prev][a_prev])
+                    old = q[p, before, last_action[p]]
+                    q[p, before, last_action[p]] = old + alpha * (paid[p] + gamma * q[p, s, a] - old)
+                    visited[p, before] = True
+                    if before == s:  # the update may have changed the greedy action
+                        a = _greedy(q, p, s, allowed)
+                if explore and numpy_random.random(rngs, p) < agent_epsilon:
+                    a = _legal_action(allowed, numpy_random.integers(rngs, p, _count_legal(allowed)))
+                last_state[p], last_action[p], paid[p] = s, a, 0.0
+                actions[p] = a
                 if turn == 0 and game == RESOURCES:  # the followers see what the leader's move heads for
                     heads = leader_heads(positions, resources, grid[2], leader, actions[leader])
                     for f in range(n):
