@@ -403,8 +403,10 @@ def play_episodes(
             transfers[:] = 0.0
         for p in range(n):
             paid[p] = paid[p] + (reward[p] + transfers[p])
-            if learn:
-                _final_update(q, visited, p, paid, last_state, last_action, agent_hp[0])
+            if learn:  # the last decision's update: the game is over, no bootstrap
+                old = q[p, last_state[p], last_action[p]]
+                q[p, last_state[p], last_action[p]] = old + alpha * (paid[p] - old)
+                visited[p, last_state[p]] = True
             out_returns[e, p] = returns[p]
             out_after[e, p] = returns[p] + transfers[p]
         if learn and selector == MEDIATOR_AGENT:
