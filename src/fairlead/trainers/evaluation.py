@@ -14,6 +14,8 @@ the end, the end-game effect?). See :func:`summarise` for every column.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from fairlead.fairness import DEFAULT_METRIC, METRICS, UndefinedMetricError, all_metrics
@@ -59,16 +61,26 @@ def trajectory_fairness(episode: EpisodeResult, players: list[str], scale: float
     stage's worth costs as much after stage 1 as a gap of ``T`` stages' worth
     at the end. NaN if the metric is undefined on some ``G_t``.
     """
-    metric = METRICS[DEFAULT_METRIC]
     prefixes = stage_returns(episode, players)
     total = len(prefixes)
     try:
-        return float(np.mean([
-            metric.fn(g, **({"scale": scale * t / total} if metric.needs_scale else {}))
-            for t, g in enumerate(prefixes, start=1)
-        ]))
+        return float(np.mean([_default_metric(tuple(g.tolist()), scale * t / total)
+                              for t, g in enumerate(prefixes, start=1)]))
     except UndefinedMetricError:
         return float("nan")
+
+
+# Greedy evaluation replays the same few outcomes many times: each metric is computed once per distinct
+# returns (a pure function of them, so the numbers are the same).
+@lru_cache(maxsize=65536)
+def _default_metric(returns: tuple[float, ...], scale: float) -> float:
+    metric = METRICS[DEFAULT_METRIC]
+    return metric.fn(np.array(returns), **({"scale": scale} if metric.needs_scale else {}))
+
+
+@lru_cache(maxsize=65536)
+def _all_metrics(returns: tuple[float, ...], scale: float) -> dict[str, float]:
+    return all_metrics(np.array(returns), scale=scale)
 
 
 def summarise(episodes: list[EpisodeResult], players: list[str], scale: float) -> dict[str, float]:
@@ -99,7 +111,7 @@ def summarise(episodes: list[EpisodeResult], players: list[str], scale: float) -
         raise ValueError(f"episodes of different lengths ({horizons} stages) cannot be summarised together")
     if horizons[0] == 0:
         raise ValueError("cannot summarise episodes without stages")
-    per_episode = [all_metrics(e.returns, scale=scale) for e in episodes]
+    per_episode = [_all_metrics(tuple(np.asarray(e.returns, dtype=float).tolist()), scale) for e in episodes]
     row: dict[str, float] = {}
     for metric in per_episode[0]:
         row[f"fairness_{metric}"] = float(np.mean([m[metric] for m in per_episode]))
