@@ -11,11 +11,16 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
+from fairlead import fairness, list_envs, list_scenarios
 from fairlead.engine import ENGINES
-from fairlead.experiments.checkpoint import CheckpointError
-from fairlead.experiments.policies import FIXED_SELECTORS
-from fairlead.experiments.runs import (BACKENDS, RUN_FILE, RunDirectoryError, RunSpec, load_spec, recorded_shard,
-                                      run)
+from fairlead.experiments.comparison import write_report
+from fairlead.experiments.policies import FIXED_SELECTORS, OBS_ENCODINGS, evaluate_into
+from fairlead.experiments.report import KINDS
+from fairlead.experiments.reproduce import reproduce
+from fairlead.experiments.runs import (BACKENDS, RUN_FILE, RunSpec, evaluate_run, load_spec, merge_shards,
+                                      recorded_shard, run)
+from fairlead.registry import resolve
+from fairlead.trainers.config import METHOD_GROUP, get_method, load_hyperparams, method_names, plugin_method_names
 
 # Chicken with 4 players: where the methods differ (on 2 players jamql, alternating and catch-up all tie at 1.000)
 DEMO = {"env": "chicken-4p", "methods": "jamql,catch-up,alternating,vote,random,fixed", "seeds": 5, "episodes": 1500}
@@ -42,16 +47,11 @@ def _terminate(signum, frame):
 
 def _methods(text: str) -> tuple[str, ...]:
     """Method names and method-file paths (``.toml``), or ``all`` the catalogue's methods."""
-    from fairlead.trainers.config import method_names
-
     # "all" lists the catalogue's names; RunSpec then reads each file once (and names a malformed one)
     return tuple(method_names()) if text == "all" else tuple(m.strip() for m in text.split(",") if m.strip())
 
 
 def cmd_list(args) -> None:
-    from fairlead import fairness, list_envs, list_scenarios
-    from fairlead.trainers.config import METHOD_GROUP, get_method, method_names, plugin_method_names
-
     def method_line(name: str, clash: bool = False) -> str:
         """A method and its description, or UNUSABLE and why: one bad method file breaks no other line."""
         try:
@@ -88,9 +88,6 @@ def cmd_list(args) -> None:
 
 def _spec(args, recorded: RunSpec | None) -> RunSpec:
     """The run the options ask for; an option not given takes the recorded run's value, else the default."""
-    from fairlead.registry import resolve
-    from fairlead.trainers.config import load_hyperparams
-
     overrides = {k: v for k, v in (("n_agents", args.n_agents), ("max_cycles", args.max_cycles)) if v is not None}
     if recorded is None or args.env is not None:
         env_name, env_kwargs = resolve(args.env, **overrides)
@@ -163,30 +160,20 @@ def cmd_demo(args) -> None:
 
 
 def cmd_reproduce(args) -> None:
-    from fairlead.experiments.reproduce import reproduce
-
     print(reproduce(args.out, quick=args.quick, jobs=args.jobs, progress=not args.no_progress, engine=args.engine))
     print(f"run directories and summary.md in {args.out}")
 
 
 def cmd_merge(args) -> None:
-    from fairlead.experiments.runs import merge_shards
-
     print(merge_shards(args.shard_dir, args.out))
     print(f"\nthe whole run in {args.out}")
 
 
 def cmd_eval(args) -> None:
-    from fairlead.experiments.runs import evaluate_run
-
     print(evaluate_run(args.dir, episodes=args.episodes, progress=not args.no_progress))
 
 
 def cmd_evaluate(args) -> None:
-    from fairlead.experiments.policies import evaluate_into
-    from fairlead.registry import resolve
-    from fairlead.trainers.config import load_hyperparams
-
     overrides = {k: v for k, v in (("n_agents", args.n_agents), ("max_cycles", args.max_cycles)) if v is not None}
     env_name, env_kwargs = resolve(args.env, **overrides)
     episodes = args.episodes or load_hyperparams(scenario=args.env).training.eval_episodes  # a trained run's
@@ -197,8 +184,6 @@ def cmd_evaluate(args) -> None:
 
 
 def cmd_report(args) -> None:
-    from fairlead.experiments.comparison import write_report
-
     print(write_report(args.run, args.out, interval=args.interval))
     print(f"\nreport in {args.out / 'report.md'}")
 
@@ -289,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="evaluation episodes per seed (default: the scenario's eval_episodes, as a trained run)")
     p.add_argument("--n-agents", type=_positive_int, help="number of players (env option)")
     p.add_argument("--max-cycles", type=_positive_int, help="stages per episode (env option)")
-    p.add_argument("--obs-encoding", default="discrete", choices=["discrete", "box"],
+    p.add_argument("--obs-encoding", default="discrete", choices=OBS_ENCODINGS,
                    help="the observations the policy gets (default discrete, as the trainer's)")
     p.add_argument("--name", help="the policy's name in the tables (default: the function's or class's name)")
     p.add_argument("--out", type=Path, required=True, help="output directory (must not exist, or be empty)")
@@ -299,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", nargs="+", type=Path, metavar="RUN", help="run directories (train or evaluate), "
                                                                      "one scenario")
     p.add_argument("--out", type=Path, required=True, help="directory for report.md and its figures")
-    p.add_argument("--interval", choices=["bootstrap", "t"], default="bootstrap",
+    p.add_argument("--interval", choices=KINDS, default="bootstrap",
                    help="95%% interval over seeds: percentile bootstrap (default) or Student-t")
     p.set_defaults(func=cmd_report)
 
@@ -326,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (`fairlead list | head -1`): python docs, "Note on SIGPIPE"
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    except (ValueError, TypeError, RuntimeError, OSError, RunDirectoryError, CheckpointError) as err:
+    except (ValueError, TypeError, RuntimeError, OSError) as err:  # the package's own errors are ValueErrors
         print(f"fairlead: error: {err}", file=sys.stderr)
         return 2
     return 0

@@ -335,12 +335,6 @@ def metric_names() -> list[str]:
     return list(METRICS)
 
 
-def _lookup(metric: str) -> Metric:
-    if isinstance(metric, str) and metric in METRICS:
-        return METRICS[metric]
-    raise unknown_name("fairness metric", metric, METRICS)
-
-
 def fairness(returns, metric: str = DEFAULT_METRIC, *, scale: float | None = None, **params) -> float:
     """Fairness of one episode's per-agent ``returns`` under ``metric``.
 
@@ -352,16 +346,13 @@ def fairness(returns, metric: str = DEFAULT_METRIC, *, scale: float | None = Non
     ``UndefinedMetricError`` (a ``ValueError``) when the metric is not defined
     on these returns.
     """
-    m = _lookup(metric)
-    x = _as_returns(returns)
-    if scale is not None:
-        if not m.needs_scale:
-            raise ValueError(
-                f"metric {m.name!r} does not take `scale` (only pairwise_equality does)"
-            )
-        params = {**params, "scale": scale}
-    elif m.needs_scale:
-        params = {**params, "scale": None}  # let the metric explain what scale is
+    if not (isinstance(metric, str) and metric in METRICS):
+        raise unknown_name("fairness metric", metric, METRICS)
+    m, x = METRICS[metric], _as_returns(returns)
+    if scale is not None and not m.needs_scale:
+        raise ValueError(f"metric {m.name!r} does not take `scale` (only pairwise_equality does)")
+    if m.needs_scale:
+        params = {**params, "scale": scale}  # None: the metric explains what scale is
     unexpected = sorted(set(params) - set(m.params))
     if unexpected:
         accepted = ", ".join(p for p in m.params if p != "scale") or "no parameters"

@@ -29,6 +29,7 @@ The wrappers themselves (:class:`ObservationKeyWrapper`, :class:`NumericInfoPara
 
 from __future__ import annotations
 
+import importlib
 import warnings
 
 import numpy as np
@@ -108,13 +109,12 @@ def against_random(random: dict, trained: dict, trained_label: str) -> str:
                       f"{trained_label:28s}{trained['fairness']:10.3f}{trained['total_return']:14.1f}"])
 
 
-def _require(module: str, extra_hint: str = 'pip install -e ".[integrations]"'):
-    import importlib
-
+def _require(module: str):
     try:
         return importlib.import_module(module)
     except ImportError as err:  # pragma: no cover - exercised only without the extra
-        raise ImportError(f"{module} is not installed; install the integrations extra: {extra_hint}") from err
+        raise ImportError(f"{module} is not installed; install the integrations extra: "
+                          'pip install -e ".[integrations]"') from err
 
 
 def _check_box(space: spaces.Space, agent: str, why: str) -> spaces.Box:
@@ -259,23 +259,14 @@ class NumericInfoParallelEnv(_ParallelWrapper):
         super().__init__(env)
         self._index = {a: i for i, a in enumerate(self.possible_agents)}
 
-    def _returns(self) -> dict[str, float]:
+    def _infos(self, infos: dict) -> dict:
         # fairlead's parallel view keeps its AEC env public as ``aec_env``; its unwrapped
         # env (the game, or the mediated env) offers the protocol's ``episode_returns``
-        game = getattr(self.env, "aec_env", self.env).unwrapped
-        return getattr(game, "episode_returns", {})
-
-    def _infos(self, infos: dict) -> dict:
-        returns = self._returns()
-        out = {}
-        for agent, info in infos.items():
-            leader = info.get("leader")
-            out[agent] = {
-                "stage": float(info.get("stage", 0)),
-                "leader": float(self._index.get(leader, -1)),
-                "episode_return": float(returns.get(agent, 0.0)),
-            }
-        return out
+        returns = getattr(getattr(self.env, "aec_env", self.env).unwrapped, "episode_returns", {})
+        return {agent: {"stage": float(info.get("stage", 0)),
+                        "leader": float(self._index.get(info.get("leader"), -1)),
+                        "episode_return": float(returns.get(agent, 0.0))}
+                for agent, info in infos.items()}
 
 
 def torchrl_env(env, **kwargs):

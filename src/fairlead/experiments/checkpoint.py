@@ -52,13 +52,8 @@ def save_checkpoint(path: Path, fingerprint: str, trainer_state: dict, curve: li
         arrays.update({f"{key}_{i}": value for key, value in state.items() if isinstance(value, np.ndarray)})
         learners[agent] = {RESERVED_STATE_KEY: i,
                            **{key: value for key, value in state.items() if not isinstance(value, np.ndarray)}}
-    header = {
-        "format": FORMAT,
-        "fingerprint": fingerprint,
-        "episode": trainer_state["episode"],
-        "learners": learners,
-        "curve": curve,
-    }
+    header = {"format": FORMAT, "fingerprint": fingerprint, "episode": trainer_state["episode"], "learners": learners,
+              "curve": curve}
     arrays["header"] = np.array(json.dumps(header))
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
@@ -71,7 +66,7 @@ def load_checkpoint(path: Path, fingerprint: str) -> tuple[dict, list[dict]]:
         with np.load(path, allow_pickle=False) as data:
             header = json.loads(str(data["header"]))
             arrays = {k: data[k] for k in data.files if k != "header"}
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError, EOFError) as err:
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as err:  # a JSONDecodeError is a ValueError
         # numpy reads a non-zip file as a pickle and suggests allow_pickle=: never right for a checkpoint
         detail = "not an .npz archive" if "allow_pickle" in str(err) else err
         raise CheckpointError(f"checkpoint {path} is corrupt or not a fairlead checkpoint ({detail})") from err

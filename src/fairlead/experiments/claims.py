@@ -18,7 +18,7 @@ import csv
 import json
 from pathlib import Path
 
-from fairlead.experiments.report import cell, mean_ci
+from fairlead.experiments.report import cell, interval as estimate
 from fairlead.trainers.evaluation import HEADLINE
 
 CEILING = 0.005
@@ -39,8 +39,7 @@ def load_rows(run_dir: Path) -> dict[str, list[dict[str, float]]]:
 
 
 def interval(rows, column) -> tuple[float, float, float]:
-    mean, half = mean_ci([r[column] for r in rows])
-    return mean, mean - half, mean + half
+    return estimate([r[column] for r in rows], "t")
 
 
 def fmt(rows, column) -> str:

@@ -83,10 +83,7 @@ class RunTable:
 
     def training(self) -> dict:
         """The hyper-parameters, flat (none for a scored policy)."""
-        if self.evaluation:
-            return {}
-        return {f"{section}.{k}": v for section, values in self.record["hyperparameters"].items()
-                for k, v in values.items()}
+        return {} if self.evaluation else _flat(self.record["hyperparameters"])
 
     def definition(self, method: str) -> dict:
         """What makes ``method``'s rows here what they are, flat: to say where two runs' differ."""
@@ -139,8 +136,7 @@ def merge(tables: list[RunTable]) -> tuple[list[dict], list[dict], list[str], li
         raise ReportError("a report needs at least one run directory")
     first = tables[0]
     for table in tables[1:]:
-        differences = _disagreements(first.protocol(), table.protocol())
-        if differences:
+        if differences := _disagreements(first.protocol(), table.protocol()):
             raise ReportError(f"{first.path} and {table.path} were not measured the same way "
                               f"({'; '.join(differences)}); a report compares runs of one scenario and "
                               "evaluation protocol")
@@ -148,14 +144,14 @@ def merge(tables: list[RunTable]) -> tuple[list[dict], list[dict], list[str], li
     rows, curves, notes = {}, {}, []
     for table in tables:
         for method in table.methods:
-            if method in owner and owner[method].definition(method) != table.definition(method):
+            if method not in owner:
+                owner[method] = table
+                notes.append(table.describe(method))
+            elif owner[method].definition(method) != table.definition(method):
                 differences = _disagreements(owner[method].definition(method), table.definition(method))
                 raise ReportError(f"method {method!r} of {owner[method].path} and of {table.path} differs "
                                   f"({'; '.join(differences)}); rename one (e.g. its method file, or "
                                   "`fairlead evaluate --name`) to compare them")
-            if method not in owner:
-                notes.append(table.describe(method))
-            owner.setdefault(method, table)
         for row in table.rows:
             key = (row["method"], row["seed"])
             if rows.setdefault(key, row) != row and not _same_numbers(rows[key], row):
@@ -166,8 +162,7 @@ def merge(tables: list[RunTable]) -> tuple[list[dict], list[dict], list[str], li
             curves.setdefault((point["method"], point["seed"], point["episode"]), point)
     trainings = [t for t in tables if not t.evaluation]
     for table in trainings[1:]:
-        differences = _disagreements(trainings[0].training(), table.training())
-        if differences:
+        if differences := _disagreements(trainings[0].training(), table.training()):
             notes.append(f"{table.path} was trained otherwise than {trainings[0].path}: {'; '.join(differences)}")
     methods = list(owner)
     order = {m: i for i, m in enumerate(methods)}
@@ -218,7 +213,7 @@ def write_results(out: Path, rows: list[dict], curves: list[dict], methods, titl
         files, notes = {}, [*notes, f"Figures: `pip install \"fairlead[plot]\"`, then `fairlead report {out} "
                                     f"--out {out / 'report'}`."]
     files = {**files, METRICS_FILE: csv_text(rows), CURVES_FILE: csv_text(curves) if curves else None,
-             markdown: report_markdown(title, table, [name for name in files], notes)}
+             markdown: report_markdown(title, table, list(files), notes)}
     for name, content in files.items():
         if content is not None:
             write_atomic(out / name, content)

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from fairlead.experiments.atomic import write_atomic
-from fairlead.experiments.report import KINDS, RESAMPLES, interval as estimate, number
+from fairlead.experiments.report import RESAMPLES, check_kind, interval as estimate, number
 from fairlead.trainers.evaluation import HEADLINE
 
 DPI = 130
@@ -34,23 +34,19 @@ METHOD_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564
                   "#bcbd22", "#17becf", "#000000", "#e6ab02", "#1b9e77", "#e7298a")
 # Players: ColorBrewer Set2 (distinct from the method colours' role; readable with black text).
 PLAYER_COLOURS = ("#66c2a5", "#fc8d62", "#8da0cb", "#e78ac3", "#a6d854", "#ffd92f", "#e5c494", "#b3b3b3")
+METRIC = HEADLINE.removeprefix("fairness_").replace("_", " ")  # the headline fairness metric, as axis labels name it
 ALT_TEXT = {"learning_curves.png": "Learning curves: fairness and total return against training episodes",
             "final_fairness.png": "Final fairness and fair-action rate per method",
             "leader_shares.png": "Share of the stages each player led, per method"}
 
 
-def _matplotlib():
-    """matplotlib's Figure and Agg canvas classes; ImportError with the install hint without matplotlib."""
+def _figure(height: float):
+    """A figure on its own Agg canvas; ImportError with the install hint without matplotlib."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError as err:
         raise ImportError(INSTALL_HINT) from err
-    return Figure, FigureCanvasAgg
-
-
-def _figure(height: float):
-    Figure, FigureCanvasAgg = _matplotlib()
     fig = Figure(figsize=(WIDTH, height), dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)  # attaches itself as fig.canvas
     return fig
@@ -73,13 +69,12 @@ def _wrap(title: str) -> str:
     return textwrap.fill(title.strip().lstrip("#").strip(), 96, break_long_words=False)
 
 
-def _metric_label(headline: str) -> str:
-    return headline.removeprefix("fairness_").replace("_", " ")
+def _interval_note(kind: str, samples: list[str], methods) -> str:
+    """What the points and intervals are, e.g. ``mean over 5 seeds and 95% percentile bootstrap interval``.
 
-
-def _interval_note(kind: str, rows, methods) -> str:
-    """What the points and intervals are, e.g. ``mean over 5 seeds and 95% percentile bootstrap interval``."""
-    counts = sorted({sum(r["method"] == m for r in rows) for m in methods} - {0})
+    ``samples``: the method of each seed's row (or curve).
+    """
+    counts = sorted({samples.count(m) for m in methods} - {0})
     if counts == [1]:
         return "one seed (no interval)"
     seeds = "the seeds" if not counts else f"{counts[0]} seeds" if len(counts) == 1 else \
@@ -103,23 +98,21 @@ def _method_axis(ax, methods) -> None:
 
 
 # ------------------------------------------------------------------------------------------- figures
-def learning_curves_figure(curves: list[dict], methods, title: str, interval: str = "bootstrap",
-                           headline: str = HEADLINE):
+def learning_curves_figure(curves: list[dict], methods, title: str, interval: str = "bootstrap"):
     """Headline fairness and total return against training episodes, one line per method with its interval band.
 
     The line is the mean over the seeds at each logged episode; the band is
     the 95% interval (``interval`` kind) of that mean, absent for one seed.
     Returns the matplotlib Figure, or None when there are no curve points.
     """
-    if interval not in KINDS:
-        raise ValueError(f"unknown interval kind {interval!r}; expected one of {', '.join(KINDS)}")
+    check_kind(interval)
     if not curves:
         return None
     fig = _figure(4.3 + 0.25 * math.ceil(len(methods) / 4))
     axes = fig.subplots(1, 2)
     colours = method_colours(methods)
     band = 0.18 if len(methods) <= 5 else 0.09  # many overlapping bands: fainter, so the lines stay visible
-    panels = ((headline, f"fairness ({_metric_label(headline)})"), ("total_return", "total return"))
+    panels = ((HEADLINE, f"fairness ({METRIC})"), ("total_return", "total return"))
     for ax, (key, label) in zip(axes, panels):
         for method in methods:
             by_episode = defaultdict(list)
@@ -145,25 +138,18 @@ def learning_curves_figure(curves: list[dict], methods, title: str, interval: st
     if handles:
         fig.legend(handles, [h.get_label() for h in handles], loc="outside lower center",
                    ncol=min(len(handles), 4), frameon=False)
-    fig.suptitle(f"{_wrap(title)}\nlearning curves: {_interval_note(interval, curves_rows(curves), methods)}",
-                 fontsize=11)
+    seeds = [m for m, _ in dict.fromkeys((p["method"], p.get("seed")) for p in curves)]  # one per (method, seed)
+    fig.suptitle(f"{_wrap(title)}\nlearning curves: {_interval_note(interval, seeds, methods)}", fontsize=11)
     return fig
 
 
-def curves_rows(curves: list[dict]) -> list[dict]:
-    """One row per (method, seed) of the curve points (to count the seeds)."""
-    return [{"method": m} for m, _ in dict.fromkeys((p["method"], p.get("seed")) for p in curves)]
-
-
-def final_fairness_figure(rows: list[dict], methods, title: str, interval: str = "bootstrap",
-                          headline: str = HEADLINE):
+def final_fairness_figure(rows: list[dict], methods, title: str, interval: str = "bootstrap"):
     """Per method: the headline fairness and the fair-action rate, mean with its interval, every seed as a dot."""
-    if interval not in KINDS:
-        raise ValueError(f"unknown interval kind {interval!r}; expected one of {', '.join(KINDS)}")
+    check_kind(interval)
     fig = _figure(1.9 + 0.36 * len(methods))
     axes = fig.subplots(1, 2, sharey=True)
     colours = method_colours(methods)
-    panels = ((headline, f"final fairness ({_metric_label(headline)})"), ("fair_action_rate", "fair-action rate"))
+    panels = ((HEADLINE, f"final fairness ({METRIC})"), ("fair_action_rate", "fair-action rate"))
     for ax, (key, label) in zip(axes, panels):
         for i, method in enumerate(methods):
             values = _values(rows, method, key)
@@ -179,7 +165,8 @@ def final_fairness_figure(rows: list[dict], methods, title: str, interval: str =
         ax.set_xlabel(label)
         ax.set_title(label)
         ax.grid(axis="x", alpha=0.3)
-    fig.suptitle(f"{_wrap(title)}\n{_interval_note(interval, rows, methods)}; dots: seeds", fontsize=11)
+    note = _interval_note(interval, [r["method"] for r in rows], methods)
+    fig.suptitle(f"{_wrap(title)}\n{note}; dots: seeds", fontsize=11)
     return fig
 
 
@@ -221,18 +208,18 @@ def _png(fig) -> bytes:
     return buffer.getvalue()
 
 
-def render_figures(rows: list[dict], curves: list[dict], methods, title: str, interval: str = "bootstrap",
-                   headline: str = HEADLINE) -> dict[str, bytes]:
+def render_figures(rows: list[dict], curves: list[dict], methods, title: str,
+                   interval: str = "bootstrap") -> dict[str, bytes]:
     """The PNG bytes of the figures ``write_figures`` writes, by file name, without writing anything."""
     methods = list(methods)
-    figures = {"learning_curves.png": learning_curves_figure(curves, methods, title, interval, headline),
-               "final_fairness.png": final_fairness_figure(rows, methods, title, interval, headline),
+    figures = {"learning_curves.png": learning_curves_figure(curves, methods, title, interval),
+               "final_fairness.png": final_fairness_figure(rows, methods, title, interval),
                "leader_shares.png": leader_shares_figure(rows, methods, title)}
     return {name: _png(fig) for name, fig in figures.items() if fig is not None}
 
 
 def write_figures(rows: list[dict], curves: list[dict], methods, out_dir, title: str,
-                  interval: str = "bootstrap", headline: str = HEADLINE) -> list[Path]:
+                  interval: str = "bootstrap") -> list[Path]:
     """Write learning_curves.png (skipped without curve points), final_fairness.png, leader_shares.png.
 
     ``rows``: one dict per (method, seed) as in metrics.csv; ``curves``: one
@@ -243,7 +230,7 @@ def write_figures(rows: list[dict], curves: list[dict], methods, out_dir, title:
     written, in that order. ImportError (with the install hint) without matplotlib.
     """
     out_dir = Path(out_dir)
-    images = render_figures(rows, curves, methods, title, interval, headline)
+    images = render_figures(rows, curves, methods, title, interval)
     for name, data in images.items():
         write_atomic(out_dir / name, data)
     return [out_dir / name for name in images]

@@ -17,7 +17,6 @@ trained runs.
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import json
 from pathlib import Path
@@ -27,13 +26,11 @@ import numpy as np
 from fairlead import __version__
 from fairlead.experiments.atomic import write_atomic
 from fairlead.experiments.comparison import EVALUATION_KIND, RUN_FILE, write_results
-from fairlead.mediation.selectors import SELECTORS
 from fairlead.registry import make
-from fairlead.trainers.config import Method, get_method, import_object
+from fairlead.trainers.config import FIXED_SELECTORS, Method, get_method, import_object, source_entries
 from fairlead.trainers.evaluation import summarise
 from fairlead.trainers.jamql import EVAL, EpisodeResult, derived_seed, mediated
 
-FIXED_SELECTORS = tuple(s for s in SELECTORS if s != "learned")  # "learned" needs a policy of its own
 OBS_ENCODINGS = ("discrete", "box")
 
 
@@ -61,13 +58,7 @@ def load_policy(target: str):
     if not callable(act):
         raise ValueError(f"policy {target!r} is neither a function policy(agent, observation) -> action "
                          f"nor an object with act(agent, observation); got {policy!r}")
-    try:
-        source_file = inspect.getsourcefile(inspect.unwrap(act))
-    except TypeError:  # a builtin or C callable: nothing to hash
-        source_file = None
-    source = {"policy": f"{where}:{attr}", "policy_file": source_file,
-              "policy_sha256": source_file and hashlib.sha256(Path(source_file).read_bytes()).hexdigest()}
-    return attr.rpartition(".")[2], act, source
+    return attr.rpartition(".")[2], act, source_entries("policy", f"{where}:{attr}", inspect.unwrap(act))
 
 
 def scoring_method(selector: str | None, method: str | None) -> Method:

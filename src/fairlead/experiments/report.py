@@ -43,6 +43,13 @@ _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
          2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
 
 
+def check_kind(kind: str) -> str:
+    """``kind`` if it is an interval kind of ``KINDS``, else a ValueError naming them."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown interval kind {kind!r}; expected one of {', '.join(KINDS)}")
+    return kind
+
+
 def t_critical(df: int) -> float:
     """t_{0.975, df}: the table up to 30, a Cornish-Fisher expansion beyond (error < 1e-3)."""
     if df < 1:
@@ -68,16 +75,14 @@ def iqm(values) -> float:
     The same as ``scipy.stats.trim_mean(values, 0.25)`` (rliable's IQM); with
     fewer than 4 values nothing is cut and it is the mean.
     """
-    x = np.sort(np.asarray(values, dtype=float))
-    cut = int(0.25 * len(x))
-    return float(np.mean(x[cut:len(x) - cut]))
+    return float(_iqm(np.asarray(values, dtype=float)))
 
 
-def _iqm_rows(samples: np.ndarray) -> np.ndarray:
-    """``iqm`` of every row of a 2-D array."""
-    n = samples.shape[-1]
+def _iqm(x: np.ndarray) -> np.ndarray:
+    """``iqm`` along the last axis (of one sample, or of every bootstrap resample at once)."""
+    n = x.shape[-1]
     cut = int(0.25 * n)
-    return np.mean(np.sort(samples, axis=-1)[:, cut:n - cut], axis=-1)
+    return np.mean(np.sort(x, axis=-1)[..., cut:n - cut], axis=-1)
 
 
 def bootstrap_seed(values) -> int:
@@ -96,7 +101,7 @@ def bootstrap_distribution(values, statistic: str = "mean", resamples: int = RES
     x = np.sort(np.asarray(values, dtype=float).ravel())
     rng = np.random.default_rng(bootstrap_seed(x))
     samples = x[rng.integers(0, len(x), (resamples, len(x)))]
-    return _iqm_rows(samples) if statistic == "iqm" else np.mean(samples, axis=-1)
+    return _iqm(samples) if statistic == "iqm" else np.mean(samples, axis=-1)
 
 
 def interval(values, kind: str = "bootstrap", statistic: str = "mean",
@@ -111,8 +116,7 @@ def interval(values, kind: str = "bootstrap", statistic: str = "mean",
     interval always contains its point; the last bits are widened so that
     ``low <= point <= high`` holds exactly.
     """
-    if kind not in KINDS:
-        raise ValueError(f"unknown interval kind {kind!r}; expected one of {', '.join(KINDS)}")
+    check_kind(kind)
     if statistic not in STATISTICS:
         raise ValueError(f"unknown statistic {statistic!r}; expected one of {', '.join(STATISTICS)}")
     if kind == "t" and statistic != "mean":
@@ -166,9 +170,7 @@ COLUMNS = (("total_return", "total return"), ("trajectory_fairness", "trajectory
 
 def caption(interval: str = "bootstrap") -> str:
     """What the cells of ``summary_table`` are."""
-    if interval not in KINDS:
-        raise ValueError(f"unknown interval kind {interval!r}; expected one of {', '.join(KINDS)}")
-    if interval == "bootstrap":
+    if check_kind(interval) == "bootstrap":
         return (f"Mean [95% percentile bootstrap interval] over the seeds ({RESAMPLES:,} resamples; n/a: one seed); "
                 "fairness IQM: interquartile mean of the fairness over the seeds (the mean below 4 seeds) "
                 "[its bootstrap interval].")

@@ -36,7 +36,7 @@ import multiprocessing
 import os
 import signal
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -47,7 +47,7 @@ from tqdm import tqdm
 from fairlead import __version__
 from fairlead.engine import check_engine, make_trainer, unsupported
 from fairlead.experiments.atomic import remove_temporaries, write_atomic
-from fairlead.experiments.comparison import csv_text, write_results
+from fairlead.experiments.comparison import RUN_FILE, csv_text, write_results
 from fairlead.experiments.checkpoint import (CheckpointError, load_checkpoint, load_result, result_bytes,
                                              save_checkpoint, save_result)
 from fairlead.experiments.report import summary_table
@@ -56,7 +56,7 @@ from fairlead.trainers.config import HyperParams, apply_overrides, get_method
 from fairlead.trainers.evaluation import HEADLINE, summarise
 from fairlead.trainers.jamql import Trainer
 
-RUN_FILE, CHECKPOINT_FILE, RESULT_FILE, LOCK_FILE = "run.json", "checkpoint.npz", "result.json", ".lock"
+CHECKPOINT_FILE, RESULT_FILE, LOCK_FILE = "checkpoint.npz", "result.json", ".lock"  # RUN_FILE: comparison.py's
 CURVE_OFFSET = 10**6  # learning-curve points play evaluation seeds from here on, apart from the final evaluation's
 PR_SET_PDEATHSIG = 1  # Linux prctl option: the signal a process gets when its parent dies
 _episodes_done = None  # shared counter of training episodes, for the progress bar
@@ -114,7 +114,7 @@ class RunSpec:
                 raise ValueError(f"{origin[d.name]} and {where} both define method {d.name!r} (a method file's "
                                  "name is its stem); rename one")
         for kind, values in (("method", self.methods), ("seed", self.seeds)):
-            twice = sorted({v for v in values if values.count(v) > 1}, key=values.index)
+            twice = [v for v, count in Counter(values).items() if count > 1]
             if twice:
                 raise ValueError(f"{kind} {', '.join(map(str, twice))} given more than once; give each {kind} once")
         scale = make(self.env, **self.env_kwargs).unwrapped.return_scale  # env options checked now, not in a worker
@@ -126,10 +126,8 @@ class RunSpec:
 
     def seed_fingerprint(self, method: str) -> str:
         """What a (method, seed) run's files depend on: the env, the hyper-parameters, the method's definition."""
-        return _hash({**self.setting(), "method": self.definitions[method].record()})
-
-    def setting(self) -> dict:
-        return {"env": self.env, "env_kwargs": self.env_kwargs, "hyperparameters": self.hp.as_dict()}
+        return _hash({"env": self.env, "env_kwargs": self.env_kwargs, "hyperparameters": self.hp.as_dict(),
+                      "method": self.definitions[method].record()})
 
     def extended(self, other: RunSpec) -> RunSpec:
         """This run with ``other``'s methods and seeds added (its settings must be this run's: :func:`spec_differences`)."""
@@ -161,9 +159,9 @@ class RunSpec:
         }
 
 
-# The `fairlead train` option behind each field (env_kwargs.* come from --env, the rest from --config).
+# The `fairlead train` option behind a field, else behind its prefix (env_kwargs.*, methods.*), else --config.
 OPTIONS = {"env": "--env", "env_kwargs.n_agents": "--n-agents", "env_kwargs.max_cycles": "--max-cycles",
-           "training.episodes": "--episodes or --config"}
+           "training.episodes": "--episodes or --config", "env_kwargs": "--env", "methods": "--method"}
 
 
 def _hash(record: dict) -> str:
@@ -186,8 +184,7 @@ def spec_differences(recorded: RunSpec, asked: RunSpec) -> list[str]:
     lines = []
     for key in dict.fromkeys([*old, *new]):
         if show(old, key) != show(new, key):
-            prefix = key.partition(".")[0]
-            option = OPTIONS.get(key, {"env_kwargs": "--env", "methods": "--method"}.get(prefix, "--config"))
+            option = OPTIONS.get(key, OPTIONS.get(key.partition(".")[0], "--config"))
             lines.append(f"{key} ({option}): recorded {show(old, key)}, asked {show(new, key)}")
     return lines
 

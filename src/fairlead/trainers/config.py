@@ -43,14 +43,15 @@ from fairlead.mediation.observation import parse_agent_history, parse_history
 from fairlead.mediation.selectors import SELECTORS, Selector, make_selector
 from fairlead.mediation.transfer import parse_transfer
 from fairlead.names import did_you_mean, unknown_name
-from fairlead.registry import catalogue_dir
+from fairlead.registry import HYPERPARAMETER_SECTIONS, catalogue_dir, scenario_hyperparameters
 from fairlead.trainers.qlearning import (DEFAULTS, LEARNER_METHODS, LearnerFactory, QConfig, TabularQLearner,
                                         state_problem)
 
 VECTOR_MEDIATOR = "vector_mediator"  # selector value: JAM-QL's mediator (trainers/vector_mediator.py)
 LEARNED_MEDIATOR = "mediator"  # selector value: the scalar Q-learning mediator agent (jamql-scalar)
 LEARNED_SELECTORS = (VECTOR_MEDIATOR, LEARNED_MEDIATOR)  # trained with the agents; take no kwargs
-BUILTIN_SELECTORS = (*LEARNED_SELECTORS, *(s for s in SELECTORS if s != "learned"))  # "learned" needs a callable
+FIXED_SELECTORS = tuple(s for s in SELECTORS if s != "learned")  # "learned" needs a callable (a policy of its own)
+BUILTIN_SELECTORS = (*LEARNED_SELECTORS, *FIXED_SELECTORS)
 METHOD_GROUP, SELECTOR_GROUP = "fairlead.methods", "fairlead.selectors"  # entry-point groups of plug-ins
 LEARNER_GROUP = "fairlead.learners"
 USER_SELECTOR = 'or a class of yours, as "module:Class" or "file.py:Class" (relative to the method file)'
@@ -121,7 +122,7 @@ class TrainingConfig:
     checkpoint_every: int = DEFAULTS["training"]["checkpoint_every"]
 
     def __post_init__(self):
-        bad = [f.name for f in fields(self) if not (isinstance(getattr(self, f.name), int) and getattr(self, f.name) >= 1)]
+        bad = [key for key, value in asdict(self).items() if not (isinstance(value, int) and value >= 1)]
         if bad:
             raise ValueError(f"[training] {bad} must be integers >= 1; got {asdict(self)}")
 
@@ -133,7 +134,7 @@ class HyperParams:
     mediator: QConfig = QConfig(**DEFAULTS["mediator"])
 
     def as_dict(self) -> dict:
-        return {"training": asdict(self.training), "agent": asdict(self.agent), "mediator": asdict(self.mediator)}
+        return asdict(self)
 
 
 def _read_toml(path: Path, what: str = "config file") -> dict:
@@ -150,7 +151,7 @@ def _read_toml(path: Path, what: str = "config file") -> dict:
 def _override(section_obj, values: dict, where: str):
     if not isinstance(values, dict):
         raise ValueError(f"{where} must be a table of keys")
-    valid = {f.name: f.type for f in fields(section_obj)}
+    valid = [f.name for f in fields(section_obj)]
     for key, value in values.items():
         if key not in valid:
             raise ValueError(f"{where}: unknown key {key!r}{did_you_mean(key, valid)}; valid keys: {sorted(valid)}")
@@ -163,21 +164,16 @@ def _override(section_obj, values: dict, where: str):
 
 
 def apply_overrides(hp: HyperParams, data: dict, where: str) -> HyperParams:
-    sections = {"training", "agent", "mediator"}
-    unknown = set(data) - sections
+    unknown = set(data) - set(HYPERPARAMETER_SECTIONS)
     if unknown:
-        raise ValueError(f"{where}: unknown sections {sorted(unknown)}; valid sections: {sorted(sections)}")
-    return HyperParams(
-        training=_override(hp.training, data.get("training", {}), f"{where} [training]"),
-        agent=_override(hp.agent, data.get("agent", {}), f"{where} [agent]"),
-        mediator=_override(hp.mediator, data.get("mediator", {}), f"{where} [mediator]"),
-    )
+        raise ValueError(f"{where}: unknown sections {sorted(unknown)}; "
+                         f"valid sections: {sorted(HYPERPARAMETER_SECTIONS)}")
+    return HyperParams(**{section: _override(getattr(hp, section), data.get(section, {}), f"{where} [{section}]")
+                          for section in HYPERPARAMETER_SECTIONS})
 
 
 def load_hyperparams(config_file: str | Path | None = None, scenario: str | None = None) -> HyperParams:
     """The shipped defaults, overridden by the ``scenario``'s own tables (if it has any), then by ``config_file``."""
-    from fairlead.registry import scenario_hyperparameters
-
     hp = HyperParams()
     if scenario is not None:
         tables, where = scenario_hyperparameters(scenario)
@@ -189,6 +185,18 @@ def load_hyperparams(config_file: str | Path | None = None, scenario: str | None
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def source_entries(kind: str, target: str, obj, fallback=None) -> dict:
+    """``{kind: target, kind_file, kind_sha256}``: the file defining ``obj`` and its sha256, so a run sees it change.
+
+    Code without a source file (a builtin, C code) has the file ``fallback()`` names, or None and nothing to hash.
+    """
+    try:
+        file = inspect.getsourcefile(obj)
+    except TypeError:
+        file = fallback() if fallback else None
+    return {kind: target, f"{kind}_file": file, f"{kind}_sha256": file and _sha256(file)}
 
 
 def _entry_points(group: str) -> dict:
@@ -263,12 +271,7 @@ def _user_selector(selector: str, kwargs: dict, path: Path) -> dict:
     except Exception as err:
         raise ValueError(f"selector {target!r} cannot be built with [selector_kwargs] {kwargs}: "
                          f"{type(err).__name__}: {err}") from err
-    try:
-        selector_file = inspect.getsourcefile(cls)
-    except TypeError:  # defined in C: nothing to hash
-        selector_file = None
-    return {"selector": target, "selector_file": selector_file,
-            "selector_sha256": selector_file and _sha256(selector_file)}
+    return source_entries("selector", target, cls)
 
 
 def _user_learner(learner: str, path: Path) -> dict:
@@ -299,12 +302,9 @@ def _user_learner(learner: str, path: Path) -> dict:
     if problem := state_problem(state):
         raise ValueError(f"learner {target!r} cannot be checkpointed: its {problem}")
     call("to load its own state_dict()", lambda: built.load_state_dict(state))
-    try:
-        learner_file = inspect.getsourcefile(factory)
-    except TypeError:  # a callable object (e.g. a functools.partial): the file of the module that names it
-        where = target.rpartition(":")[0]
-        learner_file = where if where.endswith(".py") else getattr(sys.modules[where], "__file__", None)
-    return {"learner": target, "learner_file": learner_file, "learner_sha256": learner_file and _sha256(learner_file)}
+    where = target.rpartition(":")[0]  # a callable object (e.g. a functools.partial): the file of the module naming it
+    return source_entries("learner", target, factory,
+                          lambda: where if where.endswith(".py") else getattr(sys.modules[where], "__file__", None))
 
 
 def _load_method(path: Path, name: str | None = None, source: dict | None = None) -> Method:
