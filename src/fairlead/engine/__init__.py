@@ -81,6 +81,19 @@ def make_trainer(env_name: str, env_kwargs: dict, method: Method, hp: HyperParam
     return Trainer(env_name, env_kwargs, method, hp, seed)
 
 
+def compile_ahead() -> None:
+    """Compile the engine's kernel (or load it from numba's cache) in this process.
+
+    One kernel plays every game, method and number of players, so this once
+    lets worker processes started next load it from the cache instead of
+    compiling it each at the same time.
+    """
+    from fairlead.engine.trainer import CompiledTrainer
+    from fairlead.trainers.config import get_method
+
+    CompiledTrainer("chicken_v0", {"max_cycles": 1}, get_method("fixed"), HyperParams(), 0).train(1)
+
+
 def check_engine(engine: str) -> str:
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; valid engines: {', '.join(ENGINES)}")

@@ -213,7 +213,6 @@ def play_episodes(
     mediated_entropy = np.array([0, MEDIATOR_RNG_TAG], np.uint64)
     n_game_features, n_history = game_features.shape[1], history_codes.shape[0]
     alpha, gamma = agent_hp[0], agent_hp[1]
-    vote_flag = 1 if selector == VOTE else -1  # players' observations end with a vote flag only with the vote
     symmetric_payoff = payoff[0]  # a view made once: views made in the loop cost reference counting
     fair_pay, unfair_pay = grid_pay[0], grid_pay[1:]
     heads = rules.NOT_MOVED

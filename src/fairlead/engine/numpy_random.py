@@ -18,6 +18,8 @@ objects and compiles once for any number of players. Entropy words must be
 
 from __future__ import annotations
 
+import functools
+
 import numba
 import numpy as np
 
@@ -28,10 +30,25 @@ _MIX_L, _MIX_R = np.uint64(0xCA01F9DD), np.uint64(0x4973F715)
 _POOL = 4  # SeedSequence's pool size (words)
 _MULT_HIGH, _MULT_LOW = np.uint64(2549297995355413924), np.uint64(4865540595714422341)  # PCG64's multiplier
 STATE_WORDS = 6
+
+
+def _compiled(**options):
+    """numba's njit; with numba's JIT disabled (``NUMBA_DISABLE_JIT=1``, for debugging) plain Python, whose
+    numpy uint64 arithmetic wraps around as the compiled one does, but warns: quieted here."""
+    def compile(function):
+        if not numba.config.DISABLE_JIT:
+            return numba.njit(cache=True, **options)(function)
+
+        @functools.wraps(function)
+        def quiet(*args):
+            with np.errstate(over="ignore"):
+                return function(*args)
+        return quiet
+    return compile
 _MASK64 = (1 << 64) - 1
 
 
-@numba.njit(cache=True)
+@_compiled()
 def _hashmix(value, hash_const):
     value = (value ^ hash_const[0]) & _M32
     hash_const[0] = (hash_const[0] * _MULT_A) & _M32
@@ -39,13 +56,13 @@ def _hashmix(value, hash_const):
     return value ^ (value >> np.uint64(16))
 
 
-@numba.njit(cache=True)
+@_compiled()
 def _mix(x, y):
     result = (_MIX_L * x - _MIX_R * y) & _M32
     return result ^ (result >> np.uint64(16))
 
 
-@numba.njit(cache=True)
+@_compiled()
 def seed_sequence_words(entropy, n_words):
     """``SeedSequence(list(entropy)).generate_state(n_words)`` (uint32 words), every entropy word < 2**32."""
     pool, hash_const = np.zeros(_POOL, np.uint64), np.full(1, _INIT_A, np.uint64)
@@ -67,7 +84,7 @@ def seed_sequence_words(entropy, n_words):
     return words
 
 
-@numba.njit(cache=True, inline="always")
+@_compiled(inline="always")
 def _mulhi(a, b):
     """The high 64 bits of the 128-bit product ``a * b``."""
     a_lo, a_hi, b_lo, b_hi = a & _M32, a >> np.uint64(32), b & _M32, b >> np.uint64(32)
@@ -77,7 +94,7 @@ def _mulhi(a, b):
     return a_hi * b_hi + (mid1 >> np.uint64(32)) + (mid2 >> np.uint64(32)) + carry
 
 
-@numba.njit(cache=True, inline="always")
+@_compiled(inline="always")
 def _step(g, r):
     """PCG64's state transition ``state <- state * MULT + inc`` (mod 2**128)."""
     high, low = g[r, 0], g[r, 1]
@@ -87,7 +104,7 @@ def _step(g, r):
     g[r, 0] = new_high + g[r, 2] + (np.uint64(1) if g[r, 1] < new_low else np.uint64(0))
 
 
-@numba.njit(cache=True)
+@_compiled()
 def seed_generator(entropy, g, r):
     """Generator ``r`` becomes ``np.random.default_rng(list(entropy))`` (PCG64 seeded by a SeedSequence)."""
     words = seed_sequence_words(entropy, 8)
@@ -104,7 +121,7 @@ def seed_generator(entropy, g, r):
     _step(g, r)
 
 
-@numba.njit(cache=True, inline="always")
+@_compiled(inline="always")
 def next_uint64(g, r):
     """PCG64's next 64-bit output (XSL-RR of the stepped state)."""
     _step(g, r)
@@ -112,7 +129,7 @@ def next_uint64(g, r):
     return (value >> rot) | (value << ((np.uint64(64) - rot) & np.uint64(63)))
 
 
-@numba.njit(cache=True, inline="always")
+@_compiled(inline="always")
 def next_uint32(g, r):
     """numpy's ``next_uint32``: the buffered high half of the last 64-bit draw, else a new draw's low half."""
     if g[r, 4]:
@@ -123,13 +140,13 @@ def next_uint32(g, r):
     return value & _M32
 
 
-@numba.njit(cache=True, inline="always")
+@_compiled(inline="always")
 def random(g, r):
     """``Generator.random()``: a double in [0, 1) from the top 53 bits of a 64-bit draw."""
     return np.float64(next_uint64(g, r) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
-@numba.njit(cache=True, inline="always")
+@_compiled(inline="always")
 def integers(g, r, high):
     """``Generator.integers(0, high)`` (and ``choice(high)``) for ``1 <= high < 2**32``: Lemire's method."""
     if high == 1:
@@ -142,7 +159,7 @@ def integers(g, r, high):
             return np.int64(product >> np.uint64(32))
 
 
-@numba.njit(cache=True)
+@_compiled()
 def choice_without_replacement(g, r, population, out):
     """``Generator.choice(population, out.size, replace=False)`` for a small population: Floyd's algorithm, shuffled."""
     size = out.shape[0]

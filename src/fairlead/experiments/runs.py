@@ -36,6 +36,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import time
 from collections import Counter, defaultdict
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
@@ -45,7 +46,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from fairlead import __version__
-from fairlead.engine import check_engine, make_trainer, unsupported
+from fairlead.engine import check_engine, compile_ahead, make_trainer, unsupported
 from fairlead.experiments.atomic import remove_temporaries, write_atomic
 from fairlead.experiments.comparison import RUN_FILE, csv_text, write_results
 from fairlead.experiments.checkpoint import (CheckpointError, load_checkpoint, load_result, result_bytes,
@@ -58,6 +59,9 @@ from fairlead.trainers.jamql import Trainer
 
 CHECKPOINT_FILE, RESULT_FILE, LOCK_FILE = "checkpoint.npz", "result.json", ".lock"  # RUN_FILE: comparison.py's
 CURVE_OFFSET = 10**6  # learning-curve points play evaluation seeds from here on, apart from the final evaluation's
+# the compiled engine trains a checkpoint interval in milliseconds: it saves at one only if its last save is this
+# old (and always at the end), or checkpoints would cost more than the training they protect
+COMPILED_CHECKPOINT_SECONDS = 10.0
 PR_SET_PDEATHSIG = 1  # Linux prctl option: the signal a process gets when its parent dies
 _episodes_done = None  # shared counter of training episodes, for the progress bar
 _stop = None  # shared flag: set when a worker failed or the run was interrupted, so the others stop
@@ -312,6 +316,7 @@ def train_seed(spec: RunSpec, method: str, seed: int, out: Path, stop_after: int
     A finished seed whose checkpoint was lost is retrained to recreate it; the
     result must equal its recorded result byte for byte.
     """
+    last_saved = time.monotonic()
     folder = seed_dir(out, method, seed)
     result_file, checkpoint = folder / RESULT_FILE, folder / CHECKPOINT_FILE
     tc, fingerprint = spec.hp.training, spec.seed_fingerprint(method)
@@ -341,8 +346,11 @@ def train_seed(spec: RunSpec, method: str, seed: int, out: Path, stop_after: int
         if _stopped():
             return {}
         cut = stop_after is not None and trainer.episode >= stop_after
-        if cut or not recreate and (trainer.episode % tc.checkpoint_every == 0 or trainer.episode == tc.episodes):
+        due = trainer.episode % tc.checkpoint_every == 0 and (
+            not trainer.plays_in_chunks or time.monotonic() - last_saved >= COMPILED_CHECKPOINT_SECONDS)
+        if cut or not recreate and (due or trainer.episode == tc.episodes):
             save_checkpoint(checkpoint, fingerprint, trainer.state_dict(), points)
+            last_saved = time.monotonic()
         if cut:
             return {}
     row = {"method": method, "seed": seed,
@@ -439,6 +447,9 @@ def run(spec: RunSpec, out: str | Path, resume: bool = False, jobs: int | None =
             raise ValueError(f"shard {shard[0]}/{shard[1]} of a run of {len(shard_tasks(spec, None))} (method, "
                              "seed) pairs has none; use fewer shards")
         jobs = max(1, min(jobs or usable_cpus(), len(tasks)))
+        if engine != "reference" and jobs > 1 and any(
+                unsupported(spec.env, spec.env_kwargs, d) is None for d in spec.definitions.values()):
+            compile_ahead()  # here once, not in every worker at the same time: they load it from numba's cache
         if backend == "ray":
             results = train_with_ray(spec, out, tasks, jobs, progress, address, engine)
         else:
