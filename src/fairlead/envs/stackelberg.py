@@ -348,6 +348,7 @@ class StackelbergEnv(AECEnv):
         self.stage = 0
         self.last_stage: StageRecord | None = None
         self.stage_records: list[StageRecord] = []  # every completed stage of this episode
+        self._leaders, self._leader_fair = [], []  # their leaders and fairness, for the leader rule's view
         if self.leader_selector is not None:
             self.leader_selector.reset(list(self.possible_agents), self._rng)
         self._reset_game(self._rng)
@@ -357,16 +358,10 @@ class StackelbergEnv(AECEnv):
         if self.leader_selector is None:  # set_leader chooses: until then nobody leads or acts
             self._set_order(None)
             return
-        selector = self.leader_selector
-        if type(selector) is FixedSelector:  # the default rule: the same leader whatever the view (hot path)
-            choice = selector.leader
-        else:
-            records = self.stage_records
-            view = MediatorView(self.stage, self._agent_names, self.episode_returns,
-                                tuple(r.leader for r in records), tuple(r.leader_fair for r in records),
-                                observation=None, rng=self._rng)
-            choice = selector.select(view)
-        self._set_order(self.agent_name_mapping[check_agent(choice, self._agent_names, "leader rule", selector)])
+        view = MediatorView(self.stage, self._agent_names, self.episode_returns, tuple(self._leaders),
+                            tuple(self._leader_fair), observation=None, rng=self._rng)
+        choice = check_agent(self.leader_selector.select(view), self._agent_names, "leader rule", self.leader_selector)
+        self._set_order(self.agent_name_mapping[choice])
 
     def _set_order(self, leader: int | None) -> None:
         self._order = None if leader is None else self._orders[leader]
@@ -431,6 +426,8 @@ class StackelbergEnv(AECEnv):
             self.stage, agents[leader], dict(zip(agents, self._actions.tolist())), dict(self.rewards), bool(fair)
         )
         self.stage_records.append(self.last_stage)
+        self._leaders.append(self.last_stage.leader)
+        self._leader_fair.append(self.last_stage.leader_fair)
         record = self.last_stage.as_dict()  # one shared, read-only record for every agent's info
         for info in self.infos.values():
             info["last_stage"] = record
