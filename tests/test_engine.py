@@ -186,3 +186,14 @@ def test_the_compiled_generators_are_numpys(entropy, population, data):
     copy = np.random.default_rng(0)
     numpy_random.set_state(copy, mine[0])
     assert copy.bit_generator.state == numpys.bit_generator.state
+
+
+@pytest.mark.parametrize("population, size", [(10_050, 300), (10_050, 201), (20_000, 3)])
+def test_choice_without_replacement_from_a_large_population_is_numpys(population, size):
+    """Over 10,000 numpy shuffles the tail of the population when more than a fiftieth is drawn."""
+    mine, numpys = np.zeros((1, numpy_random.STATE_WORDS), np.uint64), np.random.default_rng(7)
+    mine[0] = numpy_random.state_row(numpys)
+    chosen = np.zeros(size, np.int64)
+    numpy_random.choice_without_replacement(mine, 0, population, chosen)
+    assert np.array_equal(chosen, numpys.choice(population, size, replace=False))
+    assert np.array_equal(mine[0], numpy_random.state_row(numpys))

@@ -39,11 +39,6 @@ def unsupported(env_name: str, env_kwargs: dict, method: Method) -> str | None:
     if not issubclass(game, (MatrixGameEnv, Cournot, ResourceCollection)):
         return (f"the compiled engine plays the matrix games, Cournot and resource collection, "
                 f"not {game.metadata['name']}")
-    if issubclass(game, ResourceCollection):
-        env = make(env_name, **env_kwargs).unwrapped
-        cells, entities = env.rows * env.cols, len(env.possible_agents) + env.n_fair + env.n_unfair
-        if cells > 10_000 and entities > cells // 50:  # numpy draws the start cells by another algorithm
-            return "the compiled engine draws the start cells of at most 10,000 cells or 1 in 50 of them"
     if method.selector not in ENGINE_SELECTORS or method.user_selector:
         return f"method {method.name}'s selector {method.selector!r} runs on the reference trainer"
     if method.learner:

@@ -32,7 +32,7 @@ _MULT_HIGH, _MULT_LOW = np.uint64(2549297995355413924), np.uint64(48655405957144
 STATE_WORDS = 6
 
 
-def _compiled(**options):
+def _jit(**options):
     """numba's njit; with numba's JIT disabled (``NUMBA_DISABLE_JIT=1``, for debugging) plain Python, whose
     numpy uint64 arithmetic wraps around as the compiled one does, but warns: quieted here."""
     def compile(function):
@@ -48,7 +48,7 @@ def _compiled(**options):
 _MASK64 = (1 << 64) - 1
 
 
-@_compiled()
+@_jit()
 def _hashmix(value, hash_const):
     value = (value ^ hash_const[0]) & _M32
     hash_const[0] = (hash_const[0] * _MULT_A) & _M32
@@ -56,13 +56,13 @@ def _hashmix(value, hash_const):
     return value ^ (value >> np.uint64(16))
 
 
-@_compiled()
+@_jit()
 def _mix(x, y):
     result = (_MIX_L * x - _MIX_R * y) & _M32
     return result ^ (result >> np.uint64(16))
 
 
-@_compiled()
+@_jit()
 def seed_sequence_words(entropy, n_words):
     """``SeedSequence(list(entropy)).generate_state(n_words)`` (uint32 words), every entropy word < 2**32."""
     pool, hash_const = np.zeros(_POOL, np.uint64), np.full(1, _INIT_A, np.uint64)
@@ -84,7 +84,7 @@ def seed_sequence_words(entropy, n_words):
     return words
 
 
-@_compiled(inline="always")
+@_jit(inline="always")
 def _mulhi(a, b):
     """The high 64 bits of the 128-bit product ``a * b``."""
     a_lo, a_hi, b_lo, b_hi = a & _M32, a >> np.uint64(32), b & _M32, b >> np.uint64(32)
@@ -94,7 +94,7 @@ def _mulhi(a, b):
     return a_hi * b_hi + (mid1 >> np.uint64(32)) + (mid2 >> np.uint64(32)) + carry
 
 
-@_compiled(inline="always")
+@_jit(inline="always")
 def _step(g, r):
     """PCG64's state transition ``state <- state * MULT + inc`` (mod 2**128)."""
     high, low = g[r, 0], g[r, 1]
@@ -104,7 +104,7 @@ def _step(g, r):
     g[r, 0] = new_high + g[r, 2] + (np.uint64(1) if g[r, 1] < new_low else np.uint64(0))
 
 
-@_compiled()
+@_jit()
 def seed_generator(entropy, g, r):
     """Generator ``r`` becomes ``np.random.default_rng(list(entropy))`` (PCG64 seeded by a SeedSequence)."""
     words = seed_sequence_words(entropy, 8)
@@ -121,7 +121,7 @@ def seed_generator(entropy, g, r):
     _step(g, r)
 
 
-@_compiled(inline="always")
+@_jit(inline="always")
 def next_uint64(g, r):
     """PCG64's next 64-bit output (XSL-RR of the stepped state)."""
     _step(g, r)
@@ -129,7 +129,7 @@ def next_uint64(g, r):
     return (value >> rot) | (value << ((np.uint64(64) - rot) & np.uint64(63)))
 
 
-@_compiled(inline="always")
+@_jit(inline="always")
 def next_uint32(g, r):
     """numpy's ``next_uint32``: the buffered high half of the last 64-bit draw, else a new draw's low half."""
     if g[r, 4]:
@@ -140,13 +140,13 @@ def next_uint32(g, r):
     return value & _M32
 
 
-@_compiled(inline="always")
+@_jit(inline="always")
 def random(g, r):
     """``Generator.random()``: a double in [0, 1) from the top 53 bits of a 64-bit draw."""
     return np.float64(next_uint64(g, r) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
-@_compiled(inline="always")
+@_jit(inline="always")
 def integers(g, r, high):
     """``Generator.integers(0, high)`` (and ``choice(high)``) for ``1 <= high < 2**32``: Lemire's method."""
     if high == 1:
@@ -159,10 +159,19 @@ def integers(g, r, high):
             return np.int64(product >> np.uint64(32))
 
 
-@_compiled()
+@_jit()
 def choice_without_replacement(g, r, population, out):
-    """``Generator.choice(population, out.size, replace=False)`` for a small population: Floyd's algorithm, shuffled."""
+    """``Generator.choice(population, out.size, replace=False)``, by numpy's two algorithms.
+
+    More than a fiftieth of a population over 10,000: the tail of a shuffled
+    ``0 .. population - 1``; else Floyd's algorithm, then shuffled.
+    """
     size = out.shape[0]
+    if population > 10_000 and size > population // 50:
+        pool = np.arange(population)
+        _shuffle(g, r, pool, population, max(population - size, 1))
+        out[:] = pool[population - size:]
+        return
     for j in range(population - size, population):
         value = integers(g, r, j + 1)
         for chosen in range(j - population + size):
@@ -170,9 +179,15 @@ def choice_without_replacement(g, r, population, out):
                 value = j
                 break
         out[j - population + size] = value
-    for i in range(size - 1, 0, -1):  # numpy's _shuffle_int
+    _shuffle(g, r, out, size, 1)
+
+
+@_jit()
+def _shuffle(g, r, values, n, first):
+    """numpy's ``_shuffle_int``: Fisher-Yates over ``values[first:n]``, from the end."""
+    for i in range(n - 1, first - 1, -1):
         j = integers(g, r, i + 1)
-        out[i], out[j] = out[j], out[i]
+        values[i], values[j] = values[j], values[i]
 
 
 def state_row(rng: np.random.Generator) -> np.ndarray:
