@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from fairlead.cli import main
 from fairlead.experiments import reproduce
 from fairlead.experiments.claims import load_rows
+from fairlead.experiments.runs import run, run_all
 from fairlead.trainers.config import method_names
+from test_cli_runs import tree_digest
 
 TINY_GRID = (("chicken-2p", 3), ("prisoners-dilemma-2p", 3), ("chicken-4p", 3), ("cournot-2p", 3))
 
@@ -44,3 +48,16 @@ def test_reproduce_refuses_a_file_or_a_foreign_directory_before_writing(tmp_path
     assert main(["reproduce", "--out", str(tmp_path / "mine"), "--quick", "--no-progress"]) == 2
     assert "holds notes.txt, which no reproduce wrote" in capsys.readouterr().err
     assert [p.name for p in (tmp_path / "mine").iterdir()] == ["notes.txt"]
+
+
+def test_run_all_shares_one_pool_and_writes_the_bytes_of_separate_runs(tmp_path):
+    """reproduce's runs in one pool of 2 workers: each directory as `run` alone writes it (1 worker)."""
+    specs = {name: reproduce.grid_specs(quick=True)[name] for name in ("chicken-2p", "prisoners-dilemma-4p")}
+    small = {name: replace(spec, methods=("jamql", "fixed"), seeds=(0, 1),
+                           hp=replace(spec.hp, training=replace(spec.hp.training, episodes=30, log_every=10)))
+             for name, spec in specs.items()}
+    done = run_all([(spec, tmp_path / "all" / name) for name, spec in small.items()], jobs=2, progress=False)
+    for (name, spec), (table, seconds) in zip(small.items(), done):
+        alone = run(spec, tmp_path / "alone" / name, jobs=1, progress=False)
+        assert table == alone and seconds > 0
+        assert tree_digest(tmp_path / "all" / name) == tree_digest(tmp_path / "alone" / name)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable
 
 import numpy as np
@@ -85,8 +86,14 @@ def _unit(x: np.ndarray) -> np.ndarray:
 
 def _pairwise_gaps(x: np.ndarray) -> np.ndarray:
     """|x_i - x_j| for every unordered pair i < j (n (n - 1) / 2 values)."""
-    i, j = np.triu_indices(len(x), k=1)
+    i, j = _pairs(len(x))
     return np.abs(x[i] - x[j])
+
+
+@lru_cache(maxsize=64)
+def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.triu_indices(n, k=1)``, built once per n (it costs more than the gaps themselves)."""
+    return np.triu_indices(n, k=1)
 
 
 # --------------------------------------------------------------------- metrics

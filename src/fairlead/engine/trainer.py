@@ -21,6 +21,7 @@ from fairlead.mediation.leader_phase import MEDIATOR
 from fairlead.mediation.observation import AgentHistory, MediatorObservation
 from fairlead.registry import make
 from fairlead.trainers.config import HyperParams, Method
+from fairlead.trainers.evaluation import summarise_arrays
 from fairlead.trainers.jamql import EVAL, TRAIN, EpisodeResult, derived_seed
 from fairlead.trainers.vector_mediator import VectorMediator
 
@@ -118,6 +119,7 @@ class CompiledTrainer:
         ) if method.vector_mediator else None
         self.observation = MediatorObservation(n, cycles, self.return_scale, method.history, "discrete")
         self.mediator_nvec = tuple(self.observation.nvec.tolist())
+        self.mediator_strides = _strides(self.mediator_nvec)
         table = (1, int(np.prod(self.mediator_nvec)), n) if method.learned_mediator else (1, 1, n)
         self.q_mediator, self.visited_mediator = np.zeros(table), np.zeros(table[:2], dtype=bool)
         self.mediator_rngs = (mediator_rng,)
@@ -134,7 +136,15 @@ class CompiledTrainer:
 
     def evaluate(self, episodes: int, offset: int = 0) -> list[EpisodeResult]:
         """Greedy play (no exploration, no learning) on the reference's evaluation seeds."""
-        return self._play(episodes, EVAL, offset, explore=False, learn=False, record=True)
+        return [self._episode_result(*episode) for episode in zip(*self._play(
+            episodes, EVAL, offset, explore=False, learn=False, record=True))]
+
+    def evaluate_summary(self, episodes: int, offset: int = 0) -> dict[str, float]:
+        """``summarise(self.evaluate(episodes, offset), ...)``, the same numbers from the kernel's arrays."""
+        returns, _, leaders, fair, _, rewards = self._play(episodes, EVAL, offset, explore=False, learn=False,
+                                                           record=True)
+        return summarise_arrays(returns, leaders, fair, np.cumsum(rewards, axis=1), self.players,
+                                self.return_scale)
 
     def _play(self, episodes, stream, first, explore, learn, record):
         """Episodes ``first ..`` of seed stream ``stream`` (``TRAIN``, ``EVAL``), as the reference seeds them."""
@@ -153,15 +163,12 @@ class CompiledTrainer:
             self.selector, self.fixed_leader, use_returns, use_reputation, self.transfer, self.strength,
             self.history_codes, self.observation.codes, self.observation.tolerance,
             self.q, self.visited, self.strides, self.agent_hp, states[:n], self.values, self.q_mediator,
-            self.visited_mediator, _strides(self.mediator_nvec), self.mediator_hp, states[n:],
+            self.visited_mediator, self.mediator_strides, self.mediator_hp, states[n:],
             explore, learn, self.episode, self.seed_words, stream, first, returns, after, leaders, fair, actions, rewards,
         )
         for rng, state in zip(generators, states):
             numpy_random.set_state(rng, state)
-        if not record:
-            return None
-        return [self._episode_result(returns[e], after[e], leaders[e], fair[e], actions[e], rewards[e])
-                for e in range(episodes)]
+        return (returns, after, leaders, fair, actions, rewards) if record else None
 
     def _episode_result(self, returns, after, leaders, fair, actions, rewards) -> EpisodeResult:
         players = self.players

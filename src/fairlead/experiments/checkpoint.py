@@ -55,9 +55,17 @@ def save_checkpoint(path: Path, fingerprint: str, trainer_state: dict, curve: li
     header = {"format": FORMAT, "fingerprint": fingerprint, "episode": trainer_state["episode"], "learners": learners,
               "curve": curve}
     arrays["header"] = np.array(json.dumps(header))
+    write_atomic(path, _npz(arrays))
+
+
+def _npz(arrays: dict[str, np.ndarray]) -> bytes:
+    """``np.savez_compressed``'s archive at zlib level 1: a third of its time (level 6), a fifth larger."""
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
-    write_atomic(path, buffer.getvalue())
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for name, array in arrays.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
+    return buffer.getvalue()
 
 
 def load_checkpoint(path: Path, fingerprint: str) -> tuple[dict, list[dict]]:

@@ -39,7 +39,7 @@ import sys
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -340,8 +340,7 @@ def train_seed(spec: RunSpec, method: str, seed: int, out: Path, stop_after: int
         trainer.train(target - done)
         _count(target - done)
         if trainer.episode % tc.log_every == 0 or trainer.episode == tc.episodes:
-            point = summarise(trainer.evaluate(tc.curve_episodes, offset=CURVE_OFFSET + trainer.episode),
-                              trainer.players, trainer.return_scale)
+            point = evaluation_row(trainer, tc.curve_episodes, offset=CURVE_OFFSET + trainer.episode)
             points.append({"episode": trainer.episode, **point})
         if _stopped():
             return {}
@@ -354,7 +353,7 @@ def train_seed(spec: RunSpec, method: str, seed: int, out: Path, stop_after: int
         if cut:
             return {}
     row = {"method": method, "seed": seed,
-           **summarise(trainer.evaluate(tc.eval_episodes), trainer.players, trainer.return_scale)}
+           **evaluation_row(trainer, tc.eval_episodes)}
     curve = [{"method": method, "seed": seed, **p} for p in points]
     if not recreate:
         save_result(result_file, fingerprint, row, curve)
@@ -365,6 +364,13 @@ def train_seed(spec: RunSpec, method: str, seed: int, out: Path, stop_after: int
                               f"{result_file} (written by another version?); neither is changed: train the run "
                               "again into a new --out")
     return {"row": row, "curve": curve}
+
+
+def evaluation_row(trainer, episodes: int, offset: int = 0) -> dict[str, float]:
+    """The summary of ``trainer``'s greedy evaluation; the compiled engine's straight from its arrays."""
+    if hasattr(trainer, "evaluate_summary"):  # the compiled trainer (imported only where numba is needed)
+        return trainer.evaluate_summary(episodes, offset)
+    return summarise(trainer.evaluate(episodes, offset), trainer.players, trainer.return_scale)
 
 
 def write_reports(spec: RunSpec, out: Path, results: list[dict], shard: tuple[int, int] | None = None) -> str:
@@ -460,26 +466,77 @@ def run(spec: RunSpec, out: str | Path, resume: bool = False, jobs: int | None =
 def _train_local(spec: RunSpec, out: Path, tasks: list, jobs: int, progress: bool, start_method: str,
                  engine: str) -> dict:
     """``{(method, seed): result}`` from a pool of ``jobs`` local worker processes."""
+    calls = [(train_seed, (spec, m, s, out), {"engine": engine}) for m, s in tasks]
+    done = _in_workers(calls, jobs, progress, len(tasks) * spec.hp.training.episodes, start_method)
+    return {task: result for task, (result, _) in zip(tasks, done)}
+
+
+def run_all(runs: list[tuple[RunSpec, Path]], jobs: int | None = None, progress: bool = True,
+            engine: str = "auto", start_method: str = START_METHOD) -> list[tuple[str, float]]:
+    """Train several runs as :func:`run` trains each (locally, whole), in one pool of workers; then their reports.
+
+    One pool for every run's (method, seed) pairs: no start-up per run and no
+    idle worker while a run's last pairs finish; the runs' reports are
+    written by the workers too, in parallel. Every directory is locked and
+    checked before any training starts. Returns, per run, its summary table
+    and the worker seconds its pairs and reports took.
+    """
+    check_engine(engine)
+    with ExitStack() as locks:
+        prepared = []
+        for spec, out in runs:
+            _refuse_unusable(Path(out), resume=False)
+            Path(out).mkdir(parents=True, exist_ok=True)
+            locks.enter_context(lock_run_dir(Path(out)))
+            prepared.append((prepare_run_dir(spec, Path(out), resume=False), Path(out)))
+        tasks = [(spec, out, m, s) for spec, out in prepared for m, s in shard_tasks(spec, None)]
+        jobs = max(1, min(jobs or usable_cpus(), len(tasks)))
+        if engine != "reference" and jobs > 1 and any(unsupported(spec.env, spec.env_kwargs, d) is None
+                                                      for spec, _ in prepared for d in spec.definitions.values()):
+            compile_ahead()
+        trained = _in_workers([(train_seed, (spec, m, s, out), {"engine": engine}) for spec, out, m, s in tasks],
+                              jobs, progress, sum(spec.hp.training.episodes for spec, *_ in tasks), start_method)
+        results, seconds = defaultdict(list), defaultdict(float)
+        for (spec, out, _, _), (result, took) in zip(tasks, trained):
+            results[out].append(result)
+            seconds[out] += took
+        reports = _in_workers([(write_reports, (spec, out, results[out]), {}) for spec, out in prepared],
+                              jobs, False, 0, start_method)
+        return [(table, seconds[out] + took) for (_, out), (table, took) in zip(prepared, reports)]
+
+
+def _timed(function, args: tuple, kwargs: dict) -> tuple:
+    start = time.perf_counter()
+    return function(*args, **kwargs), time.perf_counter() - start
+
+
+def _in_workers(calls: list, jobs: int, progress: bool, episodes: int, start_method: str) -> list[tuple]:
+    """``(result, seconds)`` of each ``(function, args, kwargs)`` in ``calls``, run by ``jobs`` worker processes.
+
+    ``episodes``: the training episodes the calls count, for the progress bar.
+    If a call fails, or the main process is interrupted (KeyboardInterrupt),
+    the workers stop at their next episode, queued calls never start, and the
+    error is raised once they have stopped.
+    """
     context = multiprocessing.get_context(start_method)
     counter, stop = context.Value("q", 0), context.Value("b", 0)  # episodes trained by all workers; stop flag
-    with tqdm(total=len(tasks) * spec.hp.training.episodes, desc="training", unit="episode",
-              disable=not progress, mininterval=0.5) as bar, \
+    with tqdm(total=episodes, desc="training", unit="episode", disable=not progress, mininterval=0.5) as bar, \
             ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker,
                                 initargs=(counter, stop, os.getpid())) as pool:
         try:
-            futures = {pool.submit(train_seed, spec, m, s, out, engine=engine): (m, s) for m, s in tasks}
+            futures = [pool.submit(_timed, *call) for call in calls]
             pending = set(futures)
             while pending:
                 done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
                 bar.update(counter.value - bar.n)
-                failed = sorted((f for f in done if f.exception() is not None), key=lambda f: tasks.index(futures[f]))
+                failed = sorted((f for f in done if f.exception() is not None), key=futures.index)
                 if failed:
                     raise failed[0].exception()
         except BaseException:  # a worker's error, or KeyboardInterrupt: stop the others, then raise
             stop.value = 1
             pool.shutdown(cancel_futures=True)
             raise
-        return {futures[f]: f.result() for f in futures}
+        return [f.result() for f in futures]
 
 
 def load_spec(out: Path) -> RunSpec:

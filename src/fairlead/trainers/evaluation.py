@@ -61,17 +61,26 @@ def trajectory_fairness(episode: EpisodeResult, players: list[str], scale: float
     stage's worth costs as much after stage 1 as a gap of ``T`` stages' worth
     at the end. NaN if the metric is undefined on some ``G_t``.
     """
-    prefixes = stage_returns(episode, players)
-    total = len(prefixes)
+    return _trajectory_fairness(stage_returns(episode, players), scale)
+
+
+def _trajectory_fairness(prefixes: np.ndarray, scale: float) -> float:
+    """:func:`trajectory_fairness` of the cumulative returns ``prefixes`` (``(T, n)``, row ``t - 1`` = ``G_t``)."""
+    return _trajectory_of(np.ascontiguousarray(prefixes, dtype=float).tobytes(), prefixes.shape, scale)
+
+
+# Greedy evaluation replays the same few outcomes many times: each number is computed once per distinct
+# returns (a pure function of them, so the numbers are the same).
+@lru_cache(maxsize=65536)
+def _trajectory_of(data: bytes, shape: tuple[int, int], scale: float) -> float:
+    prefixes = np.frombuffer(data).reshape(shape)
     try:
-        return float(np.mean([_default_metric(tuple(g.tolist()), scale * t / total)
+        return float(np.mean([_default_metric(tuple(g.tolist()), scale * t / shape[0])
                               for t, g in enumerate(prefixes, start=1)]))
     except UndefinedMetricError:
         return float("nan")
 
 
-# Greedy evaluation replays the same few outcomes many times: each metric is computed once per distinct
-# returns (a pure function of them, so the numbers are the same).
 @lru_cache(maxsize=65536)
 def _default_metric(returns: tuple[float, ...], scale: float) -> float:
     metric = METRICS[DEFAULT_METRIC]
@@ -111,21 +120,34 @@ def summarise(episodes: list[EpisodeResult], players: list[str], scale: float) -
         raise ValueError(f"episodes of different lengths ({horizons} stages) cannot be summarised together")
     if horizons[0] == 0:
         raise ValueError("cannot summarise episodes without stages")
-    per_episode = [_all_metrics(tuple(np.asarray(e.returns, dtype=float).tolist()), scale) for e in episodes]
+    return summarise_arrays(np.array([e.returns for e in episodes], dtype=float),
+                            np.array([e.leaders for e in episodes], dtype=np.int64),
+                            np.array([e.leader_fair for e in episodes], dtype=bool),
+                            np.array([stage_returns(e, players) for e in episodes]), players, scale)
+
+
+def summarise_arrays(returns: np.ndarray, leaders: np.ndarray, leader_fair: np.ndarray, prefixes: np.ndarray,
+                     players: list[str], scale: float) -> dict[str, float]:
+    """:func:`summarise` of ``E`` episodes given as arrays, the compiled engine's output, with the same numbers.
+
+    ``returns`` ``(E, n)`` before transfer, ``leaders`` and ``leader_fair``
+    ``(E, T)``, ``prefixes`` ``(E, T, n)`` the cumulative returns after each
+    stage (:func:`stage_returns` of each episode).
+    """
     row: dict[str, float] = {}
+    per_episode = [_all_metrics(tuple(r.tolist()), scale) for r in returns]
     for metric in per_episode[0]:
         row[f"fairness_{metric}"] = float(np.mean([m[metric] for m in per_episode]))
-    returns = np.mean([e.returns for e in episodes], axis=0)
-    for player, value in zip(players, returns):
+    mean_returns = np.mean(returns, axis=0)
+    for player, value in zip(players, mean_returns):
         row[f"return_{player}"] = float(value)
-    row["total_return"] = float(returns.sum())
-    leaders = np.concatenate([e.leaders for e in episodes])
-    share = np.bincount(leaders, minlength=len(players)) / len(leaders)
+    row["total_return"] = float(mean_returns.sum())
+    share = np.bincount(leaders.ravel(), minlength=len(players)) / leaders.size
     for player, value in zip(players, share):
         row[f"leader_share_{player}"] = float(value)
-    fair = np.array([e.leader_fair for e in episodes], dtype=float)  # (episodes, T)
+    fair = leader_fair.astype(float)  # (E, T)
     row["fair_action_rate"] = float(fair.mean())
-    row["trajectory_fairness"] = float(np.mean([trajectory_fairness(e, players, scale) for e in episodes]))
+    row["trajectory_fairness"] = float(np.mean([_trajectory_fairness(p, scale) for p in prefixes]))
     by_stage = fair.mean(axis=0)
     row["fair_action_rate_last"] = float(by_stage[-1])
     for t, value in enumerate(by_stage):
