@@ -9,7 +9,7 @@ from hypothesis import given, strategies as st
 from fairlead.envs.stackelberg import StageRecord
 from fairlead.experiments.report import summary_table
 from fairlead.experiments.comparison import csv_text
-from fairlead.fairness import DEFAULT_METRIC, fairness
+from fairlead.fairness import DEFAULT_METRIC, all_metrics, fairness
 from fairlead.trainers.evaluation import HEADLINE, stage_returns, summarise, trajectory_fairness
 from fairlead.trainers.jamql import EpisodeResult
 
@@ -215,3 +215,14 @@ def test_summary_table_shows_n_a_for_numbers_a_row_lacks():
     line = summary_table(rows, ["a"], HEADLINE).splitlines()[2]
     assert line.split("|")[6].strip() == "n/a" and "nan" not in line
     assert not math.isnan(float(line.split("|")[3].split("[")[0]))
+
+
+@given(st.lists(st.lists(st.floats(-10, 10, allow_nan=False), min_size=3, max_size=3), min_size=1, max_size=140))
+def test_each_fairness_column_is_the_plain_mean_of_its_episodes_to_the_last_bit(finals):
+    """summarise averages every metric over the episodes as np.mean of that metric's values (bit for bit)."""
+    episodes = [episode(P3, [[0.0, 0.0, 0.0], r]) for r in finals]
+    row = summarise(episodes, P3, scale=100.0)
+    per_episode = [all_metrics(e.returns, scale=100.0) for e in episodes]
+    for metric in per_episode[0]:
+        expected = float(np.mean([m[metric] for m in per_episode]))
+        assert row[f"fairness_{metric}"] == expected or math.isnan(expected) and math.isnan(row[f"fairness_{metric}"])

@@ -123,6 +123,7 @@ class CompiledTrainer:
         table = (1, int(np.prod(self.mediator_nvec)), n) if method.learned_mediator else (1, 1, n)
         self.q_mediator, self.visited_mediator = np.zeros(table), np.zeros(table[:2], dtype=bool)
         self.mediator_rngs = (mediator_rng,)
+        self.unused_states = np.zeros((n + 1, numpy_random.STATE_WORDS), np.uint64)  # the generators' rows, unread
         self.values = self.mediator.values if self.mediator is not None else np.zeros((cycles, n, 1, n))
         self.agent_hp, self.mediator_hp = hp.agent.schedule(), hp.mediator.schedule()
         self.seed_words = _uint32_words(seed)  # derived_seed's first entropy words
@@ -155,8 +156,8 @@ class CompiledTrainer:
         actions, rewards = np.zeros((kept, cycles, n), np.int64), np.zeros((kept, cycles, n))
         use_returns = self.mediator is not None and self.mediator.use_returns
         use_reputation = self.mediator is not None and self.mediator.use_reputation
-        generators = [*self.rngs, *self.mediator_rngs]  # drawn from in the kernel as rows of one array
-        states = np.stack([numpy_random.state_row(rng) for rng in generators])
+        generators = [*self.rngs, *self.mediator_rngs] if explore else []  # greedy play draws from none of them
+        states = np.stack([numpy_random.state_row(rng) for rng in generators]) if explore else self.unused_states
         kernels.play_episodes(
             self.game, self.payoff, self.cournot, self.fair, cycles, self.stage_feature, self.return_scale,
             self.grid, self.grid_pay, self.favours, self.move_masks, self.layout, self.n_resources,

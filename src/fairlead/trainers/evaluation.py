@@ -136,8 +136,10 @@ def summarise_arrays(returns: np.ndarray, leaders: np.ndarray, leader_fair: np.n
     """
     row: dict[str, float] = {}
     per_episode = [_all_metrics(tuple(r.tolist()), scale) for r in returns]
-    for metric in per_episode[0]:
-        row[f"fairness_{metric}"] = float(np.mean([m[metric] for m in per_episode]))
+    # (metric, episode): each row's mean sums as np.mean of that metric's list does (a contiguous row, pairwise)
+    metrics = np.array([list(m.values()) for m in per_episode]).T.copy()
+    for metric, value in zip(per_episode[0], metrics.mean(axis=1)):
+        row[f"fairness_{metric}"] = float(value)
     mean_returns = np.mean(returns, axis=0)
     for player, value in zip(players, mean_returns):
         row[f"return_{player}"] = float(value)
