@@ -92,8 +92,11 @@ def _pairwise_gaps(x: np.ndarray) -> np.ndarray:
 
 @lru_cache(maxsize=64)
 def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """``np.triu_indices(n, k=1)``, built once per n (it costs more than the gaps themselves)."""
-    return np.triu_indices(n, k=1)
+    """``np.triu_indices(n, k=1)``, built once per n (it costs more than the gaps themselves); read-only."""
+    pairs = np.triu_indices(n, k=1)
+    for index in pairs:
+        index.flags.writeable = False
+    return pairs
 
 
 # --------------------------------------------------------------------- metrics

@@ -140,7 +140,8 @@ def learning_curves_figure(curves: list[dict], methods, title: str, interval: st
         fig.legend(handles, [h.get_label() for h in handles], loc="outside lower center",
                    ncol=min(len(handles), 4), frameon=False)
     seeds = [m for m, _ in dict.fromkeys((p["method"], p.get("seed")) for p in curves)]  # one per (method, seed)
-    fig.suptitle(f"{_wrap(title)}\nlearning curves: {_interval_note(interval, seeds, methods, CURVE_RESAMPLES)}", fontsize=11)
+    note = _interval_note(interval, seeds, methods, CURVE_RESAMPLES)
+    fig.suptitle(f"{_wrap(title)}\nlearning curves: {note}", fontsize=11)
     return fig
 
 

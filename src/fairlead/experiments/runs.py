@@ -453,9 +453,7 @@ def run(spec: RunSpec, out: str | Path, resume: bool = False, jobs: int | None =
             raise ValueError(f"shard {shard[0]}/{shard[1]} of a run of {len(shard_tasks(spec, None))} (method, "
                              "seed) pairs has none; use fewer shards")
         jobs = max(1, min(jobs or usable_cpus(), len(tasks)))
-        if engine != "reference" and jobs > 1 and any(
-                unsupported(spec.env, spec.env_kwargs, d) is None for d in spec.definitions.values()):
-            compile_ahead()  # here once, not in every worker at the same time: they load it from numba's cache
+        _compile_for_workers([spec], engine, jobs)
         if backend == "ray":
             results = train_with_ray(spec, out, tasks, jobs, progress, address, engine)
         else:
@@ -491,9 +489,7 @@ def run_all(runs: list[tuple[RunSpec, Path]], jobs: int | None = None, progress:
             prepared.append((prepare_run_dir(spec, Path(out), resume=False), Path(out)))
         tasks = [(spec, out, m, s) for spec, out in prepared for m, s in shard_tasks(spec, None)]
         jobs = max(1, min(jobs or usable_cpus(), len(tasks)))
-        if engine != "reference" and jobs > 1 and any(unsupported(spec.env, spec.env_kwargs, d) is None
-                                                      for spec, _ in prepared for d in spec.definitions.values()):
-            compile_ahead()
+        _compile_for_workers([spec for spec, _ in prepared], engine, jobs)
         trained = _in_workers([(train_seed, (spec, m, s, out), {"engine": engine}) for spec, out, m, s in tasks],
                               jobs, progress, sum(spec.hp.training.episodes for spec, *_ in tasks), start_method)
         results, seconds = defaultdict(list), defaultdict(float)
@@ -503,6 +499,16 @@ def run_all(runs: list[tuple[RunSpec, Path]], jobs: int | None = None, progress:
         reports = _in_workers([(write_reports, (spec, out, results[out]), {}) for spec, out in prepared],
                               jobs, False, 0, start_method)
         return [(table, seconds[out] + took) for (_, out), (table, took) in zip(prepared, reports)]
+
+
+def _compile_for_workers(specs: list[RunSpec], engine: str, jobs: int) -> None:
+    """Compile the engine here once if workers will use it, not in every worker at the same time.
+
+    They load it from numba's cache.
+    """
+    if engine != "reference" and jobs > 1 and any(unsupported(spec.env, spec.env_kwargs, d) is None
+                                                  for spec in specs for d in spec.definitions.values()):
+        compile_ahead()
 
 
 def _timed(function, args: tuple, kwargs: dict) -> tuple:
