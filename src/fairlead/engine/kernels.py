@@ -223,7 +223,7 @@ def play_episodes(
     predicted, gaps, to_come = np.zeros(n), np.zeros(max(1, n * (n - 1) // 2)), np.zeros(n)
     stage_rewards = np.zeros((max_cycles, n))
     leaders, reputations = np.zeros(max_cycles, np.int64), np.zeros(max_cycles, np.int64)
-    no_reputation, votes = np.zeros(n, np.int64), np.zeros(n, np.int64)
+    no_reputation, votes, tally = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64)
     features = np.zeros(1 + mediator_codes.shape[0] * n, np.int64)
     mediator_paid, mediator_state, mediator_action = np.zeros(1), np.zeros(1, np.int64), np.zeros(1, np.int64)
 
@@ -285,24 +285,17 @@ def play_episodes(
                                returns, 1)
                     votes[p] = _decide(q, visited, p, s, vote_legal, paid, last_state, last_action, rngs, agent_epsilon,
                                        agent_hp[0], agent_hp[1], explore, learn)
-                counts_best, tied = 0, 0
+                tally[:] = 0
+                for p in range(n):
+                    tally[votes[p]] += 1
+                most = tally.max()
+                tied = 0
                 for candidate in range(n):
-                    c = 0
-                    for p in range(n):
-                        c += votes[p] == candidate
-                    if c > counts_best:
-                        counts_best, tied = c, 1
-                    elif c == counts_best:
-                        tied += 1
+                    tied += tally[candidate] == most
                 pick = 0 if tied == 1 else numpy_random.integers(episode_rngs, MEDIATED_RNG, tied)  # a tie is drawn
-                leader = -1
-                for candidate in range(n):
-                    c = 0
-                    for p in range(n):
-                        c += votes[p] == candidate
-                    if c == counts_best:
+                for leader in range(n):  # the pick-th of the most voted, in index order
+                    if tally[leader] == most:
                         if pick == 0:
-                            leader = candidate
                             break
                         pick -= 1
             elif selector == MEDIATOR_AGENT:  # the mediator agent's Q-learner over [stage, history]

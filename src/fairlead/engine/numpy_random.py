@@ -30,6 +30,7 @@ _MIX_L, _MIX_R = np.uint64(0xCA01F9DD), np.uint64(0x4973F715)
 _POOL = 4  # SeedSequence's pool size (words)
 _MULT_HIGH, _MULT_LOW = np.uint64(2549297995355413924), np.uint64(4865540595714422341)  # PCG64's multiplier
 STATE_WORDS = 6
+_MASK64 = (1 << 64) - 1  # a Python int: state_row splits numpy's 128-bit state words
 
 
 def _jit(**options):
@@ -45,7 +46,6 @@ def _jit(**options):
                 return function(*args)
         return quiet
     return compile
-_MASK64 = (1 << 64) - 1
 
 
 @_jit()

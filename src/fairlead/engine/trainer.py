@@ -141,7 +141,7 @@ class CompiledTrainer:
             episodes, EVAL, offset, explore=False, learn=False, record=True))]
 
     def evaluate_summary(self, episodes: int, offset: int = 0) -> dict[str, float]:
-        """``summarise(self.evaluate(episodes, offset), ...)``, the same numbers from the kernel's arrays."""
+        """The reference's ``evaluate_summary``: the same numbers, from the kernel's arrays (no stage records)."""
         returns, _, leaders, fair, _, rewards = self._play(episodes, EVAL, offset, explore=False, learn=False,
                                                            record=True)
         return summarise_arrays(returns, leaders, fair, np.cumsum(rewards, axis=1), self.players,

@@ -200,7 +200,7 @@ def seed_dir(out: Path, method: str, seed: int) -> Path:
 def _row_keys(spec: RunSpec) -> list[str]:
     """The keys of a result row: what a fresh evaluation of this run reports."""
     trainer = Trainer(spec.env, spec.env_kwargs, spec.definitions[spec.methods[0]], spec.hp, 0)
-    return ["method", "seed", *summarise(trainer.evaluate(1), trainer.players, trainer.return_scale)]
+    return ["method", "seed", *trainer.evaluate_summary(1)]
 
 
 def _check_result(path: Path, result: dict, method: str, seed: int, keys: list[str]) -> None:
@@ -340,7 +340,7 @@ def train_seed(spec: RunSpec, method: str, seed: int, out: Path, stop_after: int
         trainer.train(target - done)
         _count(target - done)
         if trainer.episode % tc.log_every == 0 or trainer.episode == tc.episodes:
-            point = evaluation_row(trainer, tc.curve_episodes, offset=CURVE_OFFSET + trainer.episode)
+            point = trainer.evaluate_summary(tc.curve_episodes, offset=CURVE_OFFSET + trainer.episode)
             points.append({"episode": trainer.episode, **point})
         if _stopped():
             return {}
@@ -352,8 +352,7 @@ def train_seed(spec: RunSpec, method: str, seed: int, out: Path, stop_after: int
             last_saved = time.monotonic()
         if cut:
             return {}
-    row = {"method": method, "seed": seed,
-           **evaluation_row(trainer, tc.eval_episodes)}
+    row = {"method": method, "seed": seed, **trainer.evaluate_summary(tc.eval_episodes)}
     curve = [{"method": method, "seed": seed, **p} for p in points]
     if not recreate:
         save_result(result_file, fingerprint, row, curve)
@@ -364,13 +363,6 @@ def train_seed(spec: RunSpec, method: str, seed: int, out: Path, stop_after: int
                               f"{result_file} (written by another version?); neither is changed: train the run "
                               "again into a new --out")
     return {"row": row, "curve": curve}
-
-
-def evaluation_row(trainer, episodes: int, offset: int = 0) -> dict[str, float]:
-    """The summary of ``trainer``'s greedy evaluation; the compiled engine's straight from its arrays."""
-    if hasattr(trainer, "evaluate_summary"):  # the compiled trainer (imported only where numba is needed)
-        return trainer.evaluate_summary(episodes, offset)
-    return summarise(trainer.evaluate(episodes, offset), trainer.players, trainer.return_scale)
 
 
 def write_reports(spec: RunSpec, out: Path, results: list[dict], shard: tuple[int, int] | None = None) -> str:

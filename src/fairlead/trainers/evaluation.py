@@ -15,11 +15,14 @@ the end, the end-game effect?). See :func:`summarise` for every column.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from fairlead.fairness import DEFAULT_METRIC, METRICS, UndefinedMetricError, all_metrics
-from fairlead.trainers.jamql import EpisodeResult
+
+if TYPE_CHECKING:  # jamql's trainer summarises its evaluation with this module
+    from fairlead.trainers.jamql import EpisodeResult
 
 HEADLINE = f"fairness_{DEFAULT_METRIC}"
 

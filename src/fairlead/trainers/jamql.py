@@ -48,6 +48,7 @@ from fairlead.envs.stackelberg import StageRecord
 from fairlead.mediation import MEDIATOR, mediate
 from fairlead.registry import make
 from fairlead.trainers.config import HyperParams, Method
+from fairlead.trainers.evaluation import summarise
 from fairlead.trainers.qlearning import TabularQLearner
 from fairlead.trainers.vector_mediator import VectorMediator
 
@@ -146,6 +147,10 @@ class Trainer:
         """Greedy play (no exploration, no learning) on evaluation seeds."""
         return [self.play(derived_seed(self.seed, EVAL, offset + j), explore=False, learn=False)
                 for j in range(episodes)]
+
+    def evaluate_summary(self, episodes: int, offset: int = 0) -> dict[str, float]:
+        """``summarise`` of ``evaluate(episodes, offset)``: a run's curve point or final row."""
+        return summarise(self.evaluate(episodes, offset), self.players, self.return_scale)
 
     def play(self, env_seed: int, explore: bool, learn: bool) -> EpisodeResult:
         env = self.env
