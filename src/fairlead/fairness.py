@@ -24,7 +24,6 @@ from typing import Callable
 import numpy as np
 
 from fairlead import rules
-
 from fairlead.names import unknown_name
 
 __all__ = [

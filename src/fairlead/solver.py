@@ -120,9 +120,13 @@ def follower_response(
 MAX_COMPOSITIONS = 200_000  # follower action counts symmetric_follower_response may enumerate
 
 
-def follower_compositions(num_actions: int, n_followers: int) -> int:
-    """How many action-count vectors ``n_followers`` followers with ``num_actions`` actions have."""
-    return math.comb(n_followers + num_actions - 1, num_actions - 1)
+def check_compositions(num_actions: int, n_agents: int) -> None:
+    """Refuse a symmetric game whose followers have more than ``MAX_COMPOSITIONS`` action-count vectors."""
+    count = math.comb(n_agents - 1 + num_actions - 1, num_actions - 1)
+    if count > MAX_COMPOSITIONS:
+        raise ValueError(f"{n_agents} players with {num_actions} actions are too many for the fair-action rule: "
+                         f"it checks {count} follower action counts (at most {MAX_COMPOSITIONS}); use fewer players "
+                         "or actions")
 
 
 def symmetric_follower_response(
@@ -145,9 +149,7 @@ def symmetric_follower_response(
     k, followers = payoff.shape[0], n_agents - 1
     if tie_break not in TIE_BREAKS:
         raise ValueError(f"unknown tie_break {tie_break!r}; choose one of {TIE_BREAKS}")
-    if follower_compositions(k, followers) > MAX_COMPOSITIONS:
-        raise ValueError(f"{n_agents} players with {k} actions have {follower_compositions(k, followers)} follower "
-                         f"action counts to check (more than {MAX_COMPOSITIONS}); use fewer players or actions")
+    check_compositions(k, n_agents)
     profiles = np.array(list(itertools.combinations_with_replacement(range(k), followers)))  # lexicographic
     counts = (profiles[:, :, None] == np.arange(k)).sum(axis=1)  # (profiles, k): the followers' action counts
     stable = np.ones(len(profiles), dtype=bool)

@@ -9,8 +9,7 @@ import numpy as np
 from fairlead.envs.checks import check_finite_returns, check_int, real_array
 from fairlead.envs.stackelberg import StackelbergEnv
 from fairlead.rules import bimatrix_stage_rewards, symmetric_stage_rewards
-from fairlead.solver import (MAX_COMPOSITIONS, follower_compositions, follower_response, payoff_tensor,
-                             symmetric_follower_response)
+from fairlead.solver import check_compositions, follower_response, payoff_tensor, symmetric_follower_response
 
 
 def parse_payoff(payoff, n_agents: int) -> tuple[np.ndarray, bool]:
@@ -71,12 +70,8 @@ class MatrixGameEnv(StackelbergEnv):
             n_agents, k, max_cycles, (), obs_encoding, leader, render_mode, stage_feature=stage_feature
         )
         check_finite_returns(self, "payoff")
-        if not self.bimatrix and follower_compositions(k, n_agents - 1) > MAX_COMPOSITIONS:
-            raise ValueError(
-                f"{n_agents} players with {k} actions are too many for the fair-action rule: it checks "
-                f"{follower_compositions(k, n_agents - 1)} follower action counts (at most {MAX_COMPOSITIONS}); "
-                "use fewer players or actions"
-            )
+        if not self.bimatrix:
+            check_compositions(k, n_agents)  # at construction, not at the first stage
         self._fair = np.full((n_agents, k), -1, dtype=np.int8)  # -1: not yet computed
         self._counts = np.zeros(k, dtype=np.int64)  # scratch space of symmetric_stage_rewards
         self._payoff_cache: dict[tuple[int, ...], list[float]] = {}  # profile -> rewards (hot path)

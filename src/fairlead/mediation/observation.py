@@ -62,10 +62,10 @@ from collections.abc import Sequence
 import numpy as np
 from gymnasium import spaces
 
-from fairlead.mediation.transfer import taken_advantage
 from fairlead import rules
-from fairlead.rules import LEADER_CAP, NEVER_LED, UNFAIR_LEAD_CAP
+from fairlead.mediation.transfer import taken_advantage
 from fairlead.names import unknown_name
+from fairlead.rules import LEADER_CAP, NEVER_LED, UNFAIR_LEAD_CAP
 
 HISTORY_FEATURES = ("returns", "leaders", "reputation")
 AGENT_HISTORY_FEATURES = ("unfair_leads", "leads", "rank")
