@@ -240,7 +240,7 @@ def play_episodes(
         if selector == RANDOM or selector == VOTE:
             mediated_entropy[0] = env_entropy[0]
             numpy_random.seed_generator(mediated_entropy, episode_rngs, MEDIATED_RNG)
-        if game == RESOURCES:  # the start cells: the layout's, or distinct random cells (the env's start_cells)
+        if game == RESOURCES:  # the start cells: the layout's, or distinct random cells (as the env's _reset_game)
             numpy_random.seed_generator(env_entropy, episode_rngs, ENV_RNG)
             if layout.shape[0]:
                 positions[:], resources[:] = layout[:n], layout[n:]

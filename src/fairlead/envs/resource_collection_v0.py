@@ -257,12 +257,6 @@ def _preference_weights(preference, n: int) -> np.ndarray:
     return weights
 
 
-def start_cells(rng: np.random.Generator, rows: int, cols: int, count: int) -> np.ndarray:
-    """``count`` distinct random cells ``(row, column)`` of the grid: agents' then resources' start."""
-    cells = rng.choice(rows * cols, count, replace=False)
-    return np.stack(np.divmod(cells, cols), axis=1)
-
-
 class raw_env(StackelbergEnv):
     metadata = {**StackelbergEnv.metadata, "name": "resource_collection_v0"}
     action_names = MOVES
@@ -384,7 +378,8 @@ class raw_env(StackelbergEnv):
             self._res = np.concatenate([self._layout["fair"], self._layout["unfair"]])
             return
         n = len(self.possible_agents)
-        grid = start_cells(rng, self.rows, self.cols, n + self.n_fair + self.n_unfair)
+        cells = rng.choice(self.rows * self.cols, n + self.n_fair + self.n_unfair, replace=False)  # distinct
+        grid = np.stack(np.divmod(cells, self.cols), axis=1)
         self._pos, self._res = grid[:n], grid[n:]
 
     # ------------------------------------------------------------- hooks
