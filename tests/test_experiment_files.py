@@ -6,10 +6,12 @@ import os
 
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 
 from fairlead.experiments.atomic import write_atomic
 from fairlead.experiments.checkpoint import (
     CheckpointError,
+    indented_json,
     load_checkpoint,
     load_result,
     save_checkpoint,
@@ -152,6 +154,17 @@ def test_result_round_trip(tmp_path):
     assert load_result(path, "abc") == {"row": {"method": "m", "seed": 0, "x": 0.5},
                                         "curve": [{"episode": 5, "x": 0.25}]}
     assert json.loads(path.read_text())["fingerprint"] == "abc"
+
+
+JSON_SCALARS = st.none() | st.booleans() | st.integers() | st.floats() | st.text()
+JSON_VALUES = st.recursive(JSON_SCALARS, lambda inner: st.lists(inner, max_size=4)
+                           | st.dictionaries(st.text(), inner, max_size=4), max_leaves=20)
+
+
+@given(JSON_VALUES)
+def test_indented_json_is_the_text_json_dumps_indents(value):
+    # NaN and infinities, non-ASCII text, empty and nested containers: the bytes of the result files as before
+    assert indented_json(value) == json.dumps(value, indent=2)
 
 
 @pytest.mark.parametrize(

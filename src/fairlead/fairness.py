@@ -16,9 +16,9 @@ See ``docs/fairness.md`` for the formulas, ranges and citations in one place.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Callable
 
 import numpy as np
@@ -47,9 +47,6 @@ __all__ = [
 
 DEFAULT_METRIC = "pairwise_equality"
 
-# Relative slack when checking |G_i - G_j| <= scale, so that float rounding in a
-# sum of stage rewards is not reported as "returns exceed the stated scale".
-_SCALE_RTOL = 1e-9
 
 
 class UndefinedMetricError(ValueError):
@@ -78,6 +75,19 @@ def _as_returns(returns) -> np.ndarray:
     return x
 
 
+def _checks_returns(compute):
+    """The metric as users call it, on any array-like of returns: ``compute`` behind :func:`_as_returns`.
+
+    ``compute`` itself (``.on_checked``) takes returns already checked: :func:`all_metrics` checks once for all.
+    """
+    @functools.wraps(compute)
+    def metric(returns, **params) -> float:
+        return compute(_as_returns(returns), **params)
+
+    metric.on_checked = compute
+    return metric
+
+
 def _unit(x: np.ndarray) -> np.ndarray:
     """x / max|x|, for scale-invariant metrics: avoids under/overflow when squaring."""
     return x / np.abs(x).max()
@@ -89,7 +99,7 @@ def _pairwise_gaps(x: np.ndarray) -> np.ndarray:
     return np.abs(x[i] - x[j])
 
 
-@lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=64)
 def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
     """``np.triu_indices(n, k=1)``, built once per n (it costs more than the gaps themselves); read-only."""
     pairs = np.triu_indices(n, k=1)
@@ -99,7 +109,8 @@ def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 # --------------------------------------------------------------------- metrics
-def pairwise_equality(returns, *, scale: float | None = None) -> float:
+@_checks_returns
+def pairwise_equality(x, *, scale: float | None = None) -> float:
     """Range-normalised pairwise equality (the default metric).
 
     ``PE = 1 - mean_{i<j} |G_i - G_j| / scale``, the mean over the
@@ -130,7 +141,6 @@ def pairwise_equality(returns, *, scale: float | None = None) -> float:
     gap exceeds ``scale`` (the returns are outside the stated range; the value
     is never clipped silently, beyond a relative float slack of 1e-9).
     """
-    x = _as_returns(returns)
     if scale is None:
         raise ValueError(
             "pairwise_equality needs `scale`, the spread of attainable episode returns "
@@ -142,7 +152,7 @@ def pairwise_equality(returns, *, scale: float | None = None) -> float:
     if not (np.isfinite(scale) and scale > 0):
         raise ValueError(f"scale must be a finite number > 0, got {scale}")
     gaps = _pairwise_gaps(x)
-    if gaps.max() > scale * (1 + _SCALE_RTOL):
+    if gaps.max() > scale * (1 + rules.SCALE_RTOL):
         raise ValueError(
             f"returns exceed the stated scale: largest gap |G_i - G_j| = {gaps.max():g} "
             f"> scale = {scale:g}; check that scale is the environment's return_scale"
@@ -150,7 +160,8 @@ def pairwise_equality(returns, *, scale: float | None = None) -> float:
     return float(rules.pairwise_equality(x, scale, gaps))  # the rule the compiled engine's mediator agent is paid by
 
 
-def equality(returns) -> float:
+@_checks_returns
+def equality(x) -> float:
     """Equality, 1 - Gini (Perolat et al., NeurIPS 2017, arXiv 1707.06600).
 
     ``E = 1 - sum_i sum_j |R_i - R_j| / (2 N sum_i R_i)`` over all ordered pairs.
@@ -158,7 +169,6 @@ def equality(returns) -> float:
     non-negative returns. Defined only when every ``R_i >= 0`` and
     ``sum R > 0`` (so all-zero returns raise too).
     """
-    x = _as_returns(returns)
     if np.any(x < 0):
         raise UndefinedMetricError(
             "equality (1 - Gini) is undefined for negative returns; "
@@ -174,7 +184,8 @@ def equality(returns) -> float:
     return float(1.0 - diffs / (2 * len(x) * x.sum()))
 
 
-def cv(returns) -> float:
+@_checks_returns
+def cv(x) -> float:
     """Coefficient of variation (Jiang & Lu, NeurIPS 2019, FEN, arXiv 1910.14472).
 
     ``CV = std(G) / mean(G)`` with the population standard deviation
@@ -182,20 +193,19 @@ def cv(returns) -> float:
     Lower is fairer; 0 at perfect equality; unbounded above. Defined only
     when ``mean(G) > 0``.
     """
-    x = _as_returns(returns)
     if x.mean() <= 0:
         raise UndefinedMetricError("cv (std / mean) is undefined when the mean return is <= 0")
     x = _unit(x)
     return float(x.std(ddof=0) / x.mean())
 
 
-def jain(returns) -> float:
+@_checks_returns
+def jain(x) -> float:
     """Jain's fairness index (Jain, Chiu & Hawe 1984, DEC-TR-301).
 
     ``J = (sum x)^2 / (n sum x^2)``. Higher is fairer; in [1/n, 1], 1 at
     perfect equality. Defined only when every ``x_i >= 0`` and not all are 0.
     """
-    x = _as_returns(returns)
     if np.any(x < 0):
         raise UndefinedMetricError("jain is undefined for negative returns")
     if not np.any(x > 0):
@@ -204,13 +214,13 @@ def jain(returns) -> float:
     return float(x.sum() ** 2 / (len(x) * np.sum(x**2)))
 
 
-def min_max_ratio(returns) -> float:
+@_checks_returns
+def min_max_ratio(x) -> float:
     """Min-max ratio ``min(x) / max(x)``; related to max-min fairness (Bertsekas & Gallager, Data Networks, 1992).
 
     Higher is fairer; in [0, 1], 1 at perfect equality. Defined only when every
     ``x_i >= 0`` and ``max(x) > 0``.
     """
-    x = _as_returns(returns)
     if np.any(x < 0):
         raise UndefinedMetricError("min_max_ratio is undefined for negative returns")
     if x.max() <= 0:
@@ -218,7 +228,8 @@ def min_max_ratio(returns) -> float:
     return float(x.min() / x.max())
 
 
-def max_min_gap(returns) -> float:
+@_checks_returns
+def max_min_gap(x) -> float:
     """The range: gap between the best- and worst-off agent, ``max(x) - min(x)``.
 
     The range is the simplest inequality measure in F. A. Cowell, *Measuring
@@ -231,11 +242,11 @@ def max_min_gap(returns) -> float:
     so a transfer between two agents strictly inside the range leaves it
     unchanged. Lower is fairer; 0 at perfect equality.
     """
-    x = _as_returns(returns)
     return float(x.max() - x.min())
 
 
-def mean_abs_difference(returns) -> float:
+@_checks_returns
+def mean_abs_difference(x) -> float:
     """Mean absolute difference: Gini's mean difference (C. Gini, *Variabilità e mutabilità*, 1912).
 
     ``MAD = mean_{i<j} |x_i - x_j|``, the mean over the ``n (n - 1) / 2``
@@ -247,11 +258,11 @@ def mean_abs_difference(returns) -> float:
     Inequality*, 3rd ed., Oxford University Press 2011, section 2.2), which
     also counts the ``n`` zero gaps ``i = j``.
     """
-    x = _as_returns(returns)
     return float(_pairwise_gaps(x).mean())
 
 
-def ggf(returns, *, weights=None) -> float:
+@_checks_returns
+def ggf(x, *, weights=None) -> float:
     """Generalised Gini social welfare function (Weymark 1981; Zimmer et al., ICML 2021, arXiv 2012.09421).
 
     ``GGF = sum_i w_i v_(i)`` with ``v`` the returns sorted ascending (worst-off
@@ -261,7 +272,6 @@ def ggf(returns, *, weights=None) -> float:
     (the worst-off count most), so it has no fixed value at perfect equality.
     ``weights`` must be ``n`` finite, non-negative, non-increasing numbers.
     """
-    x = _as_returns(returns)
     n = len(x)
     if weights is None:
         w = 0.5 ** np.arange(n)
@@ -274,7 +284,8 @@ def ggf(returns, *, weights=None) -> float:
     return float(np.dot(w, np.sort(x)))
 
 
-def alpha_fair(returns, *, alpha: float = 1.0) -> float:
+@_checks_returns
+def alpha_fair(x, *, alpha: float = 1.0) -> float:
     """Alpha-fair welfare (Mo & Walrand 2000, IEEE/ACM Trans. Networking).
 
     ``W = sum_i x_i^(1 - alpha) / (1 - alpha)`` for ``alpha != 1`` and
@@ -284,7 +295,6 @@ def alpha_fair(returns, *, alpha: float = 1.0) -> float:
     value at perfect equality. Defined only when every ``x_i > 0``;
     ``alpha`` must be a finite number ``>= 0``.
     """
-    x = _as_returns(returns)
     alpha = float(alpha)
     if not (np.isfinite(alpha) and alpha >= 0):
         raise ValueError(f"alpha_fair needs a finite alpha >= 0, got {alpha}")
@@ -369,7 +379,7 @@ def fairness(returns, metric: str = DEFAULT_METRIC, *, scale: float | None = Non
             f"metric {m.name!r} got unexpected parameter(s) {', '.join(unexpected)}; "
             f"it accepts: {accepted}"
         )
-    return float(m.fn(x, **params))
+    return float(m.fn.on_checked(x, **params))
 
 
 def all_metrics(returns, *, scale: float | None = None) -> dict[str, float]:
@@ -388,7 +398,7 @@ def all_metrics(returns, *, scale: float | None = None) -> dict[str, float]:
             out[name] = float("nan")
             continue
         try:
-            out[name] = float(m.fn(x, scale=scale) if m.needs_scale else m.fn(x))
+            out[name] = float(m.fn.on_checked(x, scale=scale) if m.needs_scale else m.fn.on_checked(x))
         except UndefinedMetricError:
             out[name] = float("nan")
     return out

@@ -319,6 +319,33 @@ def pairwise_equality(returns, scale, gaps):
     return min(1.0, max(0.0, 1.0 - mean_pairwise_gap(returns, gaps) / scale))
 
 
+SCALE_RTOL = 1e-9  # relative slack of the gap check: float rounding in a sum of stage rewards is no excess
+
+
+def trajectory_fairness(prefixes, scale, out, stage_values, gaps):
+    """Each episode's trajectory fairness into ``out``: the mean over stages ``t`` of :func:`pairwise_equality`
+    of the returns so far, ``G_t``, judged against the spread attainable in ``t`` of ``T`` stages, ``scale t / T``.
+
+    ``prefixes[e, t - 1]`` is episode ``e``'s ``G_t``; ``stage_values`` (T) and
+    ``gaps`` (n (n-1) / 2) are scratch space. Returns -1, or ``e T + t - 1``
+    of the first ``G_t`` the metric refuses (not finite, or a gap above
+    ``scale t / T``), whose ``out[e]`` is then not written.
+    """
+    episodes, stages, n = prefixes.shape
+    for e in range(episodes):
+        for t in range(stages):
+            spread = scale * (t + 1) / stages
+            for i in range(n):
+                if not np.isfinite(prefixes[e, t, i]):
+                    return e * stages + t
+                for j in range(i + 1, n):
+                    if abs(prefixes[e, t, i] - prefixes[e, t, j]) > spread * (1 + SCALE_RTOL):
+                        return e * stages + t
+            stage_values[t] = pairwise_equality(prefixes[e, t], spread, gaps)
+        out[e] = array_sum(stage_values, stages) / stages
+    return -1
+
+
 def fairest_leader(values, reputation, returns, use_returns, predicted, gaps):
     """JAM-QL's vector mediator's choice: ``argmin_l mean_{i<j} |P_i - P_j|``, ``P = [G +] V[l, rho_l]``.
 

@@ -97,7 +97,28 @@ def load_checkpoint(path: Path, fingerprint: str) -> tuple[dict, list[dict]]:
 def result_bytes(fingerprint: str, row: dict, curve: list[dict]) -> bytes:
     """The content of a result file (to write it, or to compare a recomputed result with it)."""
     record = {"format": RESULT_FORMAT, "fingerprint": fingerprint, "row": row, "curve": curve}
-    return json.dumps(record, indent=2).encode()
+    return indented_json(record).encode()
+
+
+def indented_json(value, depth: int = 0) -> str:
+    """``json.dumps(value, indent=2)``, the same text, with string keys; its containers of scalars by json's C encoder.
+
+    ``json.dumps`` indents in pure Python (its C encoder cannot indent): for a
+    result file of a long learning curve that costs more than the training.
+    A container holding no container is one C-encoded call whose separators
+    carry the newline and indentation.
+    """
+    pad, end = "\n" + "  " * (depth + 1), "\n" + "  " * depth
+    if not isinstance(value, (dict, list)) or not value:
+        return json.dumps(value)
+    items = value.values() if isinstance(value, dict) else value
+    if not any(isinstance(item, (dict, list)) for item in items):
+        text = json.dumps(value, separators=("," + pad, ": "))
+        return text[0] + pad + text[1:-1] + end + text[-1]
+    if isinstance(value, dict):
+        return "{" + pad + ("," + pad).join(f"{json.dumps(k)}: {indented_json(v, depth + 1)}"
+                                           for k, v in value.items()) + end + "}"
+    return "[" + pad + ("," + pad).join(indented_json(v, depth + 1) for v in value) + end + "]"
 
 
 def save_result(path: Path, fingerprint: str, row: dict, curve: list[dict]) -> None:

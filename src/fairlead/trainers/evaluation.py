@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fairlead.fairness import DEFAULT_METRIC, METRICS, UndefinedMetricError, all_metrics
+from fairlead.fairness import DEFAULT_METRIC, all_metrics, fairness
 
 if TYPE_CHECKING:  # jamql's trainer summarises its evaluation with this module
     from fairlead.trainers.jamql import EpisodeResult
@@ -62,32 +62,30 @@ def trajectory_fairness(episode: EpisodeResult, players: list[str], scale: float
     judged against the spread attainable in ``t`` stages, ``scale * t / T``
     (``scale`` is the whole episode's ``return_scale``), so a gap of one
     stage's worth costs as much after stage 1 as a gap of ``T`` stages' worth
-    at the end. NaN if the metric is undefined on some ``G_t``.
+    at the end. A ``G_t`` the metric refuses (a gap above ``scale * t / T``)
+    raises its ``ValueError``.
     """
-    return _trajectory_fairness(stage_returns(episode, players), scale)
+    return float(_trajectory_fairness(stage_returns(episode, players)[None], scale)[0])
 
 
-def _trajectory_fairness(prefixes: np.ndarray, scale: float) -> float:
-    """:func:`trajectory_fairness` of the cumulative returns ``prefixes`` (``(T, n)``, row ``t - 1`` = ``G_t``)."""
-    return _trajectory_of(np.ascontiguousarray(prefixes, dtype=float).tobytes(), prefixes.shape, scale)
+def _trajectory_fairness(prefixes: np.ndarray, scale: float) -> np.ndarray:
+    """:func:`trajectory_fairness` of each episode's cumulative returns ``prefixes`` (``(E, T, n)``), compiled.
 
+    The same numbers as the default metric stage by stage (it is ``rules.pairwise_equality`` on each
+    ``G_t``); a ``G_t`` the metric refuses raises the metric's own error.
+    """
+    from fairlead.engine.kernels import trajectory_fairness  # numba: imported when first needed
 
-# Greedy evaluation replays the same few outcomes many times: each number is computed once per distinct
-# returns (a pure function of them, so the numbers are the same).
-@lru_cache(maxsize=65536)
-def _trajectory_of(data: bytes, shape: tuple[int, int], scale: float) -> float:
-    prefixes = np.frombuffer(data).reshape(shape)
-    try:
-        return float(np.mean([_default_metric(tuple(g.tolist()), scale * t / shape[0])
-                              for t, g in enumerate(prefixes, start=1)]))
-    except UndefinedMetricError:
-        return float("nan")
-
-
-@lru_cache(maxsize=65536)
-def _default_metric(returns: tuple[float, ...], scale: float) -> float:
-    metric = METRICS[DEFAULT_METRIC]
-    return metric.fn(np.array(returns), **({"scale": scale} if metric.needs_scale else {}))
+    prefixes = np.ascontiguousarray(prefixes, dtype=float)
+    episodes, stages, n = prefixes.shape
+    values = np.zeros(episodes)
+    gaps = np.zeros(max(1, n * (n - 1) // 2))
+    refused = trajectory_fairness(prefixes, float(scale), values, np.zeros(stages), gaps)
+    if refused >= 0:
+        e, t = divmod(refused, stages)
+        fairness(prefixes[e, t], DEFAULT_METRIC, scale=scale * (t + 1) / stages)  # raises the metric's error
+        raise AssertionError(f"the metric accepts G_{t + 1} of episode {e}, which the trajectory refused")
+    return values
 
 
 @lru_cache(maxsize=65536)
@@ -152,7 +150,7 @@ def summarise_arrays(returns: np.ndarray, leaders: np.ndarray, leader_fair: np.n
         row[f"leader_share_{player}"] = float(value)
     fair = leader_fair.astype(float)  # (E, T)
     row["fair_action_rate"] = float(fair.mean())
-    row["trajectory_fairness"] = float(np.mean([_trajectory_fairness(p, scale) for p in prefixes]))
+    row["trajectory_fairness"] = float(np.mean(_trajectory_fairness(prefixes, scale)))
     by_stage = fair.mean(axis=0)
     row["fair_action_rate_last"] = float(by_stage[-1])
     for t, value in enumerate(by_stage):
