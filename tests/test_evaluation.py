@@ -148,6 +148,24 @@ def test_trajectory_fairness_is_in_the_metric_range(case):
     assert 0.0 <= value <= 1.0
 
 
+@given(episodes())
+def test_trajectory_fairness_is_the_mean_of_the_metric_stage_by_stage_bit_for_bit(case):
+    # the compiled rule against its definition: the default metric of each G_t against scale t / T, then np.mean
+    players, rewards, fair, scale = case
+    e = episode(players, rewards, fair=fair)
+    T = len(rewards)
+    by_stage = [fairness(g, DEFAULT_METRIC, scale=scale * t / T) for t, g in enumerate(stage_returns(e, players), 1)]
+    assert trajectory_fairness(e, players, scale) == float(np.mean(by_stage))
+
+
+def test_returns_so_far_beyond_the_spread_attainable_so_far_are_refused_by_the_metric():
+    # G_1 = (3, 0) with scale 4 over 2 stages: a gap of 3 where one stage attains at most 2
+    e = episode(P2, [(3, 0), (0, 1)])
+    assert final_fairness(e, 4) == 0.5
+    with pytest.raises(ValueError, match="returns exceed the stated scale: largest gap .* = 3 > scale = 2"):
+        trajectory_fairness(e, P2, 4)
+
+
 @given(episodes(), st.lists(st.floats(LO, HI, allow_nan=False), min_size=0, max_size=6))
 def test_a_gap_that_never_closes_weighs_more_early(case, equal_pay):
     """When every stage after the first pays everyone the same, the first stage's gap stays: judged
