@@ -18,6 +18,9 @@ Users' selectors, learners and envs run on the reference.
 
 from __future__ import annotations
 
+import functools
+import json
+
 import numpy as np
 
 from fairlead.registry import env_module, make
@@ -27,6 +30,24 @@ ENGINES = ("auto", "compiled", "reference")
 ENGINE_SELECTORS = ("fixed", "round_robin", "random", "catch_up", "vote", "vector_mediator", "mediator")
 MAX_TABLE = 10**7  # entries of the mediator agent's dense Q-table the engine allocates (80 MB)
 ENGINE_TRANSFERS = ("mean_deviation", "unfair_advantage")
+
+
+def game_of(env_name: str, env_kwargs: dict):
+    """The unwrapped env the engine reads a game's rules from (made once per process and options; never stepped)."""
+    try:
+        key = json.dumps(env_kwargs, sort_keys=True, default=list)
+    except TypeError:  # an option json cannot hold: made anew
+        return _game(env_name, env_kwargs)
+    return _cached_game(env_name, key)
+
+
+def _game(env_name: str, env_kwargs: dict):
+    return make(env_name, **{**env_kwargs, "obs_encoding": "discrete"}).unwrapped
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_game(env_name: str, key: str):
+    return _game(env_name, json.loads(key))
 
 
 def unsupported(env_name: str, env_kwargs: dict, method: Method) -> str | None:
@@ -49,7 +70,7 @@ def unsupported(env_name: str, env_kwargs: dict, method: Method) -> str | None:
     if method.learned_mediator:  # a dense table over every mediator observation: (T + 1) * 3**(2n) for jamql-scalar
         from fairlead.mediation.observation import MediatorObservation
 
-        env = make(env_name, **env_kwargs).unwrapped
+        env = game_of(env_name, env_kwargs)
         n = len(env.possible_agents)
         entries = int(np.prod(MediatorObservation(n, env.max_cycles, env.return_scale, method.history,
                                                   "discrete").nvec.astype(float))) * n

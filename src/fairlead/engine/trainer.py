@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from fairlead.engine import kernels, numpy_random
+from fairlead.engine import game_of, kernels, numpy_random
 from fairlead.envs import resource_collection_v0
 from fairlead.envs.matrix import MatrixGameEnv
 from fairlead.envs.stackelberg import StageRecord
 from fairlead.mediation.leader_phase import MEDIATOR
 from fairlead.mediation.observation import AgentHistory, MediatorObservation
-from fairlead.registry import make
 from fairlead.trainers.config import HyperParams, Method
 from fairlead.trainers.evaluation import summarise_arrays
 from fairlead.trainers.jamql import EVAL, TRAIN, EpisodeResult, derived_seed
@@ -69,7 +68,7 @@ class CompiledTrainer:
 
     def __init__(self, env_name: str, env_kwargs: dict, method: Method, hp: HyperParams, seed: int):
         self.method, self.hp, self.seed = method, hp, seed
-        game = make(env_name, **{**env_kwargs, "obs_encoding": "discrete"}).unwrapped
+        game = game_of(env_name, env_kwargs)
         self.players = list(game.possible_agents)
         self.return_scale = game.return_scale
         n, k, cycles = len(self.players), game.num_actions, game.max_cycles

@@ -483,7 +483,8 @@ def run_all(runs: list[tuple[RunSpec, Path]], jobs: int | None = None, progress:
         jobs = max(1, min(jobs or usable_cpus(), len(tasks)))
         _compile_for_workers([spec for spec, _ in prepared], engine, jobs)
         trained = _in_workers([(train_seed, (spec, m, s, out), {"engine": engine}) for spec, out, m, s in tasks],
-                              jobs, progress, sum(spec.hp.training.episodes for spec, *_ in tasks), start_method)
+                              jobs, progress, sum(spec.hp.training.episodes for spec, *_ in tasks), start_method,
+                              meanwhile=_import_figures)
         results, seconds = defaultdict(list), defaultdict(float)
         for (spec, out, _, _), (result, took) in zip(tasks, trained):
             results[out].append(result)
@@ -503,15 +504,26 @@ def _compile_for_workers(specs: list[RunSpec], engine: str, jobs: int) -> None:
         compile_ahead()
 
 
+def _import_figures() -> None:
+    """Import matplotlib here, once, so that the workers forked to draw the reports need not each import it."""
+    try:
+        import matplotlib.backends.backend_agg  # noqa: F401
+        import matplotlib.figure  # noqa: F401
+    except ImportError:  # no plot extra: the reports say how to draw the figures
+        pass
+
+
 def _timed(function, args: tuple, kwargs: dict) -> tuple:
     start = time.perf_counter()
     return function(*args, **kwargs), time.perf_counter() - start
 
 
-def _in_workers(calls: list, jobs: int, progress: bool, episodes: int, start_method: str) -> list[tuple]:
+def _in_workers(calls: list, jobs: int, progress: bool, episodes: int, start_method: str,
+                meanwhile=None) -> list[tuple]:
     """``(result, seconds)`` of each ``(function, args, kwargs)`` in ``calls``, run by ``jobs`` worker processes.
 
-    ``episodes``: the training episodes the calls count, for the progress bar.
+    ``episodes``: the training episodes the calls count, for the progress bar;
+    ``meanwhile``: called here once the workers have started.
     If a call fails, or the main process is interrupted (KeyboardInterrupt),
     the workers stop at their next episode, queued calls never start, and the
     error is raised once they have stopped.
@@ -523,6 +535,8 @@ def _in_workers(calls: list, jobs: int, progress: bool, episodes: int, start_met
                                 initargs=(counter, stop, os.getpid())) as pool:
         try:
             futures = [pool.submit(_timed, *call) for call in calls]
+            if meanwhile is not None:
+                meanwhile()
             pending = set(futures)
             while pending:
                 done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
