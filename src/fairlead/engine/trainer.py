@@ -122,7 +122,10 @@ class CompiledTrainer:
         table = (1, int(np.prod(self.mediator_nvec)), n) if method.learned_mediator else (1, 1, n)
         self.q_mediator, self.visited_mediator = np.zeros(table), np.zeros(table[:2], dtype=bool)
         self.mediator_rngs = (mediator_rng,)
-        self.unused_states = np.zeros((n + 1, numpy_random.STATE_WORDS), np.uint64)  # the generators' rows, unread
+        # the learners' generators while training: rows the kernel draws from, put back into the numpy Generators
+        # only when their state is read (a checkpoint); greedy play draws from none, so gets rows it leaves unread
+        self.generator_rows = np.stack([numpy_random.state_row(rng) for rng in self._generators()])
+        self.unused_states = np.zeros_like(self.generator_rows)
         self.values = self.mediator.values if self.mediator is not None else np.zeros((cycles, n, 1, n))
         self.agent_hp, self.mediator_hp = hp.agent.schedule(), hp.mediator.schedule()
         self.seed_words = _uint32_words(seed)  # derived_seed's first entropy words
@@ -155,8 +158,7 @@ class CompiledTrainer:
         actions, rewards = np.zeros((kept, cycles, n), np.int64), np.zeros((kept, cycles, n))
         use_returns = self.mediator is not None and self.mediator.use_returns
         use_reputation = self.mediator is not None and self.mediator.use_reputation
-        generators = [*self.rngs, *self.mediator_rngs] if explore else []  # greedy play draws from none of them
-        states = np.stack([numpy_random.state_row(rng) for rng in generators]) if explore else self.unused_states
+        states = self.generator_rows if explore else self.unused_states
         kernels.play_episodes(
             self.game, self.payoff, self.cournot, self.fair, cycles, self.stage_feature, self.return_scale,
             self.grid, self.grid_pay, self.favours, self.move_masks, self.layout, self.n_resources,
@@ -166,8 +168,6 @@ class CompiledTrainer:
             self.visited_mediator, self.mediator_strides, self.mediator_hp, states[n:],
             explore, learn, self.episode, self.seed_words, stream, first, returns, after, leaders, fair, actions, rewards,
         )
-        for rng, state in zip(generators, states):
-            numpy_random.set_state(rng, state)
         return (returns, after, leaders, fair, actions, rewards) if record else None
 
     def _episode_result(self, returns, after, leaders, fair, actions, rewards) -> EpisodeResult:
@@ -180,11 +180,16 @@ class CompiledTrainer:
                              leader_fair=tuple(fair.tolist()), stages=stages)
 
     # ----------------------------------------------------------- checkpoints
+    def _generators(self) -> list[np.random.Generator]:
+        return [*self.rngs, *self.mediator_rngs]
+
     def _learner_names(self) -> list[str]:
         return [*self.players, *([MEDIATOR] if self.method.vector_mediator or self.method.learned_mediator else [])]
 
     def state_dict(self) -> dict:
         """The reference's layout: per learner its visited states' keys and Q-values, and its generator."""
+        for rng, row in zip(self._generators(), self.generator_rows):
+            numpy_random.set_state(rng, row)
         learners = {agent: tabular_state(self.q[i], self.visited[i], self.nvec, self.rngs[i])
                     for i, agent in enumerate(self.players)}
         if self.mediator is not None:
@@ -207,3 +212,4 @@ class CompiledTrainer:
         elif self.method.learned_mediator:
             load_tabular_state(state["learners"][MEDIATOR], self.q_mediator[0], self.visited_mediator[0],
                                self.mediator_nvec, self.mediator_rngs[0])
+        self.generator_rows[:] = [numpy_random.state_row(rng) for rng in self._generators()]

@@ -27,6 +27,7 @@ same interval (tests/test_report.py checks it); ``iqm`` equals
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 
@@ -131,9 +132,16 @@ def interval(values, kind: str = "bootstrap", statistic: str = "mean",
     point = iqm(x) if statistic == "iqm" else float(np.mean(x))
     if len(x) < 2:
         return point, math.nan, math.nan
-    alpha = (1 - CONFIDENCE) / 2
-    low, high = (float(q) for q in np.quantile(bootstrap_distribution(x, statistic, resamples), [alpha, 1 - alpha]))
+    low, high = _percentile_interval(x.tobytes(), statistic, resamples)
     return point, min(low, point), max(high, point)
+
+
+# A report asks for some intervals twice (the table's and a figure's of the same numbers): resampled once.
+@functools.lru_cache(maxsize=1024)
+def _percentile_interval(sorted_values: bytes, statistic: str, resamples: int) -> tuple[float, float]:
+    alpha = (1 - CONFIDENCE) / 2
+    distribution = bootstrap_distribution(np.frombuffer(sorted_values), statistic, resamples)
+    return tuple(float(q) for q in np.quantile(distribution, [alpha, 1 - alpha]))
 
 
 def cell(values, interval: str = "t") -> str:
