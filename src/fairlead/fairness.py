@@ -48,7 +48,6 @@ __all__ = [
 DEFAULT_METRIC = "pairwise_equality"
 
 
-
 class UndefinedMetricError(ValueError):
     """The metric is not defined on these returns (e.g. 1 - Gini with a negative return).
 
@@ -84,6 +83,9 @@ def _checks_returns(compute):
     def metric(returns, **params) -> float:
         return compute(_as_returns(returns), **params)
 
+    signature = inspect.signature(compute)
+    checked, *options = signature.parameters.values()
+    metric.__signature__ = signature.replace(parameters=[checked.replace(name="returns"), *options])
     metric.on_checked = compute
     return metric
 
