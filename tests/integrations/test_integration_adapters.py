@@ -93,8 +93,9 @@ def test_torchrl_env_groups_players_and_the_mediator():
     )
 
 
-def test_sb3_vec_env_seeds_through_ppo():
+def test_sb3_vec_env_seeds_through_ppo(monkeypatch, tmp_path):
     require("stable_baselines3")
+    monkeypatch.setenv("SB3_LOGDIR", str(tmp_path))  # SB3's default logger's folder (else a new /tmp/SB3-* per run)
     from stable_baselines3 import PPO
 
     from fairlead.integrations import sb3_vec_env
