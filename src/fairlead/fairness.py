@@ -154,7 +154,7 @@ def pairwise_equality(x, *, scale: float | None = None) -> float:
     if not (np.isfinite(scale) and scale > 0):
         raise ValueError(f"scale must be a finite number > 0, got {scale}")
     gaps = _pairwise_gaps(x)
-    if gaps.max() > scale * (1 + rules.SCALE_RTOL):
+    if rules.beyond_scale(gaps.max(), scale):
         raise ValueError(
             f"returns exceed the stated scale: largest gap |G_i - G_j| = {gaps.max():g} "
             f"> scale = {scale:g}; check that scale is the environment's return_scale"

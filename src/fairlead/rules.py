@@ -322,6 +322,11 @@ def pairwise_equality(returns, scale, gaps):
 SCALE_RTOL = 1e-9  # relative slack of the gap check: float rounding in a sum of stage rewards is no excess
 
 
+def beyond_scale(largest_gap, scale):
+    """Whether returns whose largest gap ``|G_i - G_j|`` is ``largest_gap`` lie outside the stated ``scale``."""
+    return largest_gap > scale * (1 + SCALE_RTOL)
+
+
 def trajectory_fairness(prefixes, scale, out, stage_values, gaps):
     """Each episode's trajectory fairness into ``out``: the mean over stages ``t`` of :func:`pairwise_equality`
     of the returns so far, ``G_t``, judged against the spread attainable in ``t`` of ``T`` stages, ``scale t / T``.
@@ -334,13 +339,14 @@ def trajectory_fairness(prefixes, scale, out, stage_values, gaps):
     episodes, stages, n = prefixes.shape
     for e in range(episodes):
         for t in range(stages):
-            spread = scale * (t + 1) / stages
+            spread, largest = scale * (t + 1) / stages, 0.0
             for i in range(n):
                 if not np.isfinite(prefixes[e, t, i]):
                     return e * stages + t
                 for j in range(i + 1, n):
-                    if abs(prefixes[e, t, i] - prefixes[e, t, j]) > spread * (1 + SCALE_RTOL):
-                        return e * stages + t
+                    largest = max(largest, abs(prefixes[e, t, i] - prefixes[e, t, j]))
+            if beyond_scale(largest, spread):
+                return e * stages + t
             stage_values[t] = pairwise_equality(prefixes[e, t], spread, gaps)
         out[e] = array_sum(stage_values, stages) / stages
     return -1

@@ -490,7 +490,7 @@ def run_all(runs: list[tuple[RunSpec, Path]], jobs: int | None = None, progress:
             results[out].append(result)
             seconds[out] += took
         reports = _in_workers([(write_reports, (spec, out, results[out]), {}) for spec, out in prepared],
-                              jobs, False, 0, start_method)
+                              min(jobs, len(prepared)), False, 0, start_method)
         return [(table, seconds[out] + took) for (_, out), (table, took) in zip(prepared, reports)]
 
 
