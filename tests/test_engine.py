@@ -65,14 +65,15 @@ games = st.integers(2, 3).flatmap(lambda k: st.fixed_dictionaries({
     "stage_feature": st.sampled_from(["index", "last", "none"]),
 }))
 methods = st.builds(
-    lambda selector, history, agent_history, transfer: Method(
+    lambda selector, history, agent_history, transfer, settle: Method(
         "m", selector, history, transfer, {"leader": "player_1"} if selector == "fixed" else {}, "",
-        agent_history),
+        agent_history, settle=settle),
     st.sampled_from(["fixed", "round_robin", "random", "catch_up", "vote", "vector_mediator", "mediator"]),
     st.sampled_from([(), ("returns",), ("reputation",), ("returns", "reputation"), ("leaders",),
                      ("returns", "leaders", "reputation")]),
     st.sampled_from([(), ("unfair_leads",), ("leads", "rank"), ("unfair_leads", "leads", "rank")]),
     st.sampled_from([0.0, 0.5, 1.0, ["unfair_advantage", 0.0], ["unfair_advantage", 2.5]]),
+    st.sampled_from(["end", "stage"]),
 )
 
 

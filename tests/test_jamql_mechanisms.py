@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fairlead
@@ -135,6 +135,51 @@ def test_in_chicken_the_action_transfer_makes_daring_a_loss_and_pays_it_to_the_f
     env.step(CHICKEN), env.step(DARE)  # 1 / 4: a fair lead
     assert env.infos["player_0"]["transfer"] == {"player_0": -6.0, "player_1": 6.0}
     assert env.infos["player_0"]["returns_before_transfer"] == {"player_0": 5.0, "player_1": 5.0}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 4), st.integers(1, 6), st.sampled_from([0.5, 1.0, ("unfair_advantage", 2.0),
+                                                             ("unfair_advantage", 4.0)]),
+       st.integers(0, 2**31))
+def test_a_transfer_settled_stage_by_stage_pays_the_end_game_transfer_in_installments(n, cycles, transfer, seed):
+    """settle="stage": every stage's payment is zero-sum and is the change in the transfer of the stages so far,
+    so the payments add up to the end-game transfer and the returns after transfer are the same."""
+    envs = {settle: mediate(fairlead.make("chicken_v0", n_agents=n, max_cycles=cycles), "random",
+                            transfer=transfer, settle=settle) for settle in ("end", "stage")}
+    paid, final = {}, {}
+    for settle, env in envs.items():
+        env.reset(seed=seed)
+        rng, paid[settle] = np.random.default_rng(seed), []
+        while env.agents:
+            stages, done = len(env.stage_records), env.terminations[env.agent_selection]
+            env.step(None if done else int(rng.integers(2)))
+            if len(env.stage_records) > stages:  # a stage completed: what its step paid beyond the env's rewards
+                record = env.stage_records[-1]
+                paid[settle].append([env.rewards[p] - record.rewards[p] for p in env.possible_agents])
+                final[settle] = dict(env.infos["player_0"])
+    end, stage = np.array(paid["end"]), np.array(paid["stage"])
+    assert np.all(end[:-1] == 0.0)  # the end-game transfer is paid with the last stage only
+    assert np.allclose(stage.sum(axis=1), 0.0, atol=1e-9)  # every installment is zero-sum
+    assert np.allclose(stage.sum(axis=0), end.sum(axis=0), atol=1e-9)
+    assert final["end"]["transfer"] == final["stage"]["transfer"]  # the same transfer, bit for bit
+    assert final["end"]["returns_after_transfer"] == final["stage"]["returns_after_transfer"]
+
+
+def test_in_chicken_a_stage_settled_transfer_charges_the_unfair_leader_in_the_stage_it_dares():
+    env = mediate(fairlead.make("chicken_v0", n_agents=2, max_cycles=2), "fixed",
+                  transfer=("unfair_advantage", 2.0), settle="stage")
+    env.reset()
+    env.step(DARE), env.step(CHICKEN)  # 4 / 1: the leader took 3 unfairly and pays 6 now
+    assert env.rewards == {"player_0": -2.0, "player_1": 7.0}
+    env.step(CHICKEN), env.step(DARE)  # 1 / 4: a fair lead costs nothing
+    assert env.rewards == {"player_0": 1.0, "player_1": 4.0}
+    assert env.infos["player_0"]["transfer"] == {"player_0": -6.0, "player_1": 6.0}
+
+
+def test_settle_must_be_end_or_stage():
+    for bad in ("now", None, 1):
+        with pytest.raises(ValueError, match=r"settle must be one of 'end', 'stage'.*got"):
+            mediate(fairlead.make("chicken_v0"), "fixed", settle=bad)
 
 
 def test_transfer_rules_with_and_without_stages_both_work():

@@ -55,6 +55,7 @@ SYMMETRIC, BIMATRIX, COURNOT, RESOURCES = range(4)
 GRID_FEATURES = 5  # resource collection's game features: fair_step, fair_partners, unfair_step, unfair_partners, heads
 # transfer codes (a strength of 0 is no transfer)
 MEAN_DEVIATION, UNFAIR_ADVANTAGE = range(2)
+SETTLE_END, SETTLE_STAGE = range(2)  # when the transfer is paid: all at the end, or its change stage by stage
 ENV_RNG, MEDIATED_RNG = range(2)  # rows of an episode's generators
 # stage-feature codes (``StackelbergEnv.stage_feature``)
 STAGE_INDEX, STAGE_LAST, STAGE_NONE = range(3)
@@ -185,6 +186,17 @@ def _state(strides, role, seen, stage_code, game_features, history_codes, player
     return s
 
 
+@numba.njit(cache=True, inline="always")
+def _transfer(transfer, returns, advantages, strength, out):
+    """The zero-sum transfer of the stages so far (a strength of 0: none)."""
+    if transfer == MEAN_DEVIATION and strength != 0.0:
+        mean_deviation_transfer(returns, strength, out)
+    elif transfer == UNFAIR_ADVANTAGE and strength != 0.0:
+        unfair_advantage_transfer(advantages, strength, out)
+    else:
+        out[:] = 0.0
+
+
 @numba.njit(cache=True)
 def play_episodes(
     # the game
@@ -194,7 +206,7 @@ def play_episodes(
     # resources') or none (drawn every episode)
     grid, grid_pay, favours, move_masks, layout, n_resources,
     # the mediator
-    selector, fixed_leader, use_returns, use_reputation, transfer, strength, history_codes,
+    selector, fixed_leader, use_returns, use_reputation, transfer, strength, settle, history_codes,
     mediator_codes, tolerance,
     # the learners: hyper-parameters [alpha, gamma, epsilon_start, epsilon_end, epsilon_decay_episodes]
     q, visited, strides, agent_hp, rngs, values, q_mediator, visited_mediator, strides_mediator, mediator_hp,
@@ -220,7 +232,7 @@ def play_episodes(
     fair_pay, unfair_pay = grid_pay[0], grid_pay[1:]
     heads = rules.NOT_MOVED
     returns, reward, paid, actions = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n, np.int64)
-    counts, transfers, advantages = np.zeros(k, np.int64), np.zeros(n), np.zeros(n)
+    counts, transfers, advantages, settled = np.zeros(k, np.int64), np.zeros(n), np.zeros(n), np.zeros(n)
     leads, unfair_leads, reputation = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64)
     last_state, last_action = np.zeros(n, np.int64), np.zeros(n, np.int64)
     predicted, gaps, to_come = np.zeros(n), np.zeros(max(1, n * (n - 1) // 2)), np.zeros(n)
@@ -233,7 +245,7 @@ def play_episodes(
     for e in range(out_returns.shape[0]):
         agent_epsilon = linear_epsilon(first_episode + e, agent_hp[2], agent_hp[3], agent_hp[4])
         mediator_epsilon = linear_epsilon(first_episode + e, mediator_hp[2], mediator_hp[3], mediator_hp[4])
-        returns[:], advantages[:], paid[:] = 0.0, 0.0, 0.0
+        returns[:], advantages[:], paid[:], settled[:] = 0.0, 0.0, 0.0, 0.0
         leads[:], unfair_leads[:], reputation[:], last_state[:] = 0, 0, rules.NEVER_LED, -1
         mediator_state[0], mediator_paid[0], fairness_before = -1, 0.0, 0.0
         # the episode's env generator, default_rng(derived_seed(seed, stream, episode)), and the mediated env's
@@ -382,22 +394,23 @@ def play_episodes(
                 mediator_paid[0] = mediator_paid[0] + (fairness_now - fairness_before)
                 fairness_before = fairness_now
             if t < max_cycles - 1:
-                for p in range(n):
-                    paid[p] = paid[p] + reward[p]
+                if settle == SETTLE_STAGE and strength != 0.0:  # pay the transfer's change as it accrues
+                    _transfer(transfer, returns, advantages, strength, transfers)
+                    for p in range(n):
+                        paid[p] = paid[p] + (reward[p] + (transfers[p] - settled[p]))
+                        settled[p] = transfers[p]
+                else:
+                    for p in range(n):
+                        paid[p] = paid[p] + reward[p]
             if out_leaders.shape[0]:
                 out_leaders[e, t], out_fair[e, t] = leader, leader_fair
                 out_actions[e, t] = actions
                 out_rewards[e, t] = stage_rewards[t]
 
         # 5. the end-game transfer, paid with the last reward; the final updates; the vector mediator learns
-        if transfer == MEAN_DEVIATION and strength != 0.0:
-            mean_deviation_transfer(returns, strength, transfers)
-        elif transfer == UNFAIR_ADVANTAGE and strength != 0.0:
-            unfair_advantage_transfer(advantages, strength, transfers)
-        else:
-            transfers[:] = 0.0
+        _transfer(transfer, returns, advantages, strength, transfers)
         for p in range(n):
-            paid[p] = paid[p] + (reward[p] + transfers[p])
+            paid[p] = paid[p] + (reward[p] + (transfers[p] - settled[p]))
             if learn:  # the last decision's update: the game is over, no bootstrap
                 old = q[p, last_state[p], last_action[p]]
                 q[p, last_state[p], last_action[p]] = old + alpha * (paid[p] - old)

@@ -28,6 +28,7 @@ SELECTOR_CODES = {"fixed": kernels.FIXED, "round_robin": kernels.ROUND_ROBIN, "r
                   "catch_up": kernels.CATCH_UP, "vote": kernels.VOTE, "vector_mediator": kernels.VECTOR_MEDIATOR,
                   "mediator": kernels.MEDIATOR_AGENT}
 STAGE_CODES = {"index": kernels.STAGE_INDEX, "last": kernels.STAGE_LAST, "none": kernels.STAGE_NONE}
+SETTLE_CODES = {"end": kernels.SETTLE_END, "stage": kernels.SETTLE_STAGE}
 TRANSFER_CODES = {"mean_deviation": kernels.MEAN_DEVIATION, "unfair_advantage": kernels.UNFAIR_ADVANTAGE}
 
 
@@ -98,6 +99,7 @@ class CompiledTrainer:
             if method.selector == "fixed" else 0
         rule, strength = (method.transfer if isinstance(method.transfer, list) else ["mean_deviation", method.transfer])
         self.transfer, self.strength = TRANSFER_CODES[rule], float(strength)
+        self.settle = SETTLE_CODES[method.settle]
 
         # the players: one dense Q-table each over the mediated env's observation (and vote actions, with a vote)
         voting = self.selector == kernels.VOTE
@@ -162,7 +164,7 @@ class CompiledTrainer:
         kernels.play_episodes(
             self.game, self.payoff, self.cournot, self.fair, cycles, self.stage_feature, self.return_scale,
             self.grid, self.grid_pay, self.favours, self.move_masks, self.layout, self.n_resources,
-            self.selector, self.fixed_leader, use_returns, use_reputation, self.transfer, self.strength,
+            self.selector, self.fixed_leader, use_returns, use_reputation, self.transfer, self.strength, self.settle,
             self.history_codes, self.observation.codes, self.observation.tolerance,
             self.q, self.visited, self.strides, self.agent_hp, states[:n], self.values, self.q_mediator,
             self.visited_mediator, self.mediator_strides, self.mediator_hp, states[n:],

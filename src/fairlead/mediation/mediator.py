@@ -38,7 +38,7 @@ from fairlead.mediation.observation import (
     parse_history,
 )
 from fairlead.mediation.selectors import MediatorView, Selector, check_agent, make_selector
-from fairlead.mediation.transfer import parse_transfer
+from fairlead.mediation.transfer import check_settle, parse_transfer
 from fairlead.names import unknown_name
 
 # the public Stackelberg protocol mediate() requires of env.unwrapped (docs/stackelberg-protocol.md):
@@ -120,7 +120,8 @@ class MediatedEnv(AECEnv):
     made by a :mod:`~fairlead.mediation.leader_phase`.
     """
 
-    def __init__(self, env: AECEnv, phase: LeaderPhase, transfer, history, agent_history, seed: int | None):
+    def __init__(self, env: AECEnv, phase: LeaderPhase, transfer, history, agent_history, seed: int | None,
+                 settle: str = "end"):
         super().__init__()
         self._game = env.unwrapped  # mediate() has checked it
         self._protocol_checked = False  # all of PROTOCOL, after the first reset
@@ -137,6 +138,7 @@ class MediatedEnv(AECEnv):
         self.metric = phase.metric.name if self.mediator_as_agent else DEFAULT_METRIC
         self.possible_agents = self.players + list(phase.agents)
         self.transfer = parse_transfer(transfer)
+        self.settle = check_settle(settle)
         self.history = parse_history(history)
         self.agent_history = AgentHistory(self.players, parse_agent_history(agent_history))
         if seed is not None:
@@ -216,6 +218,7 @@ class MediatedEnv(AECEnv):
         self.stage_records: list = []  # the wrapped env's StageRecord of each completed stage
         self._leader_history.reset()  # their leaders, as the mediator observes them
         self.agent_history.reset()
+        self._settled = np.zeros(len(self.players))  # the transfer paid so far (settle="stage")
         self._final: dict[str, dict[str, float]] = {}
 
     # ------------------------------------------------------------ protocol
@@ -405,15 +408,24 @@ class MediatedEnv(AECEnv):
         if self._game.phase == "done":
             self._finish(rewards)
         else:
+            if self.settle == "stage" and self.transfer.strength != 0.0:
+                self._pay_transfer(rewards)
             self._begin_stage()
         return rewards
 
+    def _pay_transfer(self, rewards: dict[str, float]) -> np.ndarray:
+        """Pay the change in the transfer of the stages so far (all of it, unless settled stage by stage)."""
+        transfer = self.transfer(self.returns, self.stage_records)
+        change = transfer - self._settled
+        for p, c in zip(self.players, change.tolist()):
+            rewards[p] += c
+        self._settled = transfer
+        return transfer
+
     def _finish(self, rewards: dict[str, float]) -> None:
-        """The end-game zero-sum transfer, paid with the last stage's rewards."""
+        """The zero-sum transfer (what is left to pay of it), paid with the last stage's rewards."""
         before = self.episode_returns
-        transfer = dict(zip(self.players, map(float, self.transfer(self.returns, self.stage_records))))
-        for p, t in transfer.items():
-            rewards[p] += t
+        transfer = dict(zip(self.players, map(float, self._pay_transfer(rewards))))
         self._final = {
             "leaders": [r.leader for r in self.stage_records],
             "returns_before_transfer": before,
@@ -463,6 +475,7 @@ def mediate(
     metric: str | None = None,
     seed: int | None = None,
     agent_history=(),
+    settle: str = "end",
     **selector_kwargs,
 ) -> MediatedEnv:
     """Wrap a Stackelberg env so that a mediator picks every stage's leader (see docs/mediator.md).
@@ -480,6 +493,10 @@ def mediate(
     ``("returns", "leaders", "reputation")``, ``()`` or None for none.
     ``agent_history``: features of each player's own past appended to its
     observation, from ``("unfair_leads", "leads", "rank")``.
+    ``settle``: when the transfer is paid: ``"end"`` (default), all of it
+    with the last stage's rewards; ``"stage"``, after every stage the change
+    in the transfer of the stages so far (an unfair lead is charged in the
+    stage that earns it; the payments add up to the same transfer).
     ``mediator_as_agent``: add the agent ``"mediator"`` whose action is the
     leader and whose reward is the change in fairness (``metric``, default
     ``pairwise_equality``) of the players' returns; ``selector`` must then be
@@ -487,4 +504,4 @@ def mediate(
     ``reset(seed=...)`` reseeds them.
     """
     phase = _leader_phase(_check_protocol(env), selector, mediator_as_agent, metric, selector_kwargs, history)
-    return MediatedEnv(env, phase, transfer, history, agent_history, seed)
+    return MediatedEnv(env, phase, transfer, history, agent_history, seed, settle)

@@ -91,6 +91,20 @@ def unfair_advantage(returns: np.ndarray, kappa: float, stages: Sequence = ()) -
 
 unfair_advantage.max_strength = math.inf
 
+# When the transfer is paid: "end", all of it with the last stage's rewards (the paper's end-game transfer);
+# "stage", after every stage the change in the transfer of the stages so far, so an unfair lead is charged in the
+# stage that earns it; the payments add up to the end-game transfer, so the returns after transfer are the same.
+SETTLEMENTS = ("end", "stage")
+
+
+def check_settle(settle) -> str:
+    """``settle`` if it is one of SETTLEMENTS, else an error naming the valid choices."""
+    if not isinstance(settle, str) or settle not in SETTLEMENTS:
+        raise ValueError(f"settle must be one of {', '.join(map(repr, SETTLEMENTS))} (when the transfer is paid: "
+                         f"all at the end, or stage by stage as it accrues), got {settle!r}")
+    return settle
+
+
 TRANSFER_RULES: dict[str, TransferRule] = {
     "mean_deviation": mean_deviation,
     "unfair_advantage": unfair_advantage,

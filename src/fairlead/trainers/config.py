@@ -41,7 +41,7 @@ import numpy as np
 
 from fairlead.mediation.observation import parse_agent_history, parse_history
 from fairlead.mediation.selectors import SELECTORS, Selector, make_selector
-from fairlead.mediation.transfer import parse_transfer
+from fairlead.mediation.transfer import check_settle, parse_transfer
 from fairlead.names import did_you_mean, unknown_name
 from fairlead.registry import HYPERPARAMETER_SECTIONS, catalogue_dir, scenario_hyperparameters
 from fairlead.trainers.qlearning import (DEFAULTS, LEARNER_METHODS, LearnerFactory, QConfig, TabularQLearner,
@@ -60,7 +60,8 @@ LEARNER_PROTOCOL = ("the learner protocol is factory(num_actions, config, rng) -
                     "next_mask, done), state_dict() and load_state_dict(state), see docs/jamql.md")
 USER_LEARNER = ('or a factory of yours, as "module:factory" or "file.py:factory" (relative to the method file); '
                 "leave 'learner' out for the built-in tabular Q-learner")
-METHOD_KEYS = ("description", "selector", "history", "agent_history", "transfer", "selector_kwargs", "learner")
+METHOD_KEYS = ("description", "selector", "history", "agent_history", "transfer", "settle", "selector_kwargs",
+               "learner")
 # Listing order: JAM-QL, its ablations, the baselines; methods users add come after.
 SHIPPED_ORDER = ("jamql", "jamql-no-selection", "jamql-no-history", "jamql-no-endgame",
                  "jamql-selection-only", "jamql-scalar",
@@ -77,6 +78,7 @@ class Method:
     description: str = ""
     agent_history: tuple[str, ...] = ()  # the players' own history features
     learner: str = ""  # the players' learner as the method file names it; "": the built-in TabularQLearner
+    settle: str = "end"  # when the transfer is paid: "end" (the end-game transfer) or "stage" (its change as it accrues)
     # A user method's or user selector's origin: "file" (a method file given by path: the run reloads it from
     # there) or "entry_point", "sha256" of the method file; "selector" ("module:Class" or "/abs/file.py:Class"),
     # "selector_file", "selector_sha256"; "learner", "learner_file", "learner_sha256" likewise. Empty for a
@@ -86,7 +88,8 @@ class Method:
     def record(self) -> dict:
         """The definition a run records and fingerprints; ``learner``, ``source`` if set: built-in runs keep theirs."""
         record = {f.name: getattr(self, f.name) for f in fields(self)
-                  if f.name != "source" and (f.name != "learner" or self.learner)}
+                  if f.name != "source" and (f.name != "learner" or self.learner)
+                  and (f.name != "settle" or self.settle != "end")}
         return {**record, "source": self.source} if self.source else record
 
     def new_selector(self):
@@ -342,10 +345,11 @@ def _load_method(path: Path, name: str | None = None, source: dict | None = None
         history = parse_history(data.get("history", ()))
         agent_history = parse_agent_history(data.get("agent_history", ()))
         transfer = parse_transfer(data.get("transfer", 0.0)).describe()
+        settle = check_settle(data.get("settle", "end"))
     except (TypeError, ValueError) as err:
         raise ValueError(f"method file {path}: {err}") from err
     return Method(name or path.stem, selector, history, transfer, dict(selector_kwargs),
-                  data.get("description", ""), agent_history, learner, source)
+                  data.get("description", ""), agent_history, learner, settle, source)
 
 
 def method_names() -> list[str]:

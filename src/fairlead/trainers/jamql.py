@@ -92,7 +92,7 @@ def mediated(base, method: Method, seed: int, selector=None):
         selector, kwargs = ((method.new_selector(), {}) if method.user_selector  # a fresh instance per env
                             else (method.selector, method.selector_kwargs))
     return mediate(base, selector=selector, transfer=method.transfer, history=method.history,
-                   agent_history=method.agent_history, seed=seed, **kwargs)
+                   agent_history=method.agent_history, seed=seed, settle=method.settle, **kwargs)
 
 
 class Trainer:
@@ -108,7 +108,7 @@ class Trainer:
         self.mediator: VectorMediator | None = None
         if method.learned_mediator:
             self.env = mediate(base, mediator_as_agent=True, transfer=method.transfer, history=method.history,
-                               agent_history=method.agent_history, seed=seed)
+                               agent_history=method.agent_history, seed=seed, settle=method.settle)
         elif method.vector_mediator:
             self.mediator = VectorMediator(
                 len(self.players), base.unwrapped.max_cycles, hp.mediator,
