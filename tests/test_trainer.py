@@ -115,7 +115,7 @@ def test_every_registered_method_loads_describes_itself_trains_and_reports(metho
 MECHANISMS = {  # each of JAM-QL's mechanisms and the method fields that switch it
     "selection": ("selector", "selector_kwargs"),
     "history": ("history", "agent_history"),
-    "endgame": ("transfer",),
+    "endgame": ("transfer", "settle"),
 }
 ABLATIONS = {"jamql-no-selection": "selection", "jamql-no-history": "history", "jamql-no-endgame": "endgame"}
 
@@ -138,7 +138,7 @@ def test_each_ablation_removes_exactly_one_mechanism(ablation):
 
 def test_jamql_has_all_three_mechanisms_and_selection_only_has_one():
     jamql, only = get_method("jamql"), get_method("jamql-selection-only")
-    assert jamql.vector_mediator and jamql.history and jamql.agent_history and jamql.transfer != 0.0
+    assert jamql.vector_mediator and jamql.history and jamql.transfer != 0.0 and jamql.settle == "stage"
     assert only.vector_mediator and not only.history and not only.agent_history and only.transfer == 0.0
 
 
@@ -147,7 +147,7 @@ def test_baselines_share_jamqls_agents_so_only_leader_selection_differs():
     for name in ("fixed", "alternating", "random", "vote", "catch-up"):
         baseline = get_method(name)
         assert baseline.agent_history == jamql.agent_history and baseline.transfer == 0.0
-        assert changed_fields(jamql, baseline) <= {"selector", "selector_kwargs", "history", "transfer"}
+        assert changed_fields(jamql, baseline) <= {"selector", "selector_kwargs", "history", "transfer", "settle"}
 
 
 def test_action_transfer_charges_the_advantage_taken_in_unfair_leads():
@@ -369,12 +369,13 @@ def test_at_the_default_budget_catch_up_and_jamql_are_clearly_fairer_than_a_fixe
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_the_action_transfer_makes_a_fixed_leader_learn_to_act_fairly(seed):
     """Chicken, 2 players, 3 stages, player_0 always leads, the shipped budget: without the transfer the
-    leader dares in every greedy stage (the subgame-perfect play); with JAM-QL's action-based transfer
-    (kappa = 2) and its unfair-lead count in view, it yields in every stage, the last one included."""
+    leader dares in every greedy stage (the subgame-perfect play); with JAM-QL's action-based transfer,
+    settled stage by stage, it yields in every stage, the last one included."""
     jamql = get_method("jamql")
     methods = {
         "selfish": Method("fixed", "fixed", agent_history=jamql.agent_history),
-        "charged": Method("fixed+transfer", "fixed", agent_history=jamql.agent_history, transfer=jamql.transfer),
+        "charged": Method("fixed+transfer", "fixed", agent_history=jamql.agent_history, transfer=jamql.transfer,
+                          settle=jamql.settle),
     }
     fair = {}
     for name, method in methods.items():
