@@ -1,4 +1,4 @@
-"""The ``fairlead`` command: list, train, merge, eval, evaluate, report, demo."""
+"""The ``fairlead`` command: list, train, merge, eval, evaluate, report, reproduce, sweep, demo."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from fairlead.experiments.report import KINDS
 from fairlead.experiments.reproduce import reproduce
 from fairlead.experiments.runs import (BACKENDS, RUN_FILE, RunSpec, evaluate_run, load_spec, merge_shards,
                                       recorded_shard, run)
+from fairlead.experiments.sweep import SWEEP_FILE, parse_grid, sweep
 from fairlead.registry import resolve
 from fairlead.trainers.config import METHOD_GROUP, get_method, load_hyperparams, method_names, plugin_method_names
 
@@ -164,6 +165,20 @@ def cmd_reproduce(args) -> None:
     print(f"run directories and summary.md in {args.out}")
 
 
+def cmd_sweep(args) -> None:
+    grid = parse_grid(args.grid) if args.grid is not None else None
+    try:
+        print(sweep(args.out, env=args.env, grid=grid, methods=args.method and _methods(args.method),
+                    seeds=args.seeds, config=args.config, episodes=args.episodes, jobs=args.jobs,
+                    progress=not args.no_progress, shard=args.shard, backend=args.backend, address=args.address,
+                    engine=args.engine))
+    except KeyboardInterrupt as err:
+        if not (args.out / SWEEP_FILE).exists():
+            raise
+        raise type(err)(f"continue with `fairlead sweep --out {args.out}`") from None
+    print(f"cell run directories, sweep.csv and summary.md in {args.out}")
+
+
 def cmd_merge(args) -> None:
     print(merge_shards(args.shard_dir, args.out))
     print(f"\nthe whole run in {args.out}")
@@ -246,6 +261,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=ENGINES, default="auto", help="as for train")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_reproduce)
+
+    p = sub.add_parser(
+        "sweep", help="train methods over a grid of environment arguments and draw where each claim holds",
+        usage="fairlead sweep --env ENV --grid KEY=VALUES [KEY=VALUES ...] --method METHOD --out DIR [options]\n"
+              "       fairlead sweep --out DIR [options]",
+    )
+    p.add_argument("--env", help="environment or scenario, as for train; required for a new sweep")
+    p.add_argument("--grid", nargs="+", metavar="KEY=VALUES",
+                   help="environment arguments and their values, e.g. n_agents=3,4,5 max_cycles=6,10 (numbers, "
+                        "words, or lists of numbers: grid_size=[3,3],[4,4]); a cell per combination; required for "
+                        "a new sweep")
+    p.add_argument("--method", help="methods, as for train; required for a new sweep")
+    p.add_argument("--seeds", type=_positive_int,
+                   help=f"number of seeds per cell, 0..N-1 (default {DEFAULT_SEEDS}, or the recorded sweep's)")
+    p.add_argument("--episodes", type=_positive_int, help="training episodes per seed, as for train")
+    p.add_argument("--config", type=Path, help="TOML overriding trainers/defaults.toml, as for train")
+    p.add_argument("--out", type=Path, required=True,
+                   help="sweep directory: a new one, or a sweep to complete or grow (more methods or seeds)")
+    p.add_argument("--shard", type=_shard, metavar="I/N",
+                   help="train only the cells I, I+N, I+2N, ... (shards may train into one --out at the same "
+                        "time); the command without --shard then writes the reports")
+    p.add_argument("--jobs", type=_positive_int, help="parallel worker processes, as for train")
+    p.add_argument("--backend", choices=BACKENDS, default="local", help="local (default) or ray, as for train")
+    p.add_argument("--address", help="with --backend ray: a running Ray cluster's address, as for train")
+    p.add_argument("--engine", choices=ENGINES, default="auto", help="as for train")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("merge", help="join the directories of a run's shards (train --shard I/N) into the whole run")
     p.add_argument("shard_dir", nargs="+", type=Path, metavar="SHARD_DIR", help="every shard's run directory")

@@ -56,6 +56,16 @@ def compare(a_rows, b_rows, column=HEADLINE) -> str:
     return "does not hold"
 
 
+def leaders_act_fairly(rows, fixed_rows=None) -> str:
+    """The verdict of "leaders act fairly" on ``rows``: a mean fair-action rate >= ``FAIR_ACTIONS``, above fixed's.
+
+    ``fixed_rows``: the fixed leader's rows, if any (a tie at the ceiling where every lead is fair).
+    """
+    if interval(rows, "fair_action_rate")[0] < FAIR_ACTIONS:
+        return "does not hold"
+    return "holds" if fixed_rows is None else compare(rows, fixed_rows, "fair_action_rate")
+
+
 def claims(run_dir: Path, setting: str) -> list[tuple[str, str, str, str]]:
     """(setting, claim, verdict, numbers) for every claim the run directory can check."""
     methods = load_rows(run_dir)
@@ -71,10 +81,8 @@ def claims(run_dir: Path, setting: str) -> list[tuple[str, str, str, str]]:
         numbers = (f"fairness {fmt(jamql, HEADLINE)} vs {fmt(methods[ablation], HEADLINE)}; "
                    f"fair actions {fmt(jamql, 'fair_action_rate')} vs {fmt(methods[ablation], 'fair_action_rate')}")
         out.append((setting, f"beats {ablation}", verdict, numbers))
-    rate = interval(jamql, "fair_action_rate")[0]
     fixed = methods.get("fixed")
-    versus = "holds" if fixed is None else compare(jamql, fixed, "fair_action_rate")  # a tie: every lead is fair
-    verdict = "does not hold" if rate < FAIR_ACTIONS else versus
+    verdict = leaders_act_fairly(jamql, fixed)
     numbers = f"{fmt(jamql, 'fair_action_rate')}" + (f" vs fixed {fmt(fixed, 'fair_action_rate')}" if fixed else "")
     numbers += f"; last stage {fmt(jamql, 'fair_action_rate_last')}"
     out.append((setting, f"leaders act fairly (rate >= {FAIR_ACTIONS})", verdict, numbers))

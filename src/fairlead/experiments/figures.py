@@ -36,19 +36,23 @@ METHOD_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564
 # Players: ColorBrewer Set2 (distinct from the method colours' role; readable with black text).
 PLAYER_COLOURS = ("#66c2a5", "#fc8d62", "#8da0cb", "#e78ac3", "#a6d854", "#ffd92f", "#e5c494", "#b3b3b3")
 METRIC = HEADLINE.removeprefix("fairness_").replace("_", " ")  # the headline fairness metric, as axis labels name it
+# The claims' verdicts (fairlead.experiments.claims): ColorBrewer PiYG's ends and a grey, each also labelled.
+VERDICT_COLOURS = {"holds": "#4d9221", "ties at the ceiling": "#bdbdbd", "does not hold": "#c51b7d"}
+VERDICT_LABELS = {"holds": "holds", "ties at the ceiling": "tie", "does not hold": "no"}
+HEATMAP_SCALES = ("rate", "margin", "verdict")
 ALT_TEXT = {"learning_curves.png": "Learning curves: fairness and total return against training episodes",
             "final_fairness.png": "Final fairness and fair-action rate per method",
             "leader_shares.png": "Share of the stages each player led, per method"}
 
 
-def _figure(height: float):
+def _figure(height: float, width: float = WIDTH):
     """A figure on its own Agg canvas; ImportError with the install hint without matplotlib."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError as err:
         raise ImportError(INSTALL_HINT) from err
-    fig = Figure(figsize=(WIDTH, height), dpi=DPI, layout="constrained")
+    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)  # attaches itself as fig.canvas
     return fig
 
@@ -200,6 +204,79 @@ def leader_shares_figure(rows: list[dict], methods, title: str):
     ax.set_xlabel("share of the stages led (mean over the seeds)")
     fig.legend(loc="outside lower center", ncol=min(len(players), 6), frameon=False)
     fig.suptitle(f"{_wrap(title)}\nleader shares: the share of the stages each player led", fontsize=11)
+    return fig
+
+
+def heatmap_png(*args, **kwargs) -> bytes:
+    """The PNG bytes of :func:`heatmap_figure`."""
+    return _png(heatmap_figure(*args, **kwargs))
+
+
+def heatmap_figure(panels: dict, rows: list[str], columns: list[str], row_label: str, column_label: str,
+                   title: str, scale: str, colour_label: str = ""):
+    """One heatmap per panel (``{name: rows x columns values}``), every cell labelled with its value.
+
+    ``scale``: ``"rate"`` (numbers in [0, 1], sequential colours), ``"margin"``
+    (differences: diverging colours, symmetric around 0) or ``"verdict"`` (the
+    claims' verdicts: a colour and a short label each, and a legend). A missing
+    value (NaN or None) is a grey cell labelled n/a. ``rows == [""]``: one row
+    without an axis (a grid of one key). ``colour_label``: the colour bar's label
+    (numbers only). Each line of ``title`` is wrapped to the figure's width.
+    """
+    from matplotlib import colormaps
+    from matplotlib.colors import ListedColormap, Normalize
+    from matplotlib.patches import Patch
+
+    if scale not in HEATMAP_SCALES:
+        raise ValueError(f"unknown heatmap scale {scale!r}; expected one of {', '.join(HEATMAP_SCALES)}")
+    verdicts = list(VERDICT_COLOURS)
+    if scale == "verdict":
+        data = {name: np.array([[verdicts.index(v) if v in verdicts else np.nan for v in row] for row in values])
+                for name, values in panels.items()}
+        cmap, norm = ListedColormap(list(VERDICT_COLOURS.values())), Normalize(-0.5, len(verdicts) - 0.5)
+    else:
+        data = {name: np.array([[np.nan if v is None else v for v in row] for row in values], dtype=float)
+                for name, values in panels.items()}
+        if scale == "rate":
+            cmap, norm = colormaps["viridis"], Normalize(0.0, 1.0)
+        else:
+            limit = max([float(np.nanmax(np.abs(d))) for d in data.values() if np.isfinite(d).any()] or [0.0])
+            cmap, norm = colormaps["RdBu"], Normalize(-(limit or 1e-3), limit or 1e-3)
+    cmap = cmap.with_extremes(bad="#e0e0e0")
+    across = 1 if len(panels) == 1 else 2
+    down = math.ceil(len(panels) / across)
+    rotate = max(map(len, columns)) * len(columns) > 40  # long or many column labels: slanted
+    width = max(WIDTH, across * (0.62 * len(columns) + 1.6) + (0 if scale == "verdict" else 1.3))
+    height = 1.2 + down * (0.42 * len(rows) + (1.6 if rotate else 1.2)) + (0.4 if scale == "verdict" else 0)
+    fig = _figure(height, width)
+    axes = fig.subplots(down, across, squeeze=False)
+    for ax, (name, values) in zip(axes.flat, data.items()):
+        image = ax.imshow(values, cmap=cmap, norm=norm, aspect="auto")
+        for (i, j), value in np.ndenumerate(values):
+            if np.isnan(value):
+                label = "n/a"
+            else:
+                label = (VERDICT_LABELS[verdicts[int(value)]] if scale == "verdict" else
+                         f"{value:.2f}" if scale == "rate" else f"{value:+.3f}")
+            red, green, blue, _ = cmap(norm(value))
+            ax.text(j, i, label, ha="center", va="center", fontsize=9,
+                    color="white" if 0.299 * red + 0.587 * green + 0.114 * blue < 0.5 else "black")
+        ax.set_xticks(range(len(columns)), labels=columns, rotation=45 if rotate else 0,
+                      ha="right" if rotate else "center")
+        ax.set_yticks(range(len(rows)), labels=rows)
+        ax.tick_params(length=0)
+        ax.set_xlabel(column_label)
+        ax.set_ylabel(row_label)
+        ax.set_title(name, fontsize=10)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    if scale == "verdict":
+        fig.legend([Patch(color=c) for c in VERDICT_COLOURS.values()],
+                   [f"{VERDICT_LABELS[v]}: {v}" if VERDICT_LABELS[v] != v else v for v in VERDICT_COLOURS],
+                   loc="outside lower center", ncol=len(VERDICT_COLOURS), frameon=False)
+    else:
+        fig.colorbar(image, ax=axes.ravel().tolist(), label=colour_label, shrink=0.9)
+    fig.suptitle("\n".join(map(_wrap, title.split("\n"))), fontsize=11)
     return fig
 
 

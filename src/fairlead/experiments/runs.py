@@ -405,6 +405,26 @@ START_METHOD = "fork" if sys.platform.startswith("linux") else "spawn"
 BACKENDS = ("local", "ray")
 
 
+def check_run_options(specs: list[RunSpec], engine: str = "auto", backend: str = "local",
+                      address: str | None = None) -> None:
+    """Refuse an engine, backend or address that cannot train ``specs``, before anything is written."""
+    check_engine(engine)
+    if engine == "compiled":
+        for spec in specs:
+            for definition in spec.definitions.values():
+                if reason := unsupported(spec.env, spec.env_kwargs, definition):
+                    raise ValueError(f"--engine compiled: {reason}; use --engine auto (the reference trainer "
+                                     "where the compiled engine cannot) or --engine reference")
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; valid backends: {', '.join(BACKENDS)}")
+    if address is not None and backend != "ray":
+        raise ValueError("--address names a Ray cluster: use it with --backend ray")
+    if backend == "ray":
+        from fairlead.experiments.ray_backend import require_ray
+
+        require_ray()
+
+
 def run(spec: RunSpec, out: str | Path, resume: bool = False, jobs: int | None = None,
         progress: bool = True, shard: tuple[int, int] | None = None, start_method: str = START_METHOD,
         backend: str = "local", address: str | None = None, engine: str = "auto") -> str:
@@ -419,20 +439,9 @@ def run(spec: RunSpec, out: str | Path, resume: bool = False, jobs: int | None =
     same results. ``engine`` (``fairlead.engine``: auto, compiled, reference) picks the trainer; the results
     are the same bytes whichever it is.
     """
-    check_engine(engine)
-    if engine == "compiled":
-        for definition in spec.definitions.values():
-            if reason := unsupported(spec.env, spec.env_kwargs, definition):
-                raise ValueError(f"--engine compiled: {reason}; use --engine auto (the reference trainer "
-                                 "where the compiled engine cannot) or --engine reference")
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; valid backends: {', '.join(BACKENDS)}")
-    if address is not None and backend != "ray":
-        raise ValueError("--address names a Ray cluster: use it with --backend ray")
+    check_run_options([spec], engine, backend, address)
     if backend == "ray":
-        from fairlead.experiments.ray_backend import require_ray, train_with_ray
-
-        require_ray()
+        from fairlead.experiments.ray_backend import train_with_ray
     out = Path(out)
     _refuse_unusable(out, resume)  # before creating the directory to lock
     if shard is not None and not 0 <= shard[0] < shard[1]:
@@ -471,7 +480,7 @@ def run_all(runs: list[tuple[RunSpec, Path]], jobs: int | None = None, progress:
     checked before any training starts. Returns, per run, its summary table
     and the worker seconds its pairs and reports took.
     """
-    check_engine(engine)
+    check_run_options([spec for spec, _ in runs], engine)
     with ExitStack() as locks:
         prepared = []
         for spec, out in runs:
