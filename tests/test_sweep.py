@@ -114,6 +114,20 @@ def test_sweep_csv_has_one_row_per_cell_and_method_with_intervals_and_the_subjec
             assert filled == [""] * 5
 
 
+def test_with_alternating_among_the_methods_the_sweep_judges_whether_jamql_collects(tmp_path, no_matplotlib):
+    """"total return >= 0.8 x alternating's": fair, but not by collecting less (mean against mean, each cell)."""
+    out = tmp_path / "sweep"
+    assert sweep_cli(out, grid=["--grid", "n_agents=2,3", "max_cycles=3"], method="jamql,alternating") == 0
+    rows = read_csv(out / "sweep.csv")
+    assert "verdict_total_return_vs_alternating" in rows[0]
+    for cell in ("n_agents-2_max_cycles-3", "n_agents-3_max_cycles-3"):
+        total = {r["method"]: float(r["total_return"]) for r in rows if r["cell"] == cell}
+        verdict = next(r for r in rows if r["cell"] == cell and r["method"] == "jamql")["verdict_total_return_vs_alternating"]
+        assert verdict == ("holds" if total["jamql"] >= 0.8 * total["alternating"] else "does not hold")
+    assert re.search(r"^\| total return >= 0.8 x alternating's \| \d of 2 \| 0 of 2 \| \d of 2 \|$",
+                     (out / "summary.md").read_text(), re.M)
+
+
 def test_a_cell_is_byte_identical_to_fairlead_train_with_its_arguments(swept, tmp_path):
     out, _ = swept
     assert main(["train", *TINY, "--n-agents", "3", "--max-cycles", "2", "--method", "jamql,fixed,catch-up",

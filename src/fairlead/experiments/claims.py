@@ -25,6 +25,8 @@ CEILING = 0.005
 BASELINES = ("fixed", "alternating", "vote", "catch-up")
 ABLATIONS = ("jamql-no-selection", "jamql-no-history", "jamql-no-endgame", "jamql-selection-only")
 FAIR_ACTIONS = 0.9  # "leaders end up acting fairly": JAM-QL's mean fair-action rate at least this
+EFFICIENCY = 0.8  # "... and not by collecting less": its mean total return at least this times alternating's
+COLLECTS = f"total return >= {EFFICIENCY} x alternating's"
 
 
 def load_rows(run_dir: Path) -> dict[str, list[dict[str, float]]]:
@@ -66,6 +68,12 @@ def leaders_act_fairly(rows, fixed_rows=None) -> str:
     return "holds" if fixed_rows is None else compare(rows, fixed_rows, "fair_action_rate")
 
 
+def collects(rows, alternating_rows) -> str:
+    """The verdict of "total return >= 0.8 x alternating's": fair, but not by collecting less (mean against mean)."""
+    total, alternating = interval(rows, "total_return")[0], interval(alternating_rows, "total_return")[0]
+    return "holds" if total >= EFFICIENCY * alternating else "does not hold"
+
+
 def claims(run_dir: Path, setting: str) -> list[tuple[str, str, str, str]]:
     """(setting, claim, verdict, numbers) for every claim the run directory can check."""
     methods = load_rows(run_dir)
@@ -87,9 +95,7 @@ def claims(run_dir: Path, setting: str) -> list[tuple[str, str, str, str]]:
     numbers += f"; last stage {fmt(jamql, 'fair_action_rate_last')}"
     out.append((setting, f"leaders act fairly (rate >= {FAIR_ACTIONS})", verdict, numbers))
     if "alternating" in methods:
-        total, alt = interval(jamql, "total_return")[0], interval(methods["alternating"], "total_return")[0]
-        verdict = "holds" if total >= 0.8 * alt else "does not hold"
-        out.append((setting, "total return >= 0.8 x alternating's", verdict,
+        out.append((setting, COLLECTS, collects(jamql, methods["alternating"]),
                     f"{fmt(jamql, 'total_return')} vs {fmt(methods['alternating'], 'total_return')}"))
     return out
 

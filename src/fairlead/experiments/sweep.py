@@ -15,7 +15,8 @@ The *subject* is JAM-QL (``jamql``), or the first method when it is not
 among them; the other methods are its baselines. Each cell's claims, with the
 verdicts of ``fairlead.experiments.claims``: the subject's fair-action rate, its
 fairness margin over the best baseline (the difference of the mean fairness),
-"leaders act fairly" and "fairer than <baseline>" for every baseline. The
+"leaders act fairly", "fairer than <baseline>" for every baseline and, with
+alternating among them, "total return >= 0.8 x alternating's". The
 heatmaps put the first key's values down the rows and the other keys'
 combinations across the columns (a grid of one key: one row).
 
@@ -40,7 +41,8 @@ from pathlib import Path
 
 from fairlead import __version__
 from fairlead.experiments.atomic import TEMPORARY, write_atomic
-from fairlead.experiments.claims import CEILING, FAIR_ACTIONS, compare, fmt, interval, leaders_act_fairly, load_rows
+from fairlead.experiments.claims import (CEILING, COLLECTS, EFFICIENCY, FAIR_ACTIONS, collects, compare, fmt, interval,
+                                         leaders_act_fairly, load_rows)
 from fairlead.experiments.comparison import csv_text
 from fairlead.experiments.runs import OPTIONS, RunDirectoryError, RunSpec, check_run_options, run, run_all
 from fairlead.registry import env_module, resolve
@@ -314,10 +316,17 @@ def _claims(specs: dict[str, RunSpec], out: Path) -> tuple[str, list[str], dict[
         best = max(baselines, key=means.get) if baselines else None
         fixed = rows.get("fixed") if subject != "fixed" else None
         verdicts = {LEADERS: leaders_act_fairly(mine, fixed),
-                    **{f"fairer than {b}": compare(mine, rows[b]) for b in baselines}}
+                    **{f"fairer than {b}": compare(mine, rows[b]) for b in baselines},
+                    **({COLLECTS: collects(mine, rows["alternating"])} if "alternating" in baselines else {})}
         results[name] = {"rows": rows, "best": best, "verdicts": verdicts,
                          "margin": interval(mine, HEADLINE)[0] - means[best] if best else math.nan}
     return subject, baselines, results
+
+
+def _verdict_column(claim: str) -> str:
+    """sweep.csv's column of a claim's verdict: verdict_leaders_act_fairly, verdict_fairer_than_fixed, ..."""
+    name = "total return vs alternating" if claim == COLLECTS else claim.split(" (")[0]
+    return "verdict_" + name.replace(" ", "_")
 
 
 def _csv_rows(grid: dict, subject: str, results: dict[str, dict]) -> list[dict]:
@@ -332,7 +341,7 @@ def _csv_rows(grid: dict, subject: str, results: dict[str, dict]) -> list[dict]:
             row["fairness_margin"] = result["margin"] if mine else ""
             row["best_baseline"] = (result["best"] or "") if mine else ""
             for claim, verdict in result["verdicts"].items():
-                row["verdict_" + claim.split(" (")[0].replace(" ", "_")] = verdict if mine else ""
+                row[_verdict_column(claim)] = verdict if mine else ""
             rows.append(row)
     return rows
 
@@ -407,7 +416,9 @@ def write_reports(sweep: Sweep, specs: dict[str, RunSpec], out: Path) -> str:
         "when the subject's 95% Student-t interval of the fairness over the seeds lies wholly above B's, and ties "
         f"at the ceiling when the intervals overlap with both means within {CEILING} of 1; \"leaders act fairly\" "
         f"holds when the subject's mean fair-action rate is at least {FAIR_ACTIONS} and its interval lies above "
-        "the fixed leader's (when fixed is among the methods).",
+        f"the fixed leader's (when fixed is among the methods); \"{COLLECTS}\" (when alternating is among them) "
+        f"holds when the subject's mean total return is at least {EFFICIENCY} times alternating's: fair, but not "
+        "by collecting less.",
         "## Figures\n\n" + shown,
         "## Cell by cell\n\n" + "\n".join(table),
         "Fair-action rate: mean ± half-width of the 95% Student-t interval over the seeds. Fairness margin: the "
