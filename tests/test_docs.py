@@ -296,8 +296,8 @@ def shell_commands(code: str) -> list[list[str]]:
 
 
 def shrink(argv: list[str], overrides: str) -> list[str]:
-    """``argv`` of a ``fairlead train`` command with the options of ``overrides`` replacing its own."""
-    if argv[1:2] != ["train"]:
+    """``argv`` of a ``fairlead train`` or ``sweep`` command with the options of ``overrides`` replacing its own."""
+    if argv[1:2] not in (["train"], ["sweep"]):
         return argv
     argv = [part for token in argv for part in (token.split("=", 1) if token.startswith("--") else [token])]
     tokens = shlex.split(overrides)
@@ -328,8 +328,8 @@ def run_fairlead(argv: list[str]) -> tuple[int, str]:
 def run_shell(block: Block) -> None:
     commands = shell_commands(block.code)
     if block.verb == "shrink":
-        if not any(argv[1:2] == ["train"] for argv in commands):
-            raise DocBlockError(f"{block.where}: a shrink marker on a block without `fairlead train`")
+        if not any(argv[1:2] in (["train"], ["sweep"]) for argv in commands):
+            raise DocBlockError(f"{block.where}: a shrink marker on a block without `fairlead train` or `sweep`")
         commands = [shrink(argv, block.arg) for argv in commands]
     for argv in commands:
         status, stderr = run_fairlead(argv)
