@@ -312,3 +312,86 @@ def test_prepare_run_dir_ignores_only_its_own_lock_file(tmp_path):
     (tmp_path / ".lock").write_text("1\n")
     prepare_run_dir(spec, tmp_path, resume=False)
     assert (tmp_path / "run.json").exists()
+
+
+# --- issue 23, item 6: `report --out` refuses a directory that is not a report, and locks it
+
+REPORT_FILES = {"report.md", "metrics.csv", "curves.csv", "learning_curves.png", "final_fairness.png",
+                "leader_shares.png"}
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """A small finished run, and a policy scored on its scenario (no learning curve)."""
+    root = tmp_path_factory.mktemp("finished")
+    assert train(root / "run", method="fixed,catch-up") == 0
+    (root / "policy.py").write_text("def swerve(agent, observation):\n    return 1\n")
+    assert main(["evaluate", *SMALL[:4], "--policy", f"{root / 'policy.py'}:swerve", "--selector", "fixed",
+                 "--seeds", "2", "--out", str(root / "scored")]) == 0
+    return root
+
+
+@pytest.mark.parametrize("held", [{"notes.txt": "mine"}, {"metrics.csv": "mine"}, {"data/x.csv": "mine"},
+                                  {"report.md": "mine", "notes.txt": "mine"}, {"report.md": "", "curves.csv/": ""}],
+                         ids=["a-file", "metrics-only", "a-subdirectory", "report-and-more", "a-report-name-as-dir"])
+def test_report_refuses_a_non_empty_out_that_is_no_report_and_leaves_it_untouched(finished, tmp_path, capsys, held):
+    out = tmp_path / "mine"
+    for name, text in held.items():
+        path = out / name
+        if name.endswith("/"):
+            path.mkdir(parents=True)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+    before = tree_digest(out), sorted(p.name for p in out.rglob("*"))
+    assert main(["report", str(finished / "run"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"fairlead: error: {out} is not empty and holds no report" in err
+    assert sorted(held)[0].split("/")[0] in err  # what it holds
+    assert (tree_digest(out), sorted(p.name for p in out.rglob("*"))) == before
+
+
+def test_report_rewrites_its_own_out_whole_and_locks_it(finished, tmp_path, capsys):
+    out = tmp_path / "report"
+    out.mkdir()  # an empty directory is new
+    assert main(["report", str(finished / "run"), "--out", str(out)]) == 0
+    assert {p.name for p in out.iterdir()} == REPORT_FILES
+    first = (out / "report.md").read_bytes()
+    assert main(["report", str(finished / "run"), "--out", str(out)]) == 0  # again into the same --out
+    assert {p.name for p in out.iterdir()} == REPORT_FILES and (out / "report.md").read_bytes() == first
+    (out / ".report.md.0123abcd.tmp").write_text("left by a killed write")
+    assert main(["report", str(finished / "scored"), "--out", str(out)]) == 0  # a report without curves
+    assert {p.name for p in out.iterdir()} == REPORT_FILES - {"curves.csv", "learning_curves.png"}  # none left
+    assert "swerve" in (out / "report.md").read_text() and "catch-up" not in (out / "report.md").read_text()
+    capsys.readouterr()
+    before = tree_digest(out)
+    with lock_run_dir(out):  # as another command writing there holds it
+        assert main(["report", str(finished / "run"), "--out", str(out)]) == 2
+        assert f"{out} is in use by another run (pid {os.getpid()})" in capsys.readouterr().err
+    assert tree_digest(out) == before
+    assert main(["report", str(finished / "run"), "--out", str(finished / "run")]) == 2
+    assert "is a run directory; write the report into another --out" in capsys.readouterr().err
+
+
+# --- issue 23, item 7: a shard without pairs is refused before anything is written
+
+@pytest.mark.parametrize("exists", [False, True], ids=["new-out", "empty-out"])
+def test_a_shard_without_pairs_writes_nothing_and_the_directory_stays_usable(tmp_path, capsys, exists):
+    out = tmp_path / "run"
+    if exists:
+        out.mkdir()
+    command = ["train", "--env", "chicken_v0", "--method", "fixed", "--seeds", "1", "--episodes", "5",
+               "--no-progress", "--out", str(out)]
+    assert main([*command, "--shard", "3/5"]) == 2
+    assert "shard 3/5 of a run of 1 (method, seed) pairs has none; use fewer shards" in capsys.readouterr().err
+    assert (list(out.iterdir()) == []) if exists else not out.exists()
+    assert main(command) == 0  # the directory can be used
+    assert main([*command[:6], "2", *command[7:]]) == 0  # and grown
+    assert len(load_spec(out).seeds) == 2
+
+
+def test_prepare_run_dir_refuses_a_shard_without_pairs_before_writing_run_json(tmp_path):
+    spec = RunSpec("chicken_v0", {"max_cycles": 3}, ("fixed",), (0,))
+    with pytest.raises(ValueError, match="shard 1/2 of a run of 1 .* has none"):
+        prepare_run_dir(spec, tmp_path, resume=False, shard=(1, 2))
+    assert list(tmp_path.iterdir()) == []

@@ -7,6 +7,7 @@ Matching ignores case and ``-``/``_``, so ``JAMQL`` suggests ``jamql`` and
 from __future__ import annotations
 
 import difflib
+import re
 
 
 def _key(name) -> str:
@@ -29,3 +30,31 @@ def unknown_name(kind: str, name, choices, valid: str | None = None) -> ValueErr
     choices = [str(c) for c in choices]
     listed = valid if valid is not None else f"valid {kind}s: {', '.join(choices)}"
     return ValueError(f"unknown {kind} {name!r}{did_you_mean(name, choices)}; {listed}")
+
+
+# What a method, policy or scenario name may be: it becomes a directory of a run (``<out>/<method>/``) or a row
+# of its tables, so one portable file-name component, never a path, nor a file or directory a run, report or
+# sweep directory holds (in any letter case: some file systems ignore it).
+NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
+RESERVED_NAMES = (
+    "run.json", "metrics.csv", "curves.csv", "summary.md", "eval.csv", "report.md", ".lock",  # run, report
+    "checkpoint.npz", "result.json",  # a seed's files
+    "learning_curves.png", "final_fairness.png", "leader_shares.png",  # a run's figures
+    "sweep.json", "sweep.csv", "fair_action_rate.png", "fairness_margin.png", "verdicts.png",  # a sweep's
+)
+_NAME = re.compile(NAME_PATTERN)
+NAME_RULE = (f"a name must match {NAME_PATTERN} (a letter or digit, then letters, digits, '.', '_' or '-'; "
+             f"at most 100 characters) and not be, in any letter case, a file a run directory holds "
+             f"({', '.join(RESERVED_NAMES)})")
+
+
+def check_name(kind: str, name) -> str:
+    """``name`` if a ``kind`` (method, policy, scenario) may be called so, else a ValueError naming the rule.
+
+    Such a name becomes a directory name or a table row: it must be one
+    portable file-name component (``NAME_PATTERN``), not a reserved file name.
+    """
+    if not (isinstance(name, str) and _NAME.fullmatch(name) and name.lower() not in RESERVED_NAMES):
+        raise ValueError(f"{kind} name {name!r} cannot be used (a name becomes a directory name and a table row): "
+                         f"{NAME_RULE}")
+    return name

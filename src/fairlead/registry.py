@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pettingzoo
 
-from fairlead.names import did_you_mean, unknown_name
+from fairlead.names import check_name, did_you_mean, unknown_name
 
 ENV_MODULES = (
     "prisoners_dilemma_v0",
@@ -93,6 +93,10 @@ def env_module(name: str):
 def load_scenario(path: str | Path) -> Scenario:
     """Read one scenario TOML file, with errors that name the file and the problem."""
     path = Path(path)
+    try:
+        check_name("scenario", path.stem)
+    except ValueError as err:
+        raise ValueError(f"scenario file {path}: {err}; a scenario file's name is its stem: rename the file") from None
     try:
         data = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as err:

@@ -14,10 +14,11 @@ import csv
 import io
 import json
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from fairlead.experiments.atomic import write_atomic
+from fairlead.experiments.atomic import TEMPORARY, remove_temporaries, write_atomic
 
 RUN_FILE, METRICS_FILE, CURVES_FILE = "run.json", "metrics.csv", "curves.csv"
 EVALUATION_KIND = "policy-evaluation"  # run.json "kind" of a scored policy (a trained run has none)
@@ -220,17 +221,58 @@ def write_results(out: Path, rows: list[dict], curves: list[dict], methods, titl
     return table
 
 
+REPORT_FILE = "report.md"
+
+
+def _report_files() -> set[str]:
+    """What ``fairlead report`` writes into its --out."""
+    from fairlead.experiments.figures import ALT_TEXT
+
+    return {REPORT_FILE, METRICS_FILE, CURVES_FILE, *ALT_TEXT}
+
+
+def _refuse_foreign(out: Path) -> None:
+    """Refuse an ``out`` that is a file, or a non-empty directory an earlier report did not write."""
+    from fairlead.experiments.runs import LOCK_FILE
+
+    if out.exists() and not out.is_dir():
+        raise ReportError(f"{out} is a file, not a directory; choose another --out")
+    if (out / RUN_FILE).exists():
+        raise ReportError(f"{out} is a run directory; write the report into another --out")
+    held = sorted(p.name for p in out.iterdir() if p.name != LOCK_FILE) if out.is_dir() else []
+    expected = _report_files()
+    foreign = [name for name in held
+               if not (name in expected and (out / name).is_file() or TEMPORARY.fullmatch(name))]
+    if held and (foreign or REPORT_FILE not in held):
+        shown = ", ".join((foreign or held)[:5]) + (", ..." if len(foreign or held) > 5 else "")
+        raise ReportError(f"{out} is not empty and holds no report of `fairlead report` (it holds {shown}); "
+                          f"write the report into a new or empty directory, or into an earlier report's (its "
+                          f"{REPORT_FILE} and figures are replaced)")
+
+
 def write_report(runs, out: Path, interval: str = "bootstrap") -> str:
     """``fairlead report``: report.md, its figures and the merged metrics.csv/curves.csv in ``out``.
 
-    Every run is read and checked before anything is written; returns the table.
+    ``out`` is a new or empty directory, or an earlier report's (replaced
+    whole: a file the new report has not is removed); anything else is
+    refused untouched. Every run is read and checked before anything is
+    written, and ``out`` is locked while the report is written, as a run
+    directory; returns the table.
     """
+    from fairlead.experiments.runs import lock_run_dir
+
     out = Path(out)
     tables = [read_run(path) for path in runs]
     rows, curves, methods, notes = merge(tables)
-    if (out / RUN_FILE).exists():
-        raise ReportError(f"{out} is a run directory; write the report into another --out")
-    if out.exists() and not out.is_dir():
-        raise ReportError(f"{out} is a file, not a directory; choose another --out")
+    _refuse_foreign(out)
     out.mkdir(parents=True, exist_ok=True)
-    return write_results(out, rows, curves, methods, title(tables), notes, "report.md", interval, need_figures=True)
+    with lock_run_dir(out):
+        _refuse_foreign(out)  # again: another command may have written there meanwhile
+        remove_temporaries(out)  # left by a write that was killed; no writer runs (we hold the lock)
+        before = {p.name: p.stat() for p in out.iterdir() if p.name in _report_files()}
+        table = write_results(out, rows, curves, methods, title(tables), notes, REPORT_FILE, interval,
+                              need_figures=True)
+        for name, stat in before.items():  # the earlier report's files this one has not (e.g. no curves now)
+            if os.path.samestat(stat, (out / name).stat()):
+                (out / name).unlink()
+        return table

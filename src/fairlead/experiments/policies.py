@@ -26,6 +26,7 @@ import numpy as np
 from fairlead import __version__
 from fairlead.experiments.atomic import write_atomic
 from fairlead.experiments.comparison import EVALUATION_KIND, RUN_FILE, write_results
+from fairlead.names import check_name
 from fairlead.registry import make
 from fairlead.trainers.config import FIXED_SELECTORS, Method, get_method, import_object, source_entries
 from fairlead.trainers.evaluation import summarise
@@ -113,9 +114,15 @@ def evaluate_policy(env_name: str, env_kwargs: dict, policy: str, seeds, episode
         raise ValueError(f"unknown observation encoding {obs_encoding!r}; valid: {', '.join(OBS_ENCODINGS)}")
     if episodes < 1 or not seeds:
         raise ValueError("a policy evaluation needs at least one seed and one episode")
+    if name is not None:
+        check_name("policy", name)  # before the policy's code is imported
     rule = scoring_method(selector, method)
     default_name, act, source = load_policy(policy)
-    name = name or default_name
+    if name is None:
+        try:
+            name = check_name("policy", default_name)
+        except ValueError as err:
+            raise ValueError(f"{err}; the policy is named after its function or class: name it with --name") from None
     rows = []
     for seed in seeds:
         base = make(env_name, **{**env_kwargs, "obs_encoding": obs_encoding})

@@ -270,6 +270,7 @@ def prepare_run_dir(spec: RunSpec, out: Path, resume: bool, shard: tuple[int, in
             return spec
     elif out.exists() and any(p.name != LOCK_FILE for p in out.iterdir()):
         raise RunDirectoryError(f"{out} exists and is not empty; choose another --out")
+    shard_tasks(spec, shard)  # the shard of the run to record exists and has pairs
     record = {"fairlead": __version__, "fingerprint": spec.fingerprint, **spec.as_dict()}
     if shard:
         record["shard"] = list(shard)
@@ -383,9 +384,19 @@ def usable_cpus() -> int:
 
 
 def shard_tasks(spec: RunSpec, shard: tuple[int, int] | None) -> list[tuple[str, int]]:
-    """The (method, seed) pairs of ``spec`` in order, or shard ``i`` of ``n``'s: every ``n``-th from the ``i``-th."""
+    """The (method, seed) pairs of ``spec`` in order, or shard ``i`` of ``n``'s: every ``n``-th from the ``i``-th.
+
+    A shard that does not exist, or has no pair, is refused (a ValueError).
+    """
     tasks = [(m, s) for m in spec.methods for s in spec.seeds]
-    return tasks if shard is None else tasks[shard[0]::shard[1]]
+    if shard is None:
+        return tasks
+    if not 0 <= shard[0] < shard[1]:
+        raise ValueError(f"shard {shard[0]}/{shard[1]} does not exist: a run of n shards has shards 0/n .. n-1/n")
+    if not tasks[shard[0]::shard[1]]:
+        raise ValueError(f"shard {shard[0]}/{shard[1]} of a run of {len(tasks)} (method, seed) pairs has none; "
+                         f"use fewer shards (at most {len(tasks)})")
+    return tasks[shard[0]::shard[1]]
 
 
 def recorded_shard(out: Path) -> tuple[int, int] | None:
@@ -444,15 +455,12 @@ def run(spec: RunSpec, out: str | Path, resume: bool = False, jobs: int | None =
         from fairlead.experiments.ray_backend import train_with_ray
     out = Path(out)
     _refuse_unusable(out, resume)  # before creating the directory to lock
-    if shard is not None and not 0 <= shard[0] < shard[1]:
-        raise ValueError(f"shard {shard[0]}/{shard[1]} does not exist: a run of n shards has shards 0/n .. n-1/n")
+    if not (out / RUN_FILE).exists():
+        shard_tasks(spec, shard)  # a new run's shard that does not exist or has no pair: before creating out
     out.mkdir(parents=True, exist_ok=True)
     with lock_run_dir(out):
         spec = prepare_run_dir(spec, out, resume, shard)
         tasks = shard_tasks(spec, shard)
-        if not tasks:
-            raise ValueError(f"shard {shard[0]}/{shard[1]} of a run of {len(shard_tasks(spec, None))} (method, "
-                             "seed) pairs has none; use fewer shards")
         jobs = max(1, min(jobs or usable_cpus(), len(tasks)))
         _compile_for_workers([spec], engine, jobs)
         if backend == "ray":

@@ -12,7 +12,9 @@ overrides any subset of the keys.
 Users add methods without touching the package: a method file anywhere (its
 path, ending in ``.toml``, is the method; its stem is the name), or an
 installed package's entry point (group ``fairlead.methods``: ``name =
-"module:ATTR"``, ATTR being the path of a method file). A method file may name
+"module:ATTR"``, ATTR being the path of a method file). A method's name becomes
+a directory of its runs: it must follow ``fairlead.names.check_name`` (checked
+before a method file is read or a package imported). A method file may name
 a user selector class: ``selector = "module:Class"``, ``"file.py:Class"``
 (relative to the method file) or an entry point's name (group
 ``fairlead.selectors``: ``name = "module:Class"``), and the players' learner:
@@ -42,7 +44,7 @@ import numpy as np
 from fairlead.mediation.observation import parse_agent_history, parse_history
 from fairlead.mediation.selectors import SELECTORS, Selector, make_selector
 from fairlead.mediation.transfer import check_settle, parse_transfer
-from fairlead.names import did_you_mean, unknown_name
+from fairlead.names import check_name, did_you_mean, unknown_name
 from fairlead.registry import HYPERPARAMETER_SECTIONS, catalogue_dir, scenario_hyperparameters
 from fairlead.trainers.qlearning import (DEFAULTS, LEARNER_METHODS, LearnerFactory, QConfig, TabularQLearner,
                                         state_problem)
@@ -375,12 +377,17 @@ def get_method(name: str) -> Method:
     """
     if os.fspath(name).endswith(".toml"):
         path = Path(name).resolve()
+        try:
+            check_name("method", path.stem)
+        except ValueError as err:
+            raise ValueError(f"method file {path}: {err}; a method file's name is its stem: rename the file") from None
         if path.stem in method_names():
             raise ValueError(f"method file {path}: its name {path.stem!r} (the file's stem) is a built-in "
                              "method's; rename the file")
         return _load_method(path, source={"file": str(path)})
     names = method_names()
     if name in names:
+        check_name("method", name)  # a catalogue file added by hand
         return _load_method(catalogue_dir("trainers") / "methods" / f"{name}.toml")
     plugins = _entry_points(METHOD_GROUP)
     if name not in plugins:
@@ -388,6 +395,10 @@ def get_method(name: str) -> Method:
         raise unknown_name("method", name, choices,
                            valid=f"valid methods: {', '.join(choices)}; or the path of a method file (.toml)")
     where = f"method {name!r} (entry point {plugins[name].value!r} of {METHOD_GROUP})"
+    try:
+        check_name("method", name)  # before the package is imported
+    except ValueError as err:
+        raise ValueError(f"{where}: {err}; rename the entry point") from None
     try:
         path = Path(os.fspath(plugins[name].load()))
     except Exception as err:  # anything the package raises while it is imported
