@@ -115,3 +115,19 @@ def test_ctrl_c_stops_the_ray_run_leaves_no_ray_process_and_the_run_resumes(loca
     whole = tmp_path / "whole"
     assert main([*args, "--out", str(whole)]) == 0
     assert tree_digest(out) == tree_digest(whole)
+
+
+SWEEP = ["sweep", "--env", "chicken_v0", "--grid", "n_agents=2,3", "max_cycles=3", "--method", "jamql,fixed",
+         "--seeds", "2", "--episodes", "30", "--no-progress", "--jobs", "2"]
+
+
+def test_a_sweep_on_ray_gives_the_local_sweeps_bytes_and_leaves_no_ray_behind(tmp_path):
+    """Every cell trained through Ray (one local instance per cell) is the local sweep's cell, byte for byte."""
+    require("ray")
+    assert main([*SWEEP, "--out", str(tmp_path / "local")]) == 0
+    before = ray_daemons()
+    assert main([*SWEEP, "--backend", "ray", "--out", str(tmp_path / "ray")]) == 0
+    for cell in ("n_agents-2_max_cycles-3", "n_agents-3_max_cycles-3"):
+        assert tree_digest(tmp_path / "ray" / cell) == tree_digest(tmp_path / "local" / cell), cell
+    assert (tmp_path / "ray" / "sweep.csv").read_bytes() == (tmp_path / "local" / "sweep.csv").read_bytes()
+    assert wait_gone(ray_daemons() - before) == set(), "a Ray process outlived the command"

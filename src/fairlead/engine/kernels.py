@@ -20,8 +20,9 @@ numba's nopython mode. Per stage:
        Q[s][a] <- Q[s][a] + alpha * (r + gamma * max_a' Q[s'][a'] - Q[s][a])
 
    with ``r`` everything it was paid in between and no bootstrap at the end;
-5. at the end, the zero-sum transfer is added to the last reward (return-based
-   ``t_i = -beta (G_i - mean G)`` or action-based ``t_i = -kappa n/(n-1) (u_i - mean u)``),
+5. the zero-sum transfer (return-based ``t_i = -beta (G_i - mean G)`` or action-based
+   ``t_i = -kappa n/(n-1) (u_i - mean u)``) is added to the last reward, or, settled stage by stage
+   (``settle = "stage"``), its change over each stage is added to that stage's reward;
    and the vector mediator learns ``V[t, l_t, rho_t] <- V + alpha (R_t - V)``,
    ``R_t = r_t + gamma R_{t+1}``, from the episode's stage rewards.
 
@@ -407,7 +408,7 @@ def play_episodes(
                 out_actions[e, t] = actions
                 out_rewards[e, t] = stage_rewards[t]
 
-        # 5. the end-game transfer, paid with the last reward; the final updates; the vector mediator learns
+        # 5. the transfer (what is left to pay of it), with the last reward; the final updates; the mediator learns
         _transfer(transfer, returns, advantages, strength, transfers)
         for p in range(n):
             paid[p] = paid[p] + (reward[p] + (transfers[p] - settled[p]))
