@@ -31,6 +31,7 @@ from fairlead.registry import make
 from fairlead.trainers.config import FIXED_SELECTORS, Method, get_method, import_object, source_entries
 from fairlead.trainers.evaluation import summarise
 from fairlead.trainers.jamql import EVAL, EpisodeResult, derived_seed, mediated
+from fairlead.usercode import UserCodeError, culprits, user_error
 
 OBS_ENCODINGS = ("discrete", "box")
 
@@ -79,8 +80,14 @@ def scoring_method(selector: str | None, method: str | None) -> Method:
     return definition
 
 
-def play(env, act, players: list[str], env_seed: int, policy: str) -> EpisodeResult:
-    """One episode of ``act`` on the mediated ``env``; an illegal action is refused with where it happened."""
+def play(env, act, players: list[str], env_seed: int, policy: str, context: str | None = None,
+         source: dict | None = None) -> EpisodeResult:
+    """One episode of ``act`` on the mediated ``env``; an illegal action is refused with where it happened.
+
+    Whatever ``act`` raises (SystemExit too, not KeyboardInterrupt) is raised as
+    a UserCodeError naming ``context`` (default ``policy <policy>``: say the
+    seed), the code of ``source`` (``load_policy``'s), the agent and the stage.
+    """
     env.reset(seed=env_seed)
     final_info = None
     for agent in env.agent_iter():
@@ -91,9 +98,12 @@ def play(env, act, players: list[str], env_seed: int, policy: str) -> EpisodeRes
             continue
         try:
             action = act(agent, observation)
-        except Exception as err:  # anything the user's policy raises
-            raise ValueError(f"policy {policy} failed for {agent} at stage {env.unwrapped.stage}: "
-                             f"{type(err).__name__}: {err}") from err
+        except KeyboardInterrupt:
+            raise
+        except BaseException as err:  # anything the user's policy raises
+            blamed = user_error(err, context or f"policy {policy}", culprits(source or {"policy": policy}),
+                                certain=True)
+            raise UserCodeError(f"{blamed} (for {agent} at stage {env.unwrapped.stage})") from None
         mask = observation["action_mask"]
         try:
             legal = bool(mask[int(action)]) and int(action) == action
@@ -128,7 +138,8 @@ def evaluate_policy(env_name: str, env_kwargs: dict, policy: str, seeds, episode
         base = make(env_name, **{**env_kwargs, "obs_encoding": obs_encoding})
         env = mediated(base, rule, seed)
         players = list(base.possible_agents)
-        played = [play(env, act, players, derived_seed(seed, EVAL, j), name) for j in range(episodes)]
+        played = [play(env, act, players, derived_seed(seed, EVAL, j), name, f"policy {name}, seed {seed}", source)
+                  for j in range(episodes)]
         rows.append({"method": name, "seed": seed, **summarise(played, players, base.unwrapped.return_scale)})
     record = {"fairlead": __version__, "kind": EVALUATION_KIND, "env": env_name, "env_kwargs": env_kwargs,
               "name": name, "source": source, "leader_rule": rule.record(), "obs_encoding": obs_encoding,

@@ -39,6 +39,7 @@ import sys
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,7 @@ from fairlead.registry import env_module, make
 from fairlead.trainers.config import HyperParams, apply_overrides, get_method
 from fairlead.trainers.evaluation import HEADLINE, summarise
 from fairlead.trainers.jamql import Trainer
+from fairlead.usercode import blame, culprits
 
 CHECKPOINT_FILE, RESULT_FILE, LOCK_FILE = "checkpoint.npz", "result.json", ".lock"  # RUN_FILE: comparison.py's
 CURVE_OFFSET = 10**6  # learning-curve points play evaluation seeds from here on, apart from the final evaluation's
@@ -66,12 +68,13 @@ PR_SET_PDEATHSIG = 1  # Linux prctl option: the signal a process gets when its p
 _episodes_done = None  # shared counter of training episodes, for the progress bar
 _stop = None  # shared flag: set when a worker failed or the run was interrupted, so the others stop
 _parent = None  # pid of the main process: a worker whose parent changed is an orphan and must not write
+_running = None  # shared array: per call of _in_workers, the pid of the worker running it (0: not running)
 
 
-def _init_worker(counter, stop, parent: int) -> None:
-    """Share the counter and the stop flag; leave signals to the main process; die with it."""
-    global _episodes_done, _stop, _parent
-    _episodes_done, _stop, _parent = counter, stop, parent
+def _init_worker(counter, stop, parent: int, running=None) -> None:
+    """Share the counter, the stop flag and the calls' workers; leave signals to the main process; die with it."""
+    global _episodes_done, _stop, _parent, _running
+    _episodes_done, _stop, _parent, _running = counter, stop, parent, running
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the main process stops us
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the main process's handler (the pool may terminate us)
     if sys.platform.startswith("linux"):
@@ -199,8 +202,9 @@ def seed_dir(out: Path, method: str, seed: int) -> Path:
 
 def _row_keys(spec: RunSpec) -> list[str]:
     """The keys of a result row: what a fresh evaluation of this run reports."""
-    trainer = Trainer(spec.env, spec.env_kwargs, spec.definitions[spec.methods[0]], spec.hp, 0)
-    return ["method", "seed", *trainer.evaluate_summary(1)]
+    with blame_method(spec, spec.methods[0], 0):
+        trainer = Trainer(spec.env, spec.env_kwargs, spec.definitions[spec.methods[0]], spec.hp, 0)
+        return ["method", "seed", *trainer.evaluate_summary(1)]
 
 
 def _check_result(path: Path, result: dict, method: str, seed: int, keys: list[str]) -> None:
@@ -307,6 +311,11 @@ def lock_run_dir(out: Path):
         os.close(fd)
 
 
+def blame_method(spec: RunSpec, method: str, seed: int):
+    """Context: what the method's user code (selector, learner) raises becomes one picklable UserCodeError."""
+    return blame(f"method {method}, seed {seed}", culprits(spec.definitions[method].source))
+
+
 def train_seed(spec: RunSpec, method: str, seed: int, out: Path, stop_after: int | None = None,
                engine: str = "auto") -> dict:
     """Train one (method, seed) run to completion (or ``stop_after`` episodes) and evaluate it.
@@ -315,8 +324,16 @@ def train_seed(spec: RunSpec, method: str, seed: int, out: Path, stop_after: int
 
     Returns ``{}`` if it stopped early (``stop_after``, or the run was stopped).
     A finished seed whose checkpoint was lost is retrained to recreate it; the
-    result must equal its recorded result byte for byte.
+    result must equal its recorded result byte for byte. Whatever the method's
+    user code raises (SystemExit too) is raised as a UserCodeError naming the
+    method, the seed, the code's file and the exception; the seed's last
+    checkpoint stays as it was.
     """
+    with blame_method(spec, method, seed):
+        return _train_seed(spec, method, seed, out, stop_after, engine)
+
+
+def _train_seed(spec: RunSpec, method: str, seed: int, out: Path, stop_after: int | None, engine: str) -> dict:
     last_saved = time.monotonic()
     folder = seed_dir(out, method, seed)
     result_file, checkpoint = folder / RESULT_FILE, folder / CHECKPOINT_FILE
@@ -474,7 +491,8 @@ def _train_local(spec: RunSpec, out: Path, tasks: list, jobs: int, progress: boo
                  engine: str) -> dict:
     """``{(method, seed): result}`` from a pool of ``jobs`` local worker processes."""
     calls = [(train_seed, (spec, m, s, out), {"engine": engine}) for m, s in tasks]
-    done = _in_workers(calls, jobs, progress, len(tasks) * spec.hp.training.episodes, start_method)
+    done = _in_workers(calls, jobs, progress, len(tasks) * spec.hp.training.episodes, start_method,
+                       labels=[f"method {m}, seed {s}" for m, s in tasks])
     return {task: result for task, (result, _) in zip(tasks, done)}
 
 
@@ -501,7 +519,7 @@ def run_all(runs: list[tuple[RunSpec, Path]], jobs: int | None = None, progress:
         _compile_for_workers([spec for spec, _ in prepared], engine, jobs)
         trained = _in_workers([(train_seed, (spec, m, s, out), {"engine": engine}) for spec, out, m, s in tasks],
                               jobs, progress, sum(spec.hp.training.episodes for spec, *_ in tasks), start_method,
-                              meanwhile=_import_figures)
+                              meanwhile=_import_figures, labels=[f"{out}: method {m}, seed {s}" for _, out, m, s in tasks])
         results, seconds = defaultdict(list), defaultdict(float)
         for (spec, out, _, _), (result, took) in zip(tasks, trained):
             results[out].append(result)
@@ -530,40 +548,88 @@ def _import_figures() -> None:
         pass
 
 
-def _timed(function, args: tuple, kwargs: dict) -> tuple:
+def _timed(index: int, function, args: tuple, kwargs: dict) -> tuple:
+    """``(result, seconds)`` of call ``index``; while it runs, ``_running[index]`` holds this worker's pid."""
+    if _running is not None:
+        _running[index] = os.getpid()
     start = time.perf_counter()
-    return function(*args, **kwargs), time.perf_counter() - start
+    try:
+        return function(*args, **kwargs), time.perf_counter() - start
+    finally:
+        if _running is not None:
+            _running[index] = 0
+
+
+def _died(labels: list[str], running, processes: dict, unfinished: list[int]) -> RuntimeError:
+    """The error for a worker that died without an error (``os._exit``, a crash, a signal): what it was running.
+
+    ``running``: per call, the pid of the worker running it; ``processes``: the pool's worker processes by pid.
+    The pool terminates the other workers once one has died, so the dead one is the worker that ended by itself.
+    """
+    def ending(process) -> str | None:
+        if process is not None:
+            process.join(5)  # a dead worker's status shows a moment after the pool sees it die; the pool ends the others
+        code = None if process is None else process.exitcode
+        if code is None or code == -signal.SIGTERM:
+            return None  # still running, or terminated by the pool because another worker died
+        return f"was killed by signal {signal.Signals(-code).name}" if code < 0 else f"exited with status {code}"
+
+    ran = [(i, ending(processes.get(running[i]))) for i in range(len(labels)) if running[i]]
+    dead = [(i, how) for i, how in ran if how is not None]
+    if len(dead) == 1 or len(ran) == 1:
+        i, how = dead[0] if dead else ran[0]
+        return RuntimeError(f"{labels[i]}: the worker process running it {how or 'died'} without an error (its code "
+                            "called os._exit, crashed, or the process was killed); what it had checkpointed is kept")
+    which = ([f"{labels[i]} (its worker {how})" for i, how in dead] or [labels[i] for i, _ in ran]
+             or [labels[i] for i in unfinished])
+    return RuntimeError(f"a worker process died without an error (its code called os._exit, crashed, or the process "
+                        f"was killed) while running one of: {'; '.join(which)}; what was checkpointed is kept")
 
 
 def _in_workers(calls: list, jobs: int, progress: bool, episodes: int, start_method: str,
-                meanwhile=None) -> list[tuple]:
+                meanwhile=None, labels: list[str] | None = None) -> list[tuple]:
     """``(result, seconds)`` of each ``(function, args, kwargs)`` in ``calls``, run by ``jobs`` worker processes.
 
     ``episodes``: the training episodes the calls count, for the progress bar;
-    ``meanwhile``: called here once the workers have started.
+    ``meanwhile``: called here once the workers have started; ``labels``: what
+    each call does ("method M, seed S"), to say what a worker that died was running.
     If a call fails, or the main process is interrupted (KeyboardInterrupt),
     the workers stop at their next episode, queued calls never start, and the
-    error is raised once they have stopped.
+    error is raised once they have stopped. A worker that dies without an
+    error (``os._exit``, a crash) is told as a RuntimeError naming its call.
     """
+    labels = labels or [f"{getattr(call[0], '__name__', 'call')} {i}" for i, call in enumerate(calls)]
     context = multiprocessing.get_context(start_method)
     counter, stop = context.Value("q", 0), context.Value("b", 0)  # episodes trained by all workers; stop flag
+    running = context.Array("q", len(calls))  # per call: the pid of the worker running it, 0 when none
+    processes: dict = {}  # every worker process the pool started, by pid: to find the one that died
+    futures: list = []
     with tqdm(total=episodes, desc="training", unit="episode", disable=not progress, mininterval=0.5) as bar, \
             ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker,
-                                initargs=(counter, stop, os.getpid())) as pool:
+                                initargs=(counter, stop, os.getpid(), running)) as pool:
         try:
-            futures = [pool.submit(_timed, *call) for call in calls]
+            for i, call in enumerate(calls):
+                futures.append(pool.submit(_timed, i, *call))
+                processes.update(getattr(pool, "_processes", None) or {})
             if meanwhile is not None:
                 meanwhile()
             pending = set(futures)
             while pending:
+                processes.update(getattr(pool, "_processes", None) or {})
                 done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
                 bar.update(counter.value - bar.n)
                 failed = sorted((f for f in done if f.exception() is not None), key=futures.index)
                 if failed:
                     raise failed[0].exception()
-        except BaseException:  # a worker's error, or KeyboardInterrupt: stop the others, then raise
+        except BaseException as err:  # a worker's error, or KeyboardInterrupt: stop the others, then raise
             stop.value = 1
+            if isinstance(err, BrokenProcessPool):
+                unfinished = [i for i in range(len(calls)) if i >= len(futures) or not futures[i].done()
+                              or futures[i].cancelled() or futures[i].exception() is not None]
+                died = _died(labels, running.get_obj(), processes, unfinished)
             pool.shutdown(cancel_futures=True)
+            if isinstance(err, BrokenProcessPool):
+                raise died from None
             raise
         return [f.result() for f in futures]
 
@@ -652,12 +718,13 @@ def evaluate_run(out: str | Path, episodes: int | None = None, progress: bool = 
         with tqdm(total=len(states) * episodes, desc="evaluating", unit="episode",
                   disable=not progress, mininterval=0.5) as bar:
             for (method, seed), state in states.items():
-                trainer = make_trainer(spec.env, spec.env_kwargs, spec.definitions[method], spec.hp, seed)
-                trainer.load_state_dict(state)
-                played = []
-                for j in range(episodes):  # one at a time for the bar; same seeds as trainer.evaluate(episodes)
-                    played += trainer.evaluate(1, offset=j)
-                    bar.update()
+                with blame_method(spec, method, seed):
+                    trainer = make_trainer(spec.env, spec.env_kwargs, spec.definitions[method], spec.hp, seed)
+                    trainer.load_state_dict(state)
+                    played = []
+                    for j in range(episodes):  # one at a time for the bar; same seeds as trainer.evaluate(episodes)
+                        played += trainer.evaluate(1, offset=j)
+                        bar.update()
                 rows.append({"method": method, "seed": seed,
                              **summarise(played, trainer.players, trainer.return_scale)})
         write_atomic(out / "eval.csv", csv_text(rows))
