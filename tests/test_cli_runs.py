@@ -242,7 +242,7 @@ def method_catalogue(tmp_path, monkeypatch):
         ('selector = "vector_mediator"\nagent_history = ["unfair_lead"]',
          ["unknown agent_history feature 'unfair_lead' (did you mean 'unfair_leads'?)"]),
         ('selector = "vector_mediator"\ntransfer = ["unfair_advantage", -1]',
-         ["transfer strength kappa must be a finite number >= 0, got -1"]),
+         ["transfer strength kappa must be in [0, 1,000,000], got -1"]),
         ('selector = "vector_mediator"\ntransfer = ["unfair_advantag", 2]',
          ["unknown transfer rule 'unfair_advantag' (did you mean 'unfair_advantage'?)"]),
         ('selector = "vector_mediator"\n[selector_kwargs]\nleader = "player_1"', ["takes no [selector_kwargs]"]),

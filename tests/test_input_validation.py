@@ -186,3 +186,107 @@ def test_resource_values_whose_returns_overflow(kwargs):
 
 def test_move_codes_are_named():
     assert [rc.MOVES[m] for m in (rc.STAY, rc.UP, rc.DOWN, rc.LEFT, rc.RIGHT)] == list(rc.MOVES)
+
+
+# ------------------------------------------------------------ issue 23 (reliability)
+@pytest.mark.parametrize("command", [
+    ["train", "--env", "chicken_v0", "--method", "random"],
+    ["sweep", "--env", "chicken_v0", "--method", "random", "--grid", "max_cycles=2,3"],
+    ["evaluate", "--env", "chicken_v0", "--policy", "random"],
+], ids=["train", "sweep", "evaluate"])
+@pytest.mark.parametrize("seeds", ["99999999999999999999", "100000000", "100001"])
+def test_a_huge_number_of_seeds_is_refused_before_anything_is_written(tmp_path, capsys, command, seeds):
+    from fairlead.cli import main
+    from fairlead.experiments.runs import MAX_SEEDS
+
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exit_info:
+        main([*command, "--seeds", seeds, "--out", str(out)])
+    assert exit_info.value.code == 2
+    assert f"expected a number of seeds from 1 to {MAX_SEEDS:,} (MAX_SEEDS), got {int(seeds)}" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_a_run_spec_with_too_many_seeds_is_refused():
+    from fairlead.experiments.runs import MAX_SEEDS, RunSpec
+
+    RunSpec("chicken_v0", {}, ("random",), tuple(range(MAX_SEEDS)))
+    with pytest.raises(ValueError, match=r"a run takes at most 100,000 seeds \(MAX_SEEDS\), got 100,001"):
+        RunSpec("chicken_v0", {}, ("random",), tuple(range(MAX_SEEDS + 1)))
+
+
+@pytest.mark.parametrize("grid_size", [(10**6, 10**6), (1000, 1001), (1, 10**6 + 1)])
+def test_a_grid_beyond_max_cells_is_refused_before_allocating(grid_size):
+    assert rc.MAX_CELLS == 1_000_000 and "at most 1,000,000 cells" in " ".join(rc.__doc__.split())
+    with pytest.raises(ValueError, match=rf"grid_size {grid_size[0]}x{grid_size[1]} has [\d,]+ cells, more than "
+                                         r"the 1,000,000 allowed \(MAX_CELLS"):
+        rc.env(grid_size=grid_size)
+
+
+def test_the_largest_grid_is_accepted():
+    env = rc.env(grid_size=(1000, 1000))
+    env.reset(seed=0)
+    assert env.unwrapped.rows * env.unwrapped.cols == rc.MAX_CELLS
+
+
+@pytest.mark.parametrize("kappa", [1e308, 1e6 + 1, math.inf, -1])
+def test_an_unfair_advantage_strength_beyond_max_kappa_is_refused(kappa):
+    from fairlead.mediation.transfer import MAX_KAPPA
+
+    assert MAX_KAPPA == 1e6
+    with pytest.raises(ValueError, match=r"transfer strength kappa must be in \[0, 1,000,000\], got "):
+        fairlead.mediate(fairlead.make("chicken_v0", leader=None), transfer=("unfair_advantage", kappa))
+
+
+def test_the_issue_example_kappa_1e308_gives_no_nan():
+    with pytest.raises(ValueError, match=r"in \[0, 1,000,000\], got 1e\+308"):
+        fairlead.mediate(fairlead.make("chicken_v0", leader=None), transfer=("unfair_advantage", 1e308))
+    env = fairlead.mediate(fairlead.make("chicken_v0", leader=None), transfer=("unfair_advantage", 1e6))
+    env.reset(seed=0)
+    for agent in env.agent_iter():
+        env.step(None if env.terminations[agent] or env.truncations[agent]
+                 else int(np.flatnonzero(env.observe(agent)["action_mask"])[0]))
+    assert all(math.isfinite(r) for r in env._cumulative_rewards.values())
+
+
+def test_a_strength_whose_transfers_overflow_the_envs_returns_is_refused():
+    game = fairlead.make("matrix_game_v0", payoff=[[1e302, 0.0], [2e302, 1.0]], max_cycles=10, leader=None)
+    with pytest.raises(ValueError, match=r"transfer strength 1e\+06 too large for the env's returns "
+                                         r"\(return_scale .*could overflow"):
+        fairlead.mediate(game, transfer=("unfair_advantage", 1e6))
+    fairlead.mediate(fairlead.make("matrix_game_v0", payoff=[[1e302, 0.0], [2e302, 1.0]], max_cycles=10,
+                                   leader=None), transfer=("unfair_advantage", 1.0))
+
+
+def _any_env(mediated: bool):
+    return fairlead.mediate(fairlead.make("chicken_v0", leader=None)) if mediated else fairlead.make("chicken_v0")
+
+
+@pytest.mark.parametrize("mediated", [False, True], ids=["env", "mediated"])
+@pytest.mark.parametrize("seed, error", [(-1, ValueError), ("a", TypeError), (1.5, TypeError), (True, TypeError)])
+def test_a_bad_reset_seed_says_what_a_seed_may_be(mediated, seed, error):
+    env = _any_env(mediated)
+    with pytest.raises(error, match=rf"seed must be an integer >= 0 or None, got {seed!r}"):
+        env.reset(seed=seed)
+    with pytest.raises(error, match="seed must be an integer >= 0 or None"):
+        env.unwrapped.reset(seed=seed)
+    env.reset(seed=np.int64(3))
+    env.reset(seed=None)
+
+
+def test_a_bad_parallel_reset_seed_says_what_a_seed_may_be():
+    from fairlead.envs import chicken_v0
+
+    with pytest.raises(ValueError, match="seed must be an integer >= 0 or None, got -1"):
+        chicken_v0.parallel_env().reset(seed=-1)
+
+
+@pytest.mark.parametrize("mediated", [False, True], ids=["env", "mediated"])
+@pytest.mark.parametrize("agent", ["ghost", 3, ["player_0"]])
+def test_observing_an_unknown_agent_names_it_and_the_valid_agents(mediated, agent):
+    env = _any_env(mediated)
+    env.reset(seed=0)
+    with pytest.raises(KeyError) as info:
+        env.observe(agent)
+    assert isinstance(info.value, ValueError)
+    assert str(info.value) == f"unknown agent {agent!r}; valid agents: {', '.join(env.possible_agents)}"

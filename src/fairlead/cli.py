@@ -17,7 +17,7 @@ from fairlead.experiments.comparison import write_report
 from fairlead.experiments.policies import FIXED_SELECTORS, OBS_ENCODINGS, evaluate_into
 from fairlead.experiments.report import KINDS
 from fairlead.experiments.reproduce import reproduce
-from fairlead.experiments.runs import (BACKENDS, RUN_FILE, RunSpec, evaluate_run, load_spec, merge_shards,
+from fairlead.experiments.runs import (BACKENDS, MAX_SEEDS, RUN_FILE, RunSpec, evaluate_run, load_spec, merge_shards,
                                       recorded_shard, run)
 from fairlead.experiments.sweep import SWEEP_FILE, parse_grid, sweep
 from fairlead.registry import resolve
@@ -35,6 +35,14 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
+
+
+def _seeds(text: str) -> int:
+    """--seeds N: seeds 0..N-1, with N in 1..MAX_SEEDS (checked before anything is allocated or written)."""
+    value = _positive_int(text)
+    if value > MAX_SEEDS:
+        raise argparse.ArgumentTypeError(f"expected a number of seeds from 1 to {MAX_SEEDS:,} (MAX_SEEDS), got {value}")
     return value
 
 
@@ -223,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
                                  "required for a new run")
     p.add_argument("--method", help="method name or path of a method .toml file, comma-separated ones, or 'all' "
                                     "(see `fairlead list methods`); required for a new run")
-    p.add_argument("--seeds", type=_positive_int,
+    p.add_argument("--seeds", type=_seeds,
                    help=f"number of seeds, 0..N-1 (default {DEFAULT_SEEDS}, or the resumed run's)")
     p.add_argument("--episodes", type=_positive_int, help="training episodes per seed (default from "
                    "trainers/defaults.toml, or the resumed run's)")
@@ -273,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "words, or lists of numbers: grid_size=[3,3],[4,4]); a cell per combination; required for "
                         "a new sweep")
     p.add_argument("--method", help="methods, as for train; required for a new sweep")
-    p.add_argument("--seeds", type=_positive_int,
+    p.add_argument("--seeds", type=_seeds,
                    help=f"number of seeds per cell, 0..N-1 (default {DEFAULT_SEEDS}, or the recorded sweep's)")
     p.add_argument("--episodes", type=_positive_int, help="training episodes per seed, as for train")
     p.add_argument("--config", type=Path, help="TOML overriding trainers/defaults.toml, as for train")
@@ -310,7 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--selector", help=f"the leader rule: {', '.join(FIXED_SELECTORS)}")
     p.add_argument("--method", help="or a method (name or .toml) whose leader rule and history features to use; "
                                     "its leader must not be learned")
-    p.add_argument("--seeds", type=_positive_int, default=DEFAULT_SEEDS,
+    p.add_argument("--seeds", type=_seeds, default=DEFAULT_SEEDS,
                    help=f"number of seeds, 0..N-1, as a trained run's (default {DEFAULT_SEEDS})")
     p.add_argument("--episodes", type=_positive_int,
                    help="evaluation episodes per seed (default: the scenario's eval_episodes, as a trained run)")

@@ -21,6 +21,29 @@ def check_int(name: str, value, minimum: int, maximum: int | None = MAX_INT) -> 
     return int(value)
 
 
+def check_seed(seed) -> int | None:
+    """A ``reset``/``mediate`` seed: None (keep the current stream) or an integer >= 0, as numpy seeds take."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an integer >= 0 or None, got {seed!r}")
+    if seed < 0:
+        raise ValueError(f"seed must be an integer >= 0 or None, got {seed}")
+    return int(seed)
+
+
+class UnknownAgentError(KeyError, ValueError):
+    """An agent name the env does not have (a KeyError, as a dict lookup's, with a readable message)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def unknown_agent(agent, agents) -> UnknownAgentError:
+    """The error for ``agent`` not being one of ``agents``, naming the valid ones."""
+    return UnknownAgentError(f"unknown agent {agent!r}; valid agents: {', '.join(map(str, agents))}")
+
+
 def as_int(action) -> int | None:
     """``action`` as an int if it is an integer (or a 0-d integer array), else None."""
     if type(action) is int:  # the common case, first

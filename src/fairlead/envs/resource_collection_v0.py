@@ -150,7 +150,8 @@ resource_collection_v0.env(n_agents=2, grid_size=(3, 3), n_fair=1, n_unfair=1,
 ```
 
 - `grid_size`: (rows, columns); needs at least `n + n_fair + n_unfair` cells
-  (the default 3 x 3 holds up to 7 agents).
+  (the default 3 x 3 holds up to 7 agents) and at most 1,000,000 cells
+  (`MAX_CELLS`, e.g. 1000 x 1000).
 - `n_fair`, `n_unfair` >= 1: resources of each kind on the grid.
 - `cooperation`: agents needed on a cell to collect, 1..n.
 - `fair_value`, `unfair_value` > 0; `unfair_share` in [1/n, 1].
@@ -185,6 +186,7 @@ from fairlead.names import unknown_name
 MOVES = ("stay", "up", "down", "left", "right")
 STAY, UP, DOWN, LEFT, RIGHT = rules.STAY, rules.UP, rules.DOWN, rules.LEFT, rules.RIGHT  # indices into MOVES
 PREFERENCES = {"neutral": 1.0, "mild": 1.5, "strong": 3.0}
+MAX_CELLS = 1_000_000  # grid cells at most: the per-cell tables stay a few MB (the card's Arguments)
 # values of the ``leader_heads`` feature
 NOT_MOVED, HEADS_NEITHER, HEADS_FAIR, HEADS_UNFAIR = (
     rules.NOT_MOVED, rules.HEADS_NEITHER, rules.HEADS_FAIR, rules.HEADS_UNFAIR)
@@ -286,6 +288,9 @@ class raw_env(StackelbergEnv):
         except (TypeError, ValueError):
             raise ValueError(f"grid_size must be (rows, columns), got {grid_size!r}") from None
         self.rows, self.cols = check_int("grid rows", rows, 1), check_int("grid columns", cols, 1)
+        if self.rows * self.cols > MAX_CELLS:
+            raise ValueError(f"grid_size {self.rows}x{self.cols} has {self.rows * self.cols:,} cells, more than "
+                             f"the {MAX_CELLS:,} allowed (MAX_CELLS, e.g. grid_size=(1000, 1000))")
         self.n_fair = check_int("n_fair", n_fair, 1)
         self.n_unfair = check_int("n_unfair", n_unfair, 1)
         n_resources = self.n_fair + self.n_unfair

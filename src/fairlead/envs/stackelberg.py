@@ -53,7 +53,7 @@ from gymnasium import spaces
 from pettingzoo import AECEnv
 from pettingzoo.utils import wrappers
 
-from fairlead.envs.checks import check_action, check_int
+from fairlead.envs.checks import check_action, check_int, check_seed, unknown_agent
 from fairlead.envs.parallel import parallel_wrapper_fn
 from fairlead.mediation.selectors import SELECTORS, FixedSelector, MediatorView, check_agent, make_selector
 from fairlead.names import unknown_name
@@ -334,7 +334,7 @@ class StackelbergEnv(AECEnv):
         return self._action_space
 
     def reset(self, seed: int | None = None, options: dict | None = None):
-        if seed is not None:
+        if check_seed(seed) is not None:
             self._rng = np.random.default_rng(seed)
         n = len(self.possible_agents)
         self.agents = self.possible_agents[:]
@@ -374,7 +374,10 @@ class StackelbergEnv(AECEnv):
             info["leader"] = name
 
     def observe(self, agent):
-        i = self.agent_name_mapping[agent]
+        try:
+            i = self.agent_name_mapping[agent]
+        except (KeyError, TypeError):  # TypeError: unhashable
+            raise unknown_agent(agent, self.possible_agents) from None
         leader = -1 if self._order is None else self._order[0]  # -1: not chosen yet, all follow
         following = self.phase == "follow"
         seen = self._actions[leader] + 1 if following else 0

@@ -60,6 +60,7 @@ from fairlead.trainers.jamql import Trainer
 from fairlead.usercode import blame, culprits
 
 CHECKPOINT_FILE, RESULT_FILE, LOCK_FILE = "checkpoint.npz", "result.json", ".lock"  # RUN_FILE: comparison.py's
+MAX_SEEDS = 100_000  # seeds a run (and each sweep cell, and `fairlead evaluate`) may have: 0..MAX_SEEDS-1 at most
 CURVE_OFFSET = 10**6  # learning-curve points play evaluation seeds from here on, apart from the final evaluation's
 # the compiled engine trains a checkpoint interval in milliseconds: it saves at one only if its last save is this
 # old (and always at the end), or checkpoints would cost more than the training they protect
@@ -114,6 +115,8 @@ class RunSpec:
         object.__setattr__(self, "definitions", {d.name: d for d in definitions})
         if not self.methods or not self.seeds:
             raise ValueError("a run needs at least one method and one seed")
+        if len(self.seeds) > MAX_SEEDS:
+            raise ValueError(f"a run takes at most {MAX_SEEDS:,} seeds (MAX_SEEDS), got {len(self.seeds):,}")
         origin = {}
         for d in definitions:  # two method files of one stem, or a file named like an entry-point method
             where = d.source.get("file", d.name)

@@ -25,7 +25,7 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import AECEnv, ParallelEnv
 
-from fairlead.envs.checks import as_int, check_action, check_int
+from fairlead.envs.checks import UnknownAgentError, as_int, check_action, check_seed, unknown_agent
 from fairlead.fairness import DEFAULT_METRIC, METRICS
 from fairlead.mediation.leader_phase import LeaderPhase, MediatorAgentPhase, SelectorPhase, VotePhase
 from fairlead.mediation.observation import (
@@ -38,7 +38,7 @@ from fairlead.mediation.observation import (
     parse_history,
 )
 from fairlead.mediation.selectors import MediatorView, Selector, check_agent, make_selector
-from fairlead.mediation.transfer import check_settle, parse_transfer
+from fairlead.mediation.transfer import check_settle, check_transfer_fits, parse_transfer
 from fairlead.names import unknown_name
 
 # the public Stackelberg protocol mediate() requires of env.unwrapped (docs/stackelberg-protocol.md):
@@ -138,12 +138,11 @@ class MediatedEnv(AECEnv):
         self.metric = phase.metric.name if self.mediator_as_agent else DEFAULT_METRIC
         self.possible_agents = self.players + list(phase.agents)
         self.transfer = parse_transfer(transfer)
+        check_transfer_fits(self.transfer, self._game)
         self.settle = check_settle(settle)
         self.history = parse_history(history)
         self.agent_history = AgentHistory(self.players, parse_agent_history(agent_history))
-        if seed is not None:
-            check_int("seed", seed, 0, maximum=None)
-        self._rng = _mediator_rng(seed)
+        self._rng = _mediator_rng(check_seed(seed))
         self.mediator_observation = getattr(phase, "observation", None) or MediatorObservation(
             len(self.players), self.max_cycles, self._game.return_scale, self.history, self.obs_encoding)
         self.metadata = {**env.metadata, "name": f"mediated_{env.metadata['name']}"}
@@ -271,7 +270,7 @@ class MediatedEnv(AECEnv):
         return self._action_spaces[agent]
 
     def reset(self, seed: int | None = None, options: dict | None = None):
-        if seed is not None:
+        if check_seed(seed) is not None:
             self._rng = _mediator_rng(seed)
         self.env.reset(seed=seed, options=options)
         if not self._protocol_checked:
@@ -290,7 +289,10 @@ class MediatedEnv(AECEnv):
     def observe(self, agent):
         if agent in self.leader_phase.agents:
             return self.leader_phase.observe(self)
-        inner = self.env.observe(agent)
+        try:
+            inner = self.env.observe(agent)
+        except UnknownAgentError:  # the game's error names only the players
+            raise unknown_agent(agent, self.possible_agents) from None
         mask = np.zeros(self._n_actions, np.int8)
         if self._phase:
             self.leader_phase.player_mask(mask, len(self.players))

@@ -14,7 +14,7 @@ transfers ``t`` that sum to zero. The mediated env adds ``t_i`` to player
 It can never make a fair action pay: a leader that takes an advantage ``a``
 keeps ``(1 - beta (1 - 1/n)) a`` of it.
 
-``unfair_advantage`` (action-based), strength ``kappa >= 0``::
+``unfair_advantage`` (action-based), strength ``kappa`` in [0, MAX_KAPPA] (1e6)::
 
     u_i = sum over the stages i led unfairly (the env's fair-action rule) of
           max(0, r_i - mean_{j != i} r_j)          (the advantage it took)
@@ -43,6 +43,9 @@ from fairlead.names import unknown_name
 
 # |sum t| allowed, relative to sum |G|: the float residue of a zero-sum rule, not a leak.
 ZERO_SUM_RTOL = 1e-9
+# Largest kappa of unfair_advantage: far beyond any useful charge (kappa = 4 already makes an unfair lead a net
+# loss), small enough that kappa times an env's (finite) returns stays finite; mediate() checks the product.
+MAX_KAPPA = 1e6
 
 
 class TransferRule(Protocol):
@@ -89,7 +92,7 @@ def unfair_advantage(returns: np.ndarray, kappa: float, stages: Sequence = ()) -
     return out
 
 
-unfair_advantage.max_strength = math.inf
+unfair_advantage.max_strength = MAX_KAPPA
 
 # When the transfer is paid: "end", all of it with the last stage's rewards (the paper's end-game transfer);
 # "stage", after every stage the change in the transfer of the stages so far, so an unfair lead is charged in the
@@ -115,6 +118,7 @@ def check_strength(strength, maximum: float = 1.0, rule: str = "mean_deviation")
     """A rule's strength: in [0, 1] for ``mean_deviation`` (``beta``), [0, maximum] otherwise."""
     name = {"mean_deviation": "beta", "unfair_advantage": "kappa"}.get(rule, f"of rule {rule!r}")
     valid = "in [0, 1]" if maximum == 1.0 else ("a finite number >= 0" if maximum == math.inf
+                                                 else f"in [0, {maximum:,.0f}]" if maximum == int(maximum)
                                                  else f"in [0, {maximum:g}]")
     if isinstance(strength, bool) or not isinstance(strength, (int, float, np.integer, np.floating)):
         kind = "a number " + valid if valid.startswith("in") else valid
@@ -122,6 +126,20 @@ def check_strength(strength, maximum: float = 1.0, rule: str = "mean_deviation")
     if not (math.isfinite(strength) and 0.0 <= strength <= maximum):
         raise ValueError(f"transfer strength {name} must be {valid}, got {strength}")
     return float(strength)
+
+
+def check_transfer_fits(transfer: "Transfer", game) -> None:
+    """ValueError at construction if ``transfer``'s strength times ``game``'s returns could overflow.
+
+    A shipped rule moves at most ``strength * n/(n-1)`` times a spread of episode returns or of advantages,
+    each at most ``return_scale`` (the protocol's spread of attainable returns); the bound keeps room on top.
+    """
+    n, scale = len(game.possible_agents), game.return_scale
+    with np.errstate(over="ignore", invalid="ignore"):
+        bound = transfer.strength * 4.0 * n * max(float(scale), 1.0)
+    if not np.isfinite(bound):
+        raise ValueError(f"transfer strength {transfer.strength:g} too large for the env's returns (return_scale "
+                         f"{scale:g}, {n} agents): the transfers could overflow; use a smaller strength")
 
 
 def check_beta(beta) -> float:
