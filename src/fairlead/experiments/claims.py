@@ -27,6 +27,7 @@ ABLATIONS = ("jamql-no-selection", "jamql-no-history", "jamql-no-endgame", "jamq
 FAIR_ACTIONS = 0.9  # "leaders end up acting fairly": JAM-QL's mean fair-action rate at least this
 EFFICIENCY = 0.8  # "... and not by collecting less": its mean total return at least this times alternating's
 COLLECTS = f"total return >= {EFFICIENCY} x alternating's"
+LEADERS = f"leaders act fairly (rate >= {FAIR_ACTIONS})"
 
 
 def load_rows(run_dir: Path) -> dict[str, list[dict[str, float]]]:
@@ -93,7 +94,7 @@ def claims(run_dir: Path, setting: str) -> list[tuple[str, str, str, str]]:
     verdict = leaders_act_fairly(jamql, fixed)
     numbers = f"{fmt(jamql, 'fair_action_rate')}" + (f" vs fixed {fmt(fixed, 'fair_action_rate')}" if fixed else "")
     numbers += f"; last stage {fmt(jamql, 'fair_action_rate_last')}"
-    out.append((setting, f"leaders act fairly (rate >= {FAIR_ACTIONS})", verdict, numbers))
+    out.append((setting, LEADERS, verdict, numbers))
     if "alternating" in methods:
         out.append((setting, COLLECTS, collects(jamql, methods["alternating"]),
                     f"{fmt(jamql, 'total_return')} vs {fmt(methods['alternating'], 'total_return')}"))

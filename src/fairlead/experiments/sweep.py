@@ -41,8 +41,8 @@ from pathlib import Path
 
 from fairlead import __version__
 from fairlead.experiments.atomic import TEMPORARY, write_atomic
-from fairlead.experiments.claims import (CEILING, COLLECTS, EFFICIENCY, FAIR_ACTIONS, collects, compare, fmt, interval,
-                                         leaders_act_fairly, load_rows)
+from fairlead.experiments.claims import (CEILING, COLLECTS, EFFICIENCY, FAIR_ACTIONS, LEADERS, collects, compare, fmt,
+                                         interval, leaders_act_fairly, load_rows)
 from fairlead.experiments.comparison import csv_text
 from fairlead.experiments.runs import OPTIONS, RunDirectoryError, RunSpec, check_run_options, run, run_all
 from fairlead.registry import env_module, resolve
@@ -59,7 +59,6 @@ DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 WORD = re.compile(r"[A-Za-z0-9.+-]+")  # what a value may hold: characters every file system takes in a name
 BETWEEN_VALUES = re.compile(r",(?![^\[]*\])")  # a comma outside brackets
 MAX_NAME = 200  # characters of a cell's directory name (file systems take 255 bytes)
-LEADERS = f"leaders act fairly (rate >= {FAIR_ACTIONS})"  # the claim's name in the claims table
 
 
 # ------------------------------------------------------------------------------------------- the grid
@@ -83,18 +82,16 @@ def _value(text: str, key: str):
     return text
 
 
+def _text(value, between: str = ",") -> str:
+    """A value as ``--grid`` takes it (``[3,3]``), or, ``between="x"``, as its cell's directory name shows it (``3x3``)."""
+    if isinstance(value, tuple):
+        inner = between.join(_text(v, between) for v in value)
+        return inner if between == "x" else f"[{inner}]"
+    return repr(value) if isinstance(value, float) else str(value)
+
+
 def _token(value) -> str:
-    """A value as its cell's directory name shows it (``[3,3]``: ``3x3``)."""
-    if isinstance(value, tuple):
-        return "x".join(map(_token, value))
-    return repr(value) if isinstance(value, float) else str(value)
-
-
-def _text(value) -> str:
-    """A value as ``--grid`` takes it."""
-    if isinstance(value, tuple):
-        return "[" + ",".join(map(_text, value)) + "]"
-    return repr(value) if isinstance(value, float) else str(value)
+    return _text(value, "x")
 
 
 def parse_grid(items) -> dict[str, tuple]:
