@@ -570,8 +570,11 @@ def _died(labels: list[str], running, processes: dict, unfinished: list[int]) ->
     The pool terminates the other workers once one has died, so the dead one is the worker that ended by itself.
     """
     def ending(process) -> str | None:
-        if process is not None:
-            process.join(5)  # a dead worker's status shows a moment after the pool sees it die; the pool ends the others
+        # a dead worker's status shows a moment after the pool sees it die; the pool's own thread may reap it first
+        # (then this thread's waitpid finds no child and the status appears once that thread has recorded it)
+        deadline = time.monotonic() + 5
+        while process is not None and process.exitcode is None and time.monotonic() < deadline:
+            time.sleep(0.02)
         code = None if process is None else process.exitcode
         if code is None or code == -signal.SIGTERM:
             return None  # still running, or terminated by the pool because another worker died
