@@ -5,6 +5,8 @@ exception; the status is not 0; no traceback is printed; the run directory
 stays resumable.
 """
 
+import re
+
 import pytest
 
 from fairlead.cli import main
@@ -119,3 +121,68 @@ def test_a_policy_that_exits_ends_evaluate_with_one_message(tmp_path, capsys, ra
     assert "policy quitter, seed 0: the policy " in line and f"{tmp_path / 'pol_plugin.py'}, line 2" in line
     assert f"raised {shown}" in line
     assert not (tmp_path / "out").exists()
+
+
+# A selector that hangs (a loop that never returns) while the file `hang` beside it exists, after saying so in
+# `hanging`; run by a CLI whose grace period the first argument sets (Ctrl-C acts as in a terminal).
+HANGS = '''
+from pathlib import Path
+
+from fairlead.mediation import Selector
+
+HERE = Path(__file__).parent
+
+
+class Hangs(Selector):
+    def select(self, view):
+        while (HERE / "hang").exists():
+            (HERE / "hanging").touch()
+        return min(view.agents, key=view.leaders.count)
+'''
+CLI = """import signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)
+from fairlead.experiments import runs
+runs.GRACE_SECONDS = float(sys.argv[1])
+from fairlead.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.parametrize("signals, grace", [(["SIGINT"], 1.0), (["SIGTERM"], 1.0), (["SIGINT", "SIGINT"], 600.0)])
+def test_a_hanging_selector_is_stopped_in_bounded_time_and_the_run_resumes(tmp_path, signals, grace):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "hang_plugin.py").write_text(HANGS)
+    (folder / "hangs.toml").write_text('selector = "hang_plugin.py:Hangs"\n')
+    (folder / "hang").touch()
+    out = tmp_path / "run"
+    train = ["train", *SMALL, "--jobs", "2", "--method", f"{folder / 'hangs.toml'},catch-up", "--out", str(out)]
+    proc = subprocess.Popen([sys.executable, "-c", CLI, str(grace), *train], stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (folder / "hanging").exists():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.05)
+        for i, name in enumerate(signals):
+            if i:  # the second signal once the first has been taken
+                time.sleep(1.0)
+            proc.send_signal(getattr(signal, name))
+        _, err = proc.communicate(timeout=60)  # grace 600 s: only the second Ctrl-C ends it within this
+    finally:
+        proc.kill()
+    assert proc.returncode == 128 + getattr(signal, signals[0]), err
+    assert re.search(r"^stopping: waiting for [12] workers? \(Ctrl-C again to stop at once\)$", err, re.M), err
+    assert f"continue with `fairlead train --resume {out}`" in err
+    assert "Traceback" not in err
+
+    (folder / "hang").unlink()  # the cause is gone: the run resumes and completes like one never interrupted
+    assert main(["train", "--resume", str(out), "--no-progress", "--jobs", "2"]) == 0
+    fresh = tmp_path / "fresh"
+    assert main([*train[:-1], str(fresh)]) == 0
+    assert (out / "metrics.csv").read_bytes() == (fresh / "metrics.csv").read_bytes()

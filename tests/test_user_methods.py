@@ -83,7 +83,7 @@ def test_a_user_method_file_trains_beside_jamql_resumes_and_evaluates(tmp_path, 
 
 @pytest.mark.parametrize("change, message", [
     (lambda user: (user / "least-led.toml").write_text(METHOD.format(selector="least_led.py:LeastLed") + "history = ['leaders']\n"),
-     "method 'least-led' changed: history, the content of {user}/least-led.toml"),
+     "method 'least-led' changed: the content of {user}/least-led.toml"),  # told before it is read
     (lambda user: (user / "least_led.py").write_text(LEAST_LED + "# edited\n"),
      "method 'least-led' changed: the selector's source file {user}/least_led.py"),
     (lambda user: (user / "least-led.toml").unlink(),
@@ -224,3 +224,38 @@ def test_runs_of_built_in_methods_record_what_they_always_did():
     recorded = spec.as_dict()["methods"]
     assert list(recorded["catch-up"]) == keys and list(recorded["jamql"]) == [*keys, "settle"]
     assert "methods.jamql" not in spec.fields()
+
+
+# --- a run directory is data: its plug-ins are checked before any is imported (issue 23, item 4)
+
+IMPORTED = '''
+from pathlib import Path
+
+(Path(__file__).parent / "imported").touch()  # a side effect of importing this file
+'''
+
+
+@pytest.mark.parametrize("command", [["eval"], ["train", "--resume"]])
+def test_a_plugin_changed_since_training_is_refused_before_it_is_imported(tmp_path, user, capsys, command):
+    out = tmp_path / "run"
+    assert train(out, str(user / "least-led.toml")) == 0
+    (user / "least_led.py").write_text(IMPORTED + LEAST_LED)  # another file now: importing it would run it
+    assert main([*command, str(out), "--no-progress"]) == 2
+    assert f"method 'least-led' changed: the selector's source file {user / 'least_led.py'}" in capsys.readouterr().err
+    assert not (user / "imported").exists()
+
+
+@pytest.mark.parametrize("command", [["eval"], ["train", "--resume"], ["train", "--method", "catch-up", "--out"]])
+def test_plugins_inside_a_run_directory_run_only_when_trusted(tmp_path, user, capsys, command):
+    assert train(tmp_path / "run", str(user / "least-led.toml")) == 0
+    for path in (tmp_path / "run").iterdir():  # a run directory that holds its own plug-ins, as one received may
+        path.rename(user / path.name)
+    out = user
+    (out / "least-led" / "seed_1" / "result.json").unlink()  # something for the resume to train
+    before = sorted((p, p.stat().st_mtime_ns) for p in out.rglob("*"))
+    args = [*command, str(out), "--no-progress", *SMALL[:-3]] if "--out" in command else [*command, str(out)]
+    assert main([*args, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert f"method 'least-led' of {out} runs code from inside the run directory" in err and "--trust-plugins" in err
+    assert sorted((p, p.stat().st_mtime_ns) for p in out.rglob("*")) == before
+    assert main([*args, "--no-progress", "--trust-plugins"]) == 0

@@ -141,11 +141,11 @@ def cmd_train(args) -> None:
     missing = [flag for flag, value in (("--env", args.env), ("--method", args.method)) if value is None]
     if not grows and missing:
         raise ValueError(f"a new run needs {' and '.join(missing)} (or --resume DIR to continue a recorded run)")
-    spec = _spec(args, load_spec(out) if grows else None)
+    spec = _spec(args, load_spec(out, args.trust_plugins) if grows else None)
     shard = args.shard or (recorded_shard(out) if grows else None)
     try:
         table = run(spec, out, resume=bool(args.resume), jobs=args.jobs, progress=not args.no_progress, shard=shard,
-                    backend=args.backend, address=args.address, engine=args.engine)
+                    backend=args.backend, address=args.address, engine=args.engine, trust_plugins=args.trust_plugins)
     except KeyboardInterrupt as err:
         if not (out / RUN_FILE).exists():
             raise
@@ -188,12 +188,13 @@ def cmd_sweep(args) -> None:
 
 
 def cmd_merge(args) -> None:
-    print(merge_shards(args.shard_dir, args.out))
+    print(merge_shards(args.shard_dir, args.out, trust_plugins=args.trust_plugins))
     print(f"\nthe whole run in {args.out}")
 
 
 def cmd_eval(args) -> None:
-    print(evaluate_run(args.dir, episodes=args.episodes, progress=not args.no_progress))
+    print(evaluate_run(args.dir, episodes=args.episodes, progress=not args.no_progress,
+                       trust_plugins=args.trust_plugins))
 
 
 def cmd_evaluate(args) -> None:
@@ -257,6 +258,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="auto (default): the compiled engine where it plays the env and method, else the reference "
                         "AEC trainer; compiled: refuse what it cannot play; reference: the AEC trainer. Same results")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--trust-plugins", action="store_true",
+                   help="run the plug-in files (selectors, learners, method files) that the recorded run names "
+                        "inside its own directory; read them first (docs/cli.md, 'Run directories are data')")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("reproduce", help="train the whole grid of docs/results.md (8 settings, every method) "
@@ -300,12 +304,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("merge", help="join the directories of a run's shards (train --shard I/N) into the whole run")
     p.add_argument("shard_dir", nargs="+", type=Path, metavar="SHARD_DIR", help="every shard's run directory")
     p.add_argument("--out", type=Path, required=True, help="directory of the whole run (must not exist, or be empty)")
+    p.add_argument("--trust-plugins", action="store_true",
+                   help="run the plug-in files (selectors, learners, method files) that the recorded run names "
+                        "inside its own directory; read them first (docs/cli.md, 'Run directories are data')")
     p.set_defaults(func=cmd_merge)
 
     p = sub.add_parser("eval", help="re-evaluate a finished run's greedy policies and print the table")
     p.add_argument("dir", type=Path, help="run directory written by `fairlead train`")
     p.add_argument("--episodes", type=_positive_int, help="greedy evaluation episodes per seed (default: the run's)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--trust-plugins", action="store_true",
+                   help="run the plug-in files (selectors, learners, method files) that the recorded run names "
+                        "inside its own directory; read them first (docs/cli.md, 'Run directories are data')")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("evaluate", help="score any policy under the evaluation protocol of a trained run",

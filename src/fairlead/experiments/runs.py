@@ -23,7 +23,8 @@ methods or seeds leaves them valid. Every checkpoint and result file is
 checked before any training starts, so a corrupt or foreign one leaves the
 directory as it was.
 Workers stop when the main process is interrupted (Ctrl-C, SIGTERM: it
-re-raises KeyboardInterrupt once they have stopped) and die with it.
+re-raises KeyboardInterrupt once they have stopped; one that does not stop
+within GRACE_SECONDS, or at a second Ctrl-C, is killed) and die with it.
 """
 
 from __future__ import annotations
@@ -66,6 +67,10 @@ CURVE_OFFSET = 10**6  # learning-curve points play evaluation seeds from here on
 # old (and always at the end), or checkpoints would cost more than the training they protect
 COMPILED_CHECKPOINT_SECONDS = 10.0
 PR_SET_PDEATHSIG = 1  # Linux prctl option: the signal a process gets when its parent dies
+# once a run stops (Ctrl-C, SIGTERM, a failed worker), how long the busy workers get to reach their next episode
+# before they are killed: a user's selector stuck in a loop must not hold the command forever
+GRACE_SECONDS = 5.0
+QUIET_SECONDS = 0.5  # workers that stop within this are not announced
 _episodes_done = None  # shared counter of training episodes, for the progress bar
 _stop = None  # shared flag: set when a worker failed or the run was interrupted, so the others stop
 _parent = None  # pid of the main process: a worker whose parent changed is an orphan and must not write
@@ -243,12 +248,13 @@ def _refuse_unusable(out: Path, resume: bool) -> None:
         raise RunDirectoryError(f"nothing to resume: {out} has no {RUN_FILE}")
 
 
-def prepare_run_dir(spec: RunSpec, out: Path, resume: bool, shard: tuple[int, int] | None = None) -> RunSpec:
+def prepare_run_dir(spec: RunSpec, out: Path, resume: bool, shard: tuple[int, int] | None = None,
+                    trust_plugins: bool = False) -> RunSpec:
     """Claim ``out`` for ``spec`` (or its ``shard``), or explain why it cannot be used (before writing anything).
 
     Returns the run to train: ``spec`` itself, or, when ``out`` holds a run of
     the same settings, that run with ``spec``'s methods and seeds added (a
-    shard does not grow: the pairs of every shard would change).
+    shard does not grow: the pairs of every shard would change). ``trust_plugins``: :func:`load_spec`'s.
     """
     _refuse_unusable(out, resume)
     run_file = out / RUN_FILE
@@ -258,7 +264,7 @@ def prepare_run_dir(spec: RunSpec, out: Path, resume: bool, shard: tuple[int, in
             what = f"shard {held[0]}/{held[1]} of a run" if held else "a whole run"
             given = f"--shard {held[0]}/{held[1]}" if held else "no --shard"
             raise RunDirectoryError(f"{out} holds {what}; continue it with {given}")
-        recorded = load_spec(out)
+        recorded = load_spec(out, trust_plugins)
         differences = spec_differences(recorded, spec)
         if differences:
             raise RunDirectoryError(
@@ -458,7 +464,7 @@ def check_run_options(specs: list[RunSpec], engine: str = "auto", backend: str =
 
 def run(spec: RunSpec, out: str | Path, resume: bool = False, jobs: int | None = None,
         progress: bool = True, shard: tuple[int, int] | None = None, start_method: str = START_METHOD,
-        backend: str = "local", address: str | None = None, engine: str = "auto") -> str:
+        backend: str = "local", address: str | None = None, engine: str = "auto", trust_plugins: bool = False) -> str:
     """Train every (method, seed), or those of ``shard`` ``(i, n)``, write the reports, return the summary table.
 
     ``out`` is locked for the whole run. If a worker fails, or the run is
@@ -468,7 +474,7 @@ def run(spec: RunSpec, out: str | Path, resume: bool = False, jobs: int | None =
     ``backend="ray"`` runs each pair as a Ray task (``address``: a cluster's;
     none: a local instance of ``jobs`` CPUs, stopped at the end), with the
     same results. ``engine`` (``fairlead.engine``: auto, compiled, reference) picks the trainer; the results
-    are the same bytes whichever it is.
+    are the same bytes whichever it is. ``trust_plugins``: run plug-in files inside ``out`` (:func:`load_spec`).
     """
     check_run_options([spec], engine, backend, address)
     if backend == "ray":
@@ -479,7 +485,7 @@ def run(spec: RunSpec, out: str | Path, resume: bool = False, jobs: int | None =
         shard_tasks(spec, shard)  # a new run's shard that does not exist or has no pair: before creating out
     out.mkdir(parents=True, exist_ok=True)
     with lock_run_dir(out):
-        spec = prepare_run_dir(spec, out, resume, shard)
+        spec = prepare_run_dir(spec, out, resume, shard, trust_plugins)
         tasks = shard_tasks(spec, shard)
         jobs = max(1, min(jobs or usable_cpus(), len(tasks)))
         _compile_for_workers([spec], engine, jobs)
@@ -553,6 +559,8 @@ def _import_figures() -> None:
 
 def _timed(index: int, function, args: tuple, kwargs: dict) -> tuple:
     """``(result, seconds)`` of call ``index``; while it runs, ``_running[index]`` holds this worker's pid."""
+    if _stopped():  # queued before the run stopped: start nothing
+        return None, 0.0
     if _running is not None:
         _running[index] = os.getpid()
     start = time.perf_counter()
@@ -592,6 +600,29 @@ def _died(labels: list[str], running, processes: dict, unfinished: list[int]) ->
                         f"was killed) while running one of: {'; '.join(which)}; what was checkpointed is kept")
 
 
+def _let_workers_stop(pool, running, told: bool) -> None:
+    """Give the busy workers GRACE_SECONDS to stop at their next episode, then kill them (a second Ctrl-C: at once).
+
+    ``told``: the user stopped the run, so say what the wait is for. A killed
+    worker's last checkpoint stays as it was (every write is atomic), so the run resumes.
+    """
+    start = time.monotonic()
+    try:
+        while any(running) and time.monotonic() - start < min(QUIET_SECONDS, GRACE_SECONDS):
+            time.sleep(0.02)  # most workers stop within an episode: say nothing
+        busy = sum(1 for pid in running if pid)
+        if busy and told:
+            print(f"stopping: waiting for {busy} worker{'s' * (busy > 1)} (Ctrl-C again to stop at once)",
+                  file=sys.stderr, flush=True)
+        while any(running) and time.monotonic() - start < GRACE_SECONDS:
+            time.sleep(0.05)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM again
+        pass
+    if any(running):
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.kill()
+
+
 def _in_workers(calls: list, jobs: int, progress: bool, episodes: int, start_method: str,
                 meanwhile=None, labels: list[str] | None = None) -> list[tuple]:
     """``(result, seconds)`` of each ``(function, args, kwargs)`` in ``calls``, run by ``jobs`` worker processes.
@@ -600,8 +631,8 @@ def _in_workers(calls: list, jobs: int, progress: bool, episodes: int, start_met
     ``meanwhile``: called here once the workers have started; ``labels``: what
     each call does ("method M, seed S"), to say what a worker that died was running.
     If a call fails, or the main process is interrupted (KeyboardInterrupt),
-    the workers stop at their next episode, queued calls never start, and the
-    error is raised once they have stopped. A worker that dies without an
+    the workers stop at their next episode (or are killed: :func:`_let_workers_stop`),
+    queued calls never start, and the error is raised once they have stopped. A worker that dies without an
     error (``os._exit``, a crash) is told as a RuntimeError naming its call.
     """
     labels = labels or [f"{getattr(call[0], '__name__', 'call')} {i}" for i, call in enumerate(calls)]
@@ -633,6 +664,8 @@ def _in_workers(calls: list, jobs: int, progress: bool, episodes: int, start_met
                 unfinished = [i for i in range(len(calls)) if i >= len(futures) or not futures[i].done()
                               or futures[i].cancelled() or futures[i].exception() is not None]
                 died = _died(labels, running.get_obj(), processes, unfinished)
+            else:
+                _let_workers_stop(pool, running, told=isinstance(err, KeyboardInterrupt))
             pool.shutdown(cancel_futures=True)
             if isinstance(err, BrokenProcessPool):
                 raise died from None
@@ -640,33 +673,65 @@ def _in_workers(calls: list, jobs: int, progress: bool, episodes: int, start_met
         return [f.result() for f in futures]
 
 
-def load_spec(out: Path) -> RunSpec:
-    """The RunSpec recorded in a run directory."""
+def load_spec(out: Path, trust_plugins: bool = False) -> RunSpec:
+    """The RunSpec recorded in a run directory.
+
+    A run directory is data: the plug-in files its methods name (method files,
+    selectors, learners) are checked before any is imported: each must be
+    there with the sha256 recorded, and none may lie inside ``out`` unless
+    ``trust_plugins`` (the user has read them).
+    """
     try:
         record = json.loads((out / RUN_FILE).read_text())
         hp = apply_overrides(HyperParams(), record["hyperparameters"], str(out / RUN_FILE))
         # a method file given by path is read again from there; the others by name
         methods = tuple(d.get("source", {}).get("file", m) for m, d in record["methods"].items())
         recorded = (record["env"], record["env_kwargs"], methods, tuple(record["seeds"]), hp)
+        _check_plugin_files(out, record["methods"], trust_plugins)
     except (FileNotFoundError, NotADirectoryError) as err:
         raise RunDirectoryError(f"{out} is not a run directory (no {RUN_FILE})") from err
+    except RunDirectoryError:
+        raise
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
         raise RunDirectoryError(f"{out / RUN_FILE} is unreadable or malformed ({err})") from err
-    gone = [(m, p) for m, p in zip(record["methods"], methods) if m != p and not Path(p).is_file()]
-    if gone:
-        raise RunDirectoryError(f"method {gone[0][0]!r} of {out} was read from {gone[0][1]}, which is gone; "
-                                "put the file back to resume or evaluate this run")
     try:
         spec = RunSpec(*recorded)
     except (ValueError, TypeError) as err:
         raise RunDirectoryError(f"the run recorded in {out / RUN_FILE} cannot be set up: {err}") from err
     if spec.fingerprint != record.get("fingerprint"):
-        changed = "; ".join(_method_changes(record["methods"], spec)) or "method or hyper-parameter definitions"
-        raise RunDirectoryError(
-            f"{out} was trained with definitions that have changed since ({changed}); its checkpoints cannot "
-            "be resumed or evaluated as the same run: restore them, or train into a new --out"
-        )
+        raise _changed(out, "; ".join(_method_changes(record["methods"], spec))
+                       or "method or hyper-parameter definitions")
     return spec
+
+
+PLUGIN_FILES = (("file", "sha256"), ("selector_file", "selector_sha256"), ("learner_file", "learner_sha256"))
+
+
+def _check_plugin_files(out: Path, methods: dict, trust_plugins: bool) -> None:
+    """Refuse, before anything is imported, a recorded plug-in file that is gone, changed, or inside ``out``."""
+    for name, definition in methods.items():
+        source = definition.get("source", {})
+        for file_key, sha_key in PLUGIN_FILES:
+            if not source.get(file_key):
+                continue
+            path = Path(source[file_key])
+            what = CHANGES[f"source.{sha_key}"].format_map(defaultdict(str, source))
+            if not path.is_file():
+                raise RunDirectoryError(f"method {name!r} of {out} was read from {path}, which is gone; "
+                                        "put the file back to resume or evaluate this run")
+            if not trust_plugins and path.resolve().is_relative_to(out.resolve()):
+                raise RunDirectoryError(
+                    f"method {name!r} of {out} runs code from inside the run directory ({what}); a run "
+                    "directory is data, and resuming or evaluating it would run that file: read it, then give "
+                    "--trust-plugins to run it (or put your own copy outside and train into a new --out)")
+            if source.get(sha_key) and hashlib.sha256(path.read_bytes()).hexdigest() != source[sha_key]:
+                raise _changed(out, f"method {name!r} changed: {what}")
+
+
+def _changed(out: Path, changes: str) -> RunDirectoryError:
+    return RunDirectoryError(f"{out} was trained with definitions that have changed since ({changes}); its "
+                             "checkpoints cannot be resumed or evaluated as the same run: restore them, or train "
+                             "into a new --out")
 
 
 CHANGES = {"source.sha256": "the content of {file}{entry_point}", "source.selector": "the selector's import path",
@@ -706,14 +771,15 @@ def _finished_state(spec: RunSpec, out: Path, method: str, seed: int) -> dict:
     return state
 
 
-def evaluate_run(out: str | Path, episodes: int | None = None, progress: bool = True) -> str:
+def evaluate_run(out: str | Path, episodes: int | None = None, progress: bool = True,
+                 trust_plugins: bool = False) -> str:
     """Greedy re-evaluation of every (method, seed) checkpoint; writes eval.csv, returns the table.
 
     Every checkpoint is checked (present, of this run, fully trained) before any
     is evaluated; the directory is locked as for training.
     """
     out = Path(out)
-    spec = load_spec(out)
+    spec = load_spec(out, trust_plugins)
     if shard := recorded_shard(out):
         raise RunDirectoryError(f"{out} holds shard {shard[0]}/{shard[1]} of a run; merge the shards "
                                 "(`fairlead merge`) and evaluate the merged run")
@@ -737,7 +803,7 @@ def evaluate_run(out: str | Path, episodes: int | None = None, progress: bool = 
     return summary_table(rows, spec.methods, headline=HEADLINE)
 
 
-def merge_shards(shards, out: str | Path) -> str:
+def merge_shards(shards, out: str | Path, trust_plugins: bool = False) -> str:
     """The whole run from the directories of its shards, into the new or empty ``out``; returns the table.
 
     Every shard is checked (one run, each shard once, every shard there and
@@ -755,9 +821,9 @@ def merge_shards(shards, out: str | Path) -> str:
         if shard in held:
             raise RunDirectoryError(f"{held[shard]} and {folder} are both shard {shard[0]}/{shard[1]}; give each once")
         held[shard] = folder
-    spec = load_spec(shards[0])
+    spec = load_spec(shards[0], trust_plugins)
     for folder in shards[1:]:
-        other = load_spec(folder)
+        other = load_spec(folder, trust_plugins)
         if other.fingerprint != spec.fingerprint:
             differences = "; ".join(spec_differences(spec, other)) or "their methods or seeds differ"
             raise RunDirectoryError(f"{shards[0]} and {folder} are shards of different runs ({differences})")
