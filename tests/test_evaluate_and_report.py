@@ -146,6 +146,26 @@ def test_a_report_refuses_an_unfinished_run_and_a_run_directory_as_out(trained, 
         read_run(tmp_path)
 
 
+@pytest.mark.parametrize("damage, problem", [
+    (b"\xff\xfe\x00\x01 binary \x80\x81", "is not UTF-8 text (byte 0: invalid start byte)"),
+    (b"method,seed\n\xe9t\xe9,0\n", "is not UTF-8 text (byte 12: invalid continuation byte)"),
+    (b"method,seed,fairness\nfixed,0,\x00\x00\n", "holds NUL bytes"),
+])
+def test_a_report_of_a_binary_metrics_csv_names_the_file_and_the_problem(trained, tmp_path, capsys, damage, problem):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(trained, run)
+    (run / "metrics.csv").write_bytes(damage)
+    with pytest.raises(ReportError) as info:
+        read_run(run)
+    assert f"{run / 'metrics.csv'} {problem}" in str(info.value)
+    assert main(["report", str(run), "--out", str(tmp_path / "report")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fairlead: error: ") and f"{run / 'metrics.csv'} {problem}" in err
+    assert "Traceback" not in err and not (tmp_path / "report").exists()
+
+
 @pytest.mark.parametrize("policy, options, message", [
     ("{file}:dare_always", ["--selector", "catch_up"],
      "policy dare_always chose action 7 for player_0 at stage 0; the legal actions are [0, 1]"),
@@ -174,6 +194,22 @@ def test_evaluate_refuses_a_non_empty_out(policies, tmp_path, capsys):
                  "--out", str(tmp_path / "out")]) == 2
     assert "is not an empty directory" in capsys.readouterr().err
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["mine.txt"]
+
+
+@pytest.mark.parametrize("command", [["eval", "{out}"], ["train", "--resume", "{out}"],
+                                     ["train", "--out", "{out}", "--method", "fixed"]])
+def test_an_evaluation_directory_is_named_as_one_when_resumed_grown_or_re_evaluated(policies, tmp_path, capsys,
+                                                                                   command):
+    out = tmp_path / "out"
+    assert main(["evaluate", *SMALL[:-1], "--policy", f"{policies}:swerve", "--selector", "fixed", "--seeds", "1",
+                 "--out", str(out)]) == 0
+    before = sorted((p, p.stat().st_mtime_ns) for p in out.rglob("*"))
+    capsys.readouterr()
+    assert main([part.format(out=out) for part in command]) == 2
+    err = capsys.readouterr().err
+    assert f"{out} holds a policy evaluation (`fairlead evaluate`), not a trained run" in err
+    assert "malformed" not in err and f"`fairlead report RUN {out} --out DIR`" in err
+    assert sorted((p, p.stat().st_mtime_ns) for p in out.rglob("*")) == before
 
 
 def test_a_policy_object_and_box_observations(tmp_path):

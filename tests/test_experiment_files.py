@@ -71,6 +71,17 @@ def test_checkpoint_round_trip(tmp_path):
     assert np.array_equal(restored.q[(0, 1)], _trainer_state()["learners"]["player_0"]["values"][0])
 
 
+def test_a_checkpoint_names_its_method_and_seed_and_loads_only_as_theirs(tmp_path):
+    path = tmp_path / "c.npz"
+    save_checkpoint(path, "abc", _trainer_state(), [], owner=("jamql", 3))
+    assert load_checkpoint(path, "abc", ("jamql", 3))[0]["episode"] == 7
+    for other in (("jamql", 4), ("fixed", 3)):
+        with pytest.raises(CheckpointError, match="is method jamql seed 3's, not method"):
+            load_checkpoint(path, "abc", other)
+    save_checkpoint(path, "abc", _trainer_state(), [])  # as written before checkpoints named their owner
+    assert load_checkpoint(path, "abc", ("jamql", 4))[0]["episode"] == 7
+
+
 def test_a_built_in_checkpoint_keeps_the_layout_of_the_first_version(tmp_path):
     """Q-tables as arrays keys_<i>, values_<i>; generator states in the header: checkpoints of older runs still load."""
     trainer = Trainer("chicken_v0", {"max_cycles": 3}, get_method("jamql"), HyperParams(), 0)

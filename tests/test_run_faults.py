@@ -145,7 +145,7 @@ def edit_result(path: Path, change) -> None:
 @pytest.mark.parametrize("change, message", [
     (lambda r: r["row"].pop("total_return"), "is incomplete: its row lacks total_return"),
     (lambda r: [r["row"].pop(k) for k in ("method", "seed")], "is incomplete: its row lacks method, seed"),
-    (lambda r: r["row"].update(seed=1), "is malformed: its row and each curve point must be jamql seed 0's"),
+    (lambda r: r["row"].update(seed=1), "is method jamql seed 1's, not method jamql seed 0's"),
     (lambda r: r["row"].update(total_return="high"), "is malformed"),
     (lambda r: r["curve"][0].pop("episode"), "is malformed"),
 ], ids=["metric", "method-seed", "other-seed", "text", "curve-point"])
@@ -395,3 +395,47 @@ def test_prepare_run_dir_refuses_a_shard_without_pairs_before_writing_run_json(t
     with pytest.raises(ValueError, match="shard 1/2 of a run of 1 .* has none"):
         prepare_run_dir(spec, tmp_path, resume=False, shard=(1, 2))
     assert list(tmp_path.iterdir()) == []
+
+
+# --- results tied to their seed and to their checkpoint (issue 23, item 5)
+
+@pytest.mark.parametrize("command", [["eval", "{out}"], ["train", "--resume", "{out}", "--no-progress"],
+                                     ["merge", "{out}", "--out", "{merged}"]])
+def test_a_seed_folder_copied_over_another_is_refused(tmp_path, capsys, command):
+    out = tmp_path / "run"
+    assert train(out, *(["--shard", "0/1"] if command[0] == "merge" else [])) == 0
+    for name in ("checkpoint.npz", "result.json"):  # seed 0's policy would be scored as seed 1's
+        (out / "jamql" / "seed_1" / name).write_bytes((out / "jamql" / "seed_0" / name).read_bytes())
+    if command[0] == "eval":  # eval reads the checkpoints only
+        (out / "jamql" / "seed_1" / "result.json").unlink()
+    before = tree_digest(out)
+    capsys.readouterr()
+    assert main([part.format(out=out, merged=tmp_path / "merged") for part in command]) == 2
+    err = capsys.readouterr().err
+    assert f"{out / 'jamql' / 'seed_1'}" in err and "seed 0" in err and "Traceback" not in err
+    assert tree_digest(out) == before and not (tmp_path / "merged").exists()
+
+
+@pytest.mark.parametrize("value", [0.123, float("nan")], ids=["number", "nan"])
+@pytest.mark.parametrize("command", ["resume", "merge"])
+def test_an_edited_result_is_refused_and_rewritten_from_its_checkpoint_once_removed(tmp_path, capsys, value, command):
+    out = tmp_path / "run"
+    assert train(out, *(["--shard", "0/1"] if command == "merge" else [])) == 0
+    reports = {name: (out / name).read_bytes() for name in REPORTS}
+    target = out / "jamql" / "seed_1" / "result.json"
+    original = target.read_bytes()
+    edit_result(target, lambda r: r["row"].update(total_return=value))
+    (out / "metrics.csv").unlink()
+    before = tree_digest(out)
+    capsys.readouterr()
+    again = (["train", "--resume", str(out), "--no-progress"] if command == "resume"
+             else ["merge", str(out), "--out", str(tmp_path / "merged")])
+    assert main(again) == 2
+    err = capsys.readouterr().err
+    assert f"{target} is not what its checkpoint" in err and "remove it to have it written again" in err
+    assert tree_digest(out) == before and not (tmp_path / "merged").exists()
+
+    target.unlink()  # as the message advises: written again from the checkpoint, as trained
+    assert main(["train", "--resume", str(out), "--no-progress"]) == 0
+    assert target.read_bytes() == original
+    assert all((out / name).read_bytes() == reports[name] for name in REPORTS)

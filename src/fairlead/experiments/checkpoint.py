@@ -6,11 +6,14 @@ an array ``<key>_<i>`` (``i``: the learner's index), the other values in a
 JSON header with a format tag, the run's fingerprint, the episode count and the
 learning-curve points so far. The built-in learners' states (``keys``,
 ``values`` arrays and the generator's ``rng`` state) give the layout of the
-first version, so their checkpoints are unchanged. The result
-(``.json``) holds a format tag, the fingerprint, the final evaluation row and
-the learning curve. Loading checks all of it, so a corrupt file or one from
-another run fails with a clear error instead of resuming into a different
-experiment.
+first version, so their checkpoints are unchanged. The header also names
+the (method, seed) the checkpoint is of (checkpoints written before it did are
+not checked for it).
+The result (``.json``) holds a format tag, the fingerprint, the final
+evaluation row (which names its method and seed) and the learning curve.
+Loading checks all of it, so a corrupt file, one from another run or one
+copied from another seed's folder fails with a clear error instead of
+resuming into a different experiment.
 """
 
 from __future__ import annotations
@@ -44,7 +47,18 @@ def _check_header(what: str, header, fmt: str, fingerprint: str) -> None:
         )
 
 
-def save_checkpoint(path: Path, fingerprint: str, trainer_state: dict, curve: list[dict]) -> None:
+def _check_owner(what: str, record: dict, owner: tuple[str, int] | None) -> None:
+    """Refuse a file of another (method, seed) than ``owner`` (a seed's folder copied over another's)."""
+    if owner is None or "method" not in record:  # no owner to check, or a checkpoint written before they had one
+        return
+    if (record.get("method"), record.get("seed")) != tuple(owner):
+        raise CheckpointError(f"{what} is method {record.get('method')} seed {record.get('seed')}'s, not method "
+                              f"{owner[0]} seed {owner[1]}'s (copied from another seed's folder?); refusing to use it")
+
+
+def save_checkpoint(path: Path, fingerprint: str, trainer_state: dict, curve: list[dict],
+                    owner: tuple[str, int] | None = None) -> None:
+    """Write the checkpoint; ``owner``: the (method, seed) it is of, recorded for loading to check."""
     arrays, learners = {}, {}
     for i, (agent, state) in enumerate(trainer_state["learners"].items()):
         if problem := state_problem(state):
@@ -54,6 +68,8 @@ def save_checkpoint(path: Path, fingerprint: str, trainer_state: dict, curve: li
                            **{key: value for key, value in state.items() if not isinstance(value, np.ndarray)}}
     header = {"format": FORMAT, "fingerprint": fingerprint, "episode": trainer_state["episode"], "learners": learners,
               "curve": curve}
+    if owner is not None:
+        header.update(method=owner[0], seed=owner[1])
     arrays["header"] = np.array(json.dumps(header))
     write_atomic(path, _npz(arrays))
 
@@ -68,8 +84,8 @@ def _npz(arrays: dict[str, np.ndarray]) -> bytes:
     return buffer.getvalue()
 
 
-def load_checkpoint(path: Path, fingerprint: str) -> tuple[dict, list[dict]]:
-    """Return (trainer_state, curve) or raise :class:`CheckpointError`."""
+def load_checkpoint(path: Path, fingerprint: str, owner: tuple[str, int] | None = None) -> tuple[dict, list[dict]]:
+    """Return (trainer_state, curve) or raise :class:`CheckpointError` (also if it is not ``owner``'s)."""
     try:
         with np.load(path, allow_pickle=False) as data:
             header = json.loads(str(data["header"]))
@@ -79,6 +95,7 @@ def load_checkpoint(path: Path, fingerprint: str) -> tuple[dict, list[dict]]:
         detail = "not an .npz archive" if "allow_pickle" in str(err) else err
         raise CheckpointError(f"checkpoint {path} is corrupt or not a fairlead checkpoint ({detail})") from err
     _check_header(f"checkpoint {path}", header, FORMAT, fingerprint)
+    _check_owner(f"checkpoint {path}", header, owner)
     by_index = defaultdict(dict)  # learner index -> its arrays by key
     for name, array in arrays.items():
         key, _, index = name.rpartition("_")

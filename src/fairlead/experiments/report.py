@@ -176,15 +176,18 @@ COLUMNS = (("total_return", "total return"), ("trajectory_fairness", "trajectory
            ("fair_action_rate", "fair-action rate"), ("fair_action_rate_last", "fair-action rate, last stage"))
 
 
+UNDEFINED = "n/a alone: a number undefined for some seed, e.g. 1 - Gini of negative returns"
+
+
 def caption(interval: str = "bootstrap") -> str:
     """What the cells of ``summary_table`` are."""
     if check_kind(interval) == "bootstrap":
-        return (f"Mean [95% percentile bootstrap interval] over the seeds ({RESAMPLES:,} resamples; n/a: one seed); "
-                "fairness IQM: interquartile mean of the fairness over the seeds (the mean below 4 seeds) "
-                "[its bootstrap interval].")
-    return ("Mean ± half-width of the 95% Student-t interval over the seeds (n/a: one seed); fairness IQM: "
-            "interquartile mean of the fairness over the seeds (the mean below 4 seeds) [95% percentile bootstrap "
-            f"interval, {RESAMPLES:,} resamples].")
+        return (f"Mean [95% percentile bootstrap interval] over the seeds ({RESAMPLES:,} resamples; [n/a]: one seed, "
+                f"no interval; {UNDEFINED}); fairness IQM: interquartile mean of the fairness over the seeds (the "
+                "mean below 4 seeds) [its bootstrap interval].")
+    return (f"Mean ± half-width of the 95% Student-t interval over the seeds (± n/a: one seed, no interval; "
+            f"{UNDEFINED}); fairness IQM: interquartile mean of the fairness over the seeds (the mean below 4 "
+            f"seeds) [95% percentile bootstrap interval, {RESAMPLES:,} resamples].")
 
 
 def number(value) -> float:

@@ -50,7 +50,7 @@ from tqdm import tqdm
 from fairlead import __version__
 from fairlead.engine import check_engine, compile_ahead, make_trainer, unsupported
 from fairlead.experiments.atomic import remove_temporaries, write_atomic
-from fairlead.experiments.comparison import RUN_FILE, csv_text, write_results
+from fairlead.experiments.comparison import EVALUATION_KIND, RUN_FILE, csv_text, write_results
 from fairlead.experiments.checkpoint import (CheckpointError, load_checkpoint, load_result, result_bytes,
                                              save_checkpoint, save_result)
 from fairlead.experiments.report import summary_table
@@ -220,6 +220,10 @@ def _check_result(path: Path, result: dict, method: str, seed: int, keys: list[s
     missing = [k for k in keys if k not in result["row"]]
     if missing:
         raise CheckpointError(f"result file {path} is incomplete: its row lacks {', '.join(missing)}")
+    owner = result["row"]["method"], result["row"]["seed"]
+    if owner != (method, seed) and isinstance(owner[1], int):
+        raise CheckpointError(f"result file {path} is method {owner[0]} seed {owner[1]}'s, not method {method} seed "
+                              f"{seed}'s (copied from another seed's folder?); refusing to use it")
     if not all(isinstance(p, dict) and (p.get("method"), p.get("seed")) == (method, seed) and "episode" in p
                and all(isinstance(v, (int, float)) for k, v in p.items() if k != "method")
                for p in ({**result["row"], "episode": 0}, *result["curve"])):
@@ -238,7 +242,7 @@ def check_seed_files(spec: RunSpec, out: Path) -> None:
                 result = load_result(folder / RESULT_FILE, spec.seed_fingerprint(method))
                 _check_result(folder / RESULT_FILE, result, method, seed, keys)
             if (folder / CHECKPOINT_FILE).exists():
-                load_checkpoint(folder / CHECKPOINT_FILE, spec.seed_fingerprint(method))
+                load_checkpoint(folder / CHECKPOINT_FILE, spec.seed_fingerprint(method), (method, seed))
 
 
 def _refuse_unusable(out: Path, resume: bool) -> None:
@@ -332,8 +336,9 @@ def train_seed(spec: RunSpec, method: str, seed: int, out: Path, stop_after: int
     ``engine`` (``fairlead.engine``) does not change a single byte of the result.
 
     Returns ``{}`` if it stopped early (``stop_after``, or the run was stopped).
-    A finished seed whose checkpoint was lost is retrained to recreate it; the
-    result must equal its recorded result byte for byte. Whatever the method's
+    A finished seed is evaluated again from its checkpoint, and one whose
+    checkpoint was lost is retrained to recreate it: either way the result
+    must equal its recorded result byte for byte (an edited number is refused). Whatever the method's
     user code raises (SystemExit too) is raised as a UserCodeError naming the
     method, the seed, the code's file and the exception; the seed's last
     checkpoint stays as it was.
@@ -346,15 +351,13 @@ def _train_seed(spec: RunSpec, method: str, seed: int, out: Path, stop_after: in
     last_saved = time.monotonic()
     folder = seed_dir(out, method, seed)
     result_file, checkpoint = folder / RESULT_FILE, folder / CHECKPOINT_FILE
-    tc, fingerprint = spec.hp.training, spec.seed_fingerprint(method)
-    recreate = result_file.exists() and not checkpoint.exists()
-    if result_file.exists() and not recreate:
-        _count(tc.episodes)
-        return load_result(result_file, fingerprint)
+    tc, fingerprint, owner = spec.hp.training, spec.seed_fingerprint(method), (method, seed)
+    recorded = result_file.read_bytes() if result_file.exists() else None
+    recreate = recorded is not None and not checkpoint.exists()
     trainer = make_trainer(spec.env, spec.env_kwargs, spec.definitions[method], spec.hp, seed, engine)
     points: list[dict] = []
     if checkpoint.exists():
-        state, points = load_checkpoint(checkpoint, fingerprint)
+        state, points = load_checkpoint(checkpoint, fingerprint, owner)
         trainer.load_state_dict(state)
     _count(trainer.episode)  # resumed episodes count as done
     while trainer.episode < tc.episodes:
@@ -375,20 +378,23 @@ def _train_seed(spec: RunSpec, method: str, seed: int, out: Path, stop_after: in
         due = trainer.episode % tc.checkpoint_every == 0 and (
             not trainer.plays_in_chunks or time.monotonic() - last_saved >= COMPILED_CHECKPOINT_SECONDS)
         if cut or not recreate and (due or trainer.episode == tc.episodes):
-            save_checkpoint(checkpoint, fingerprint, trainer.state_dict(), points)
+            save_checkpoint(checkpoint, fingerprint, trainer.state_dict(), points, owner)
             last_saved = time.monotonic()
         if cut:
             return {}
+    # a finished seed is evaluated again from its checkpoint: its result must be what the checkpoint gives
     row = {"method": method, "seed": seed, **trainer.evaluate_summary(tc.eval_episodes)}
     curve = [{"method": method, "seed": seed, **p} for p in points]
-    if not recreate:
+    if recorded is None:
         save_result(result_file, fingerprint, row, curve)
-    elif result_file.read_bytes() == result_bytes(fingerprint, row, curve):
-        save_checkpoint(checkpoint, fingerprint, trainer.state_dict(), points)
-    else:
-        raise CheckpointError(f"{checkpoint} was lost and retraining {method} seed {seed} does not reproduce "
-                              f"{result_file} (written by another version?); neither is changed: train the run "
-                              "again into a new --out")
+    elif recorded != result_bytes(fingerprint, row, curve):
+        raise CheckpointError(
+            f"{checkpoint} was lost and retraining {method} seed {seed} does not reproduce {result_file} (written "
+            "by another version?); neither is changed: train the run again into a new --out" if recreate else
+            f"{result_file} is not what its checkpoint {checkpoint} evaluates to (was it edited, or written by "
+            "another version?); nothing is changed: remove it to have it written again from the checkpoint")
+    elif recreate:
+        save_checkpoint(checkpoint, fingerprint, trainer.state_dict(), points, owner)
     return {"row": row, "curve": curve}
 
 
@@ -683,6 +689,10 @@ def load_spec(out: Path, trust_plugins: bool = False) -> RunSpec:
     """
     try:
         record = json.loads((out / RUN_FILE).read_text())
+        if isinstance(record, dict) and record.get("kind") == EVALUATION_KIND:
+            raise RunDirectoryError(f"{out} holds a policy evaluation (`fairlead evaluate`), not a trained run: it "
+                                    "cannot be resumed, grown or re-evaluated; evaluate again into a new --out, or "
+                                    f"compare it with runs: `fairlead report RUN {out} --out DIR`")
         hp = apply_overrides(HyperParams(), record["hyperparameters"], str(out / RUN_FILE))
         # a method file given by path is read again from there; the others by name
         methods = tuple(d.get("source", {}).get("file", m) for m, d in record["methods"].items())
@@ -764,7 +774,7 @@ def _finished_state(spec: RunSpec, out: Path, method: str, seed: int) -> dict:
     checkpoint = seed_dir(out, method, seed) / CHECKPOINT_FILE
     if not checkpoint.exists():
         raise RunDirectoryError(f"{checkpoint} is missing: recreate it with `fairlead train --resume {out}`")
-    state = load_checkpoint(checkpoint, spec.seed_fingerprint(method))[0]
+    state = load_checkpoint(checkpoint, spec.seed_fingerprint(method), (method, seed))[0]
     if state["episode"] < spec.hp.training.episodes:
         raise RunDirectoryError(f"{method} seed {seed} stopped at episode {state['episode']} of "
                                 f"{spec.hp.training.episodes}: finish it first with `fairlead train --resume {out}`")
@@ -838,6 +848,7 @@ def merge_shards(shards, out: str | Path, trust_plugins: bool = False) -> str:
             if not all((seed_dir(folder, method, seed) / name).exists() for name in (RESULT_FILE, CHECKPOINT_FILE)):
                 raise RunDirectoryError(f"shard {shard[0]}/{shard[1]} in {folder} is not finished ({method} seed "
                                         f"{seed}): finish it with `fairlead train --resume {folder}`")
+            train_seed(spec, method, seed, folder)  # writes nothing: checks the result against its checkpoint
     _refuse_unusable(out, resume=False)
     if out.exists() and any(p.name != LOCK_FILE for p in out.iterdir()):
         raise RunDirectoryError(f"{out} exists and is not empty; merge into a new --out")
