@@ -131,3 +131,87 @@ def test_a_sweep_on_ray_gives_the_local_sweeps_bytes_and_leaves_no_ray_behind(tm
         assert tree_digest(tmp_path / "ray" / cell) == tree_digest(tmp_path / "local" / cell), cell
     assert (tmp_path / "ray" / "sweep.csv").read_bytes() == (tmp_path / "local" / "sweep.csv").read_bytes()
     assert wait_gone(ray_daemons() - before) == set(), "a Ray process outlived the command"
+
+
+def process_table() -> dict[int, tuple[int, str, int]]:
+    """``{pid: (parent pid, state, start time)}`` of every process (from /proc/PID/stat; a zombie's state is Z)."""
+    table = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # after "pid (comm)", which may hold spaces
+        except (OSError, IndexError):
+            continue
+        table[int(stat.parent.name)] = (int(fields[1]), fields[0], int(fields[19]))
+    return table
+
+
+def descendants(root: int) -> dict[int, int]:
+    """``{pid: start time}`` of the living processes below ``root`` (the start time tells a reused pid apart)."""
+    table, found, frontier = process_table(), {}, [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, (ppid, state, start) in table.items():
+            if ppid == parent and pid not in found and state != "Z":
+                found[pid] = start
+                frontier.append(pid)
+    return found
+
+
+def still_alive(processes: dict[int, int]) -> dict[int, str]:
+    """``{pid: command line}`` of those of ``processes`` that still run (neither gone, nor a zombie, nor reused)."""
+    table, alive = process_table(), {}
+    for pid, start in processes.items():
+        if pid in table and table[pid][1] != "Z" and table[pid][2] == start:
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            alive[pid] = cmdline.replace(b"\0", b" ").decode(errors="replace").strip()
+    return alive
+
+
+def test_kill_9_of_the_main_process_leaves_no_ray_process_behind(tmp_path):
+    """kill -9 of the command mid-run: every process of its local Ray instance (the daemons, ``ray::DashboardAgent``,
+    ``ray::RuntimeEnvAgent``, the workers) is gone within 30 s, though the command had no chance to stop it."""
+    require("ray")
+    if not Path("/proc/self/stat").exists():
+        pytest.skip("reads the process tree from /proc (Linux)")
+    out = tmp_path / "ray"
+    config = tmp_path / "long.toml"  # long enough (seconds per pair) for the kill to land mid-run
+    config.write_text("[training]\nepisodes = 4000\ncheckpoint_every = 100\nlog_every = 1000\n")
+    args = [*RUN[:-5], "--config", str(config), "--no-progress", "--jobs", "2"]
+    with open(tmp_path / "stderr", "w") as err:  # a file, not a pipe: an orphan holding a pipe would hang the test
+        proc = subprocess.Popen([sys.executable, "-c", CLI, *args, "--engine", "reference", "--backend", "ray",
+                                 "--out", str(out)],
+                                stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+    ray_processes: dict[int, int] = {}
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # until the tasks train (a checkpoint each) and Ray's agents run
+            ray_processes = descendants(proc.pid)
+            agents = " ".join(still_alive(ray_processes).values())
+            if (len(list(out.rglob("checkpoint.npz"))) >= 2 and "ray::DashboardAgent" in agents
+                    and "ray::RuntimeEnvAgent" in agents):
+                break
+            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "stderr").read_text()
+            time.sleep(0.2)
+        ray_processes = descendants(proc.pid)  # every process of the run's Ray instance, the agents included
+        os.kill(proc.pid, signal.SIGKILL)  # the main process only
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 30
+        while still_alive(ray_processes) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        left = still_alive(ray_processes)
+        assert left == {}, f"{len(left)} Ray processes outlived the killed command by 30 s: {sorted(left.values())}"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for pid in still_alive(ray_processes):  # the test's own leftovers, were the assertion to fail
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+    assert main(["train", "--resume", str(out), "--no-progress", "--jobs", "2"]) == 0  # resumes as after Ctrl-C
+    whole = tmp_path / "whole"
+    assert main([*args, "--out", str(whole)]) == 0
+    assert tree_digest(out) == tree_digest(whole)
