@@ -192,7 +192,7 @@ def test_evaluate_refuses_a_non_empty_out(policies, tmp_path, capsys):
     (tmp_path / "out" / "mine.txt").write_text("keep")
     assert main(["evaluate", *SMALL[:-1], "--policy", f"{policies}:swerve", "--selector", "fixed",
                  "--out", str(tmp_path / "out")]) == 2
-    assert "is not an empty directory" in capsys.readouterr().err
+    assert "exists and is not empty; choose another --out" in capsys.readouterr().err
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["mine.txt"]
 
 

@@ -141,3 +141,12 @@ def test_core_dependencies():
     assert pz.contains("1.27.0") and not pz.contains("1.26.1"), f"pettingzoo{pz} must mean >= 1.27"
     # the MARL libraries and pygame stay out of the core install
     assert not {"pygame", "torch", "ray", "tianshou", "torchrl", "stable-baselines3"} & set(deps)
+
+
+def test_the_license_file_is_the_license_pyproject_names_and_the_citation_file_cites_paper_and_version():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert (REPO / "LICENSE").read_text().splitlines()[0] == f"{project['license']['text']} License"
+    citation = (REPO / "CITATION.cff").read_text()
+    assert re.search(rf'^version: "{re.escape(project["version"])}"$', citation, re.M)
+    assert "arXiv:2508.02421" in citation and "Emergence of Fair Leaders via Mediators" in citation
+    assert re.search(r"^license: MIT$", citation, re.M) and re.search(r"^cff-version: 1\.2\.0$", citation, re.M)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fairlead.experiments.atomic import TEMPORARY, remove_temporaries, write_atomic
+from fairlead.experiments.directories import LOCK_FILE, lock_run_dir
 
 RUN_FILE, METRICS_FILE, CURVES_FILE = "run.json", "metrics.csv", "curves.csv"
 EVALUATION_KIND = "policy-evaluation"  # run.json "kind" of a scored policy (a trained run has none)
@@ -48,14 +49,26 @@ def csv_text(rows: list[dict]) -> str:
 
 def read_csv(path: Path) -> list[dict]:
     """Rows of a metrics or curves file: ``method`` a string, ``seed``/``episode`` integers, the rest floats."""
-    with open(path, newline="", encoding="utf-8") as file:
-        rows = list(csv.DictReader(file))
+    redo = "rewrite it with `fairlead train --resume` (or evaluate the policy again)"
+    try:
+        with open(path, newline="", encoding="utf-8") as file:
+            text = file.read()
+    except UnicodeDecodeError as err:
+        raise ReportError(f"{path} is not UTF-8 text (byte {err.start}: {err.reason}), so not a CSV file fairlead "
+                          f"wrote: binary or damaged data; {redo}") from None
+    except OSError as err:
+        raise ReportError(f"cannot read {path}: {err}") from None
+    if "\0" in text:
+        raise ReportError(f"{path} holds NUL bytes (binary or damaged data, not CSV text); {redo}")
+    try:
+        rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    except csv.Error as err:
+        raise ReportError(f"{path} is malformed CSV ({err}); {redo}") from None
     try:
         return [{k: v if k == "method" else int(v) if k in ("seed", "episode") else _number(v)
                  for k, v in row.items()} for row in rows]
     except (TypeError, ValueError) as err:
-        raise ReportError(f"{path} is malformed ({err}); rewrite it with `fairlead train --resume` "
-                          "(or evaluate the policy again)") from err
+        raise ReportError(f"{path} is malformed ({err}); {redo}") from err
 
 
 @dataclass(frozen=True)
@@ -233,8 +246,6 @@ def _report_files() -> set[str]:
 
 def _refuse_foreign(out: Path) -> None:
     """Refuse an ``out`` that is a file, or a non-empty directory an earlier report did not write."""
-    from fairlead.experiments.runs import LOCK_FILE
-
     if out.exists() and not out.is_dir():
         raise ReportError(f"{out} is a file, not a directory; choose another --out")
     if (out / RUN_FILE).exists():
@@ -259,8 +270,6 @@ def write_report(runs, out: Path, interval: str = "bootstrap") -> str:
     written, and ``out`` is locked while the report is written, as a run
     directory; returns the table.
     """
-    from fairlead.experiments.runs import lock_run_dir
-
     out = Path(out)
     tables = [read_run(path) for path in runs]
     rows, curves, methods, notes = merge(tables)

@@ -26,6 +26,7 @@ import numpy as np
 from fairlead import __version__
 from fairlead.experiments.atomic import write_atomic
 from fairlead.experiments.comparison import EVALUATION_KIND, RUN_FILE, write_results
+from fairlead.experiments.directories import lock_run_dir, refuse_used
 from fairlead.names import check_name
 from fairlead.registry import make
 from fairlead.trainers.config import FIXED_SELECTORS, Method, get_method, import_object, source_entries
@@ -154,19 +155,12 @@ def evaluate_into(out: Path, env_name: str, env_kwargs: dict, policy: str, seeds
     Writes run.json, metrics.csv, summary.md and the figures once every seed
     is scored; returns the summary table.
     """
-    from fairlead.experiments.runs import LOCK_FILE, RunDirectoryError, lock_run_dir
-
     out = Path(out)
-
-    def refuse_used() -> None:
-        if out.exists() and (not out.is_dir() or any(p.name != LOCK_FILE for p in out.iterdir())):
-            raise RunDirectoryError(f"{out} exists and is not an empty directory; choose another --out")
-
-    refuse_used()
+    refuse_used(out)
     rows, record = evaluate_policy(env_name, env_kwargs, policy, seeds, episodes, **options)
     out.mkdir(parents=True, exist_ok=True)
     with lock_run_dir(out):
-        refuse_used()  # again: another command may have written there while this one played
+        refuse_used(out)  # again: another command may have written there while this one played
         title = (f"{env_name} {env_kwargs} - policy {record['name']} ({policy}) under "
                  f"{record['leader_rule']['name']}, {len(seeds)} seeds")
         table = write_results(out, rows, [], [record["name"]], title)

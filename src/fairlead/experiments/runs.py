@@ -30,7 +30,6 @@ within GRACE_SECONDS, or at a second Ctrl-C, is killed) and die with it.
 from __future__ import annotations
 
 import ctypes
-import fcntl
 import hashlib
 import json
 import multiprocessing
@@ -41,7 +40,7 @@ import time
 from collections import Counter, defaultdict
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +49,7 @@ from tqdm import tqdm
 from fairlead import __version__
 from fairlead.engine import check_engine, compile_ahead, make_trainer, unsupported
 from fairlead.experiments.atomic import remove_temporaries, write_atomic
+from fairlead.experiments.directories import LOCK_FILE, RunDirectoryError, lock_run_dir, refuse_used
 from fairlead.experiments.comparison import EVALUATION_KIND, RUN_FILE, csv_text, write_results
 from fairlead.experiments.checkpoint import (CheckpointError, load_checkpoint, load_result, result_bytes,
                                              save_checkpoint, save_result)
@@ -60,7 +60,7 @@ from fairlead.trainers.evaluation import HEADLINE, summarise
 from fairlead.trainers.jamql import Trainer
 from fairlead.usercode import blame, culprits
 
-CHECKPOINT_FILE, RESULT_FILE, LOCK_FILE = "checkpoint.npz", "result.json", ".lock"  # RUN_FILE: comparison.py's
+CHECKPOINT_FILE, RESULT_FILE = "checkpoint.npz", "result.json"  # RUN_FILE: comparison.py's
 MAX_SEEDS = 100_000  # seeds a run (and each sweep cell, and `fairlead evaluate`) may have: 0..MAX_SEEDS-1 at most
 CURVE_OFFSET = 10**6  # learning-curve points play evaluation seeds from here on, apart from the final evaluation's
 # the compiled engine trains a checkpoint interval in milliseconds: it saves at one only if its last save is this
@@ -96,10 +96,6 @@ def _count(episodes: int) -> None:
     if _episodes_done is not None:
         with _episodes_done.get_lock():
             _episodes_done.value += episodes
-
-
-class RunDirectoryError(ValueError):
-    """The output directory cannot take this run."""
 
 
 @dataclass(frozen=True)
@@ -285,43 +281,14 @@ def prepare_run_dir(spec: RunSpec, out: Path, resume: bool, shard: tuple[int, in
         remove_temporaries(out)  # left by a write that was killed; no writer runs (we hold the lock)
         if spec.fingerprint == recorded.fingerprint:
             return spec
-    elif out.exists() and any(p.name != LOCK_FILE for p in out.iterdir()):
-        raise RunDirectoryError(f"{out} exists and is not empty; choose another --out")
+    else:
+        refuse_used(out)
     shard_tasks(spec, shard)  # the shard of the run to record exists and has pairs
     record = {"fairlead": __version__, "fingerprint": spec.fingerprint, **spec.as_dict()}
     if shard:
         record["shard"] = list(shard)
     write_atomic(run_file, json.dumps(record, indent=2, default=list))
     return spec
-
-
-@contextmanager
-def lock_run_dir(out: Path):
-    """Hold an exclusive lock on the run directory ``out`` (which must exist), or raise RunDirectoryError.
-
-    The lock is ``flock`` on ``out/.lock``, which holds the owner's pid; the
-    file is removed at the end, so a finished run directory holds only results.
-    """
-    path = out / LOCK_FILE
-    while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            pid = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
-            os.close(fd)
-            raise RunDirectoryError(f"{out} is in use by another run (pid {pid}); wait for it to end, "
-                                    "or choose another directory") from None
-        if path.exists() and os.path.samestat(os.fstat(fd), path.stat()):
-            break
-        os.close(fd)  # its owner removed the file as we locked it: lock the file there now
-    try:
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        yield
-    finally:
-        path.unlink(missing_ok=True)
-        os.close(fd)
 
 
 def blame_method(spec: RunSpec, method: str, seed: int):
@@ -849,9 +816,7 @@ def merge_shards(shards, out: str | Path, trust_plugins: bool = False) -> str:
                 raise RunDirectoryError(f"shard {shard[0]}/{shard[1]} in {folder} is not finished ({method} seed "
                                         f"{seed}): finish it with `fairlead train --resume {folder}`")
             train_seed(spec, method, seed, folder)  # writes nothing: checks the result against its checkpoint
-    _refuse_unusable(out, resume=False)
-    if out.exists() and any(p.name != LOCK_FILE for p in out.iterdir()):
-        raise RunDirectoryError(f"{out} exists and is not empty; merge into a new --out")
+    refuse_used(out, "merge into a new --out")
     out.mkdir(parents=True, exist_ok=True)
     with lock_run_dir(out):
         prepare_run_dir(spec, out, resume=False)  # refuses an out written meanwhile; writes the run's run.json
