@@ -59,6 +59,20 @@ def dare_always(agent, observation):
 
 def broken(agent, observation):
     raise RuntimeError("boom")
+
+
+def make_greedy(seed):
+    """Training seed ``seed``'s policy: per-seed, as one loads each seed's checkpoint of a library."""
+    os.environ["SEED"] = str(seed)
+    return Greedy()
+
+
+def make_nothing(seed):
+    return None
+
+
+def make_broken(seed):
+    raise OSError(f"no checkpoint for seed {seed}")
 '''
 
 
@@ -84,6 +98,45 @@ def test_a_trained_policy_scored_from_outside_gives_exactly_the_runs_numbers(tra
     record = json.loads((out / "run.json").read_text())
     assert record["kind"] == "policy-evaluation" and record["eval_episodes"] == 20  # the defaults' eval_episodes
     assert record["source"]["policy"] == f"{policies}:Greedy" and len(record["source"]["policy_sha256"]) == 64
+
+
+def test_a_per_seed_policy_scores_each_training_seeds_policy_as_the_run_did(trained, policies, tmp_path,
+                                                                              monkeypatch, capsys):
+    """make_policy(seed) per training seed: every row is that seed's trained policy, so the interval is the run's."""
+    monkeypatch.setenv("RUN", str(trained))
+    monkeypatch.setenv("METHOD", "jamql")
+    out = tmp_path / "scored"
+    assert main(["evaluate", *SMALL[:-1], "--policy", f"{policies}:make_greedy", "--selector", "catch_up",
+                 "--seeds", "2", "--out", str(out)]) == 0
+    capsys.readouterr()
+    scored = {r["seed"]: r for r in rows(out / "metrics.csv")}
+    assert len({r["total_return"] for r in scored.values()}) == 2  # two policies: a non-degenerate interval
+    record = json.loads((out / "run.json").read_text())
+    assert record["per_seed"] is True
+    assert "a policy per training seed, from make_policy(seed)" in (out / "summary.md").read_text()
+    one = tmp_path / "one"
+    assert main(["evaluate", *SMALL[:-1], "--policy", f"{policies}:swerve", "--selector", "catch_up",
+                 "--seeds", "2", "--out", str(one)]) == 0
+    assert json.loads((one / "run.json").read_text())["per_seed"] is False
+    assert "one policy: its seeds vary only the evaluation episodes" in (one / "summary.md").read_text()
+    report = tmp_path / "report"
+    assert main(["report", str(out), str(one), "--out", str(report)]) == 0
+    text = (report / "report.md").read_text()
+    assert "make_greedy: policy" in text and "(a policy per training seed, from make_policy(seed))" in text
+
+
+@pytest.mark.parametrize("factory, message", [
+    ("make_nothing", "policy factory '{file}:make_nothing' returned None for seed 0"),
+    ("make_broken", "policy make_broken, seed 0 (building it: make_policy(0)): the policy {file}:make_broken "
+                    "({file}, line "),
+])
+def test_a_policy_factory_that_fails_is_named_with_its_seed(policies, tmp_path, capsys, factory, message):
+    out = tmp_path / "out"
+    assert main(["evaluate", *SMALL[:-1], "--policy", f"{policies}:{factory}", "--selector", "catch_up",
+                 "--seeds", "2", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert message.format(file=policies) in err and "Traceback" not in err
+    assert not out.exists()
 
 
 def test_a_report_merges_a_run_and_a_policy_and_draws_them(trained, policies, tmp_path, capsys):

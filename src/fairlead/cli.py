@@ -324,7 +324,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--env", required=True, help="environment or scenario, as for train")
     p.add_argument("--policy", required=True, metavar="TARGET",
                    help="module:function or file.py:function, policy(agent, observation) -> action; or an object "
-                        "or class with act(agent, observation)")
+                        "or class with act(agent, observation); or a factory make_policy(seed) returning training "
+                        "seed seed's policy")
     p.add_argument("--selector", help=f"the leader rule: {', '.join(FIXED_SELECTORS)}")
     p.add_argument("--method", help="or a method (name or .toml) whose leader rule and history features to use; "
                                     "its leader must not be learned")

@@ -71,6 +71,12 @@ def read_csv(path: Path) -> list[dict]:
         raise ReportError(f"{path} is malformed ({err}); {redo}") from err
 
 
+def kind_of_policy(record: dict) -> str:
+    """How a policy evaluation's seeds differ, for its titles and reports."""
+    return ("a policy per training seed, from make_policy(seed)" if record.get("per_seed") else
+            "one policy: its seeds vary only the evaluation episodes")
+
+
 @dataclass(frozen=True)
 class RunTable:
     """One run directory's results: what ``run.json`` records, ``metrics.csv`` and ``curves.csv``."""
@@ -102,14 +108,17 @@ class RunTable:
     def definition(self, method: str) -> dict:
         """What makes ``method``'s rows here what they are, flat: to say where two runs' differ."""
         if self.evaluation:
-            return _flat({key: self.record[key] for key in ("source", "leader_rule", "obs_encoding")})
+            return _flat({"per_seed": False, **{key: self.record[key] for key in
+                                                 ("source", "per_seed", "leader_rule", "obs_encoding")
+                                                 if key in self.record}})
         return {**_flat(self.record["methods"][method], "method."), **self.training()}
 
     def describe(self, method: str) -> str:
         if not self.evaluation:
             return f"{method}: trained in {self.path}"
         rule = self.record["leader_rule"]["name"]
-        return f"{method}: policy {self.record['source']['policy']} scored under {rule} in {self.path} (no learning curve)"
+        return (f"{method}: policy {self.record['source']['policy']} ({kind_of_policy(self.record)}) scored under "
+                f"{rule} in {self.path} (no learning curve)")
 
 
 def read_run(path: Path) -> RunTable:

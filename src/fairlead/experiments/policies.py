@@ -2,7 +2,12 @@
 
 A policy trained elsewhere (RLlib, TorchRL, a script) is a function
 ``policy(agent, observation) -> action``, or an object (or a class, built with
-no arguments) whose ``act(agent, observation)`` is that function. It plays the
+no arguments) whose ``act(agent, observation)`` is that function. Or it is a
+factory ``make_policy(seed)`` returning such a policy for training seed
+``seed`` (e.g. loading that seed's checkpoint): each seed's row is then a
+separately trained policy, so the interval over seeds means what a trained
+run's means; a plain policy is one policy, whose seeds vary only the
+evaluation episodes, and the tables say so. It plays the
 players' moves of the mediated env, the leader of each stage chosen by a fixed
 rule: a selector of ``mediate()`` or the selector of a method whose leader is
 not learned. It is scored exactly as a trained run's greedy policies are: the
@@ -25,7 +30,7 @@ import numpy as np
 
 from fairlead import __version__
 from fairlead.experiments.atomic import write_atomic
-from fairlead.experiments.comparison import EVALUATION_KIND, RUN_FILE, write_results
+from fairlead.experiments.comparison import EVALUATION_KIND, RUN_FILE, kind_of_policy, write_results
 from fairlead.experiments.directories import lock_run_dir, refuse_used
 from fairlead.names import check_name
 from fairlead.registry import make
@@ -37,31 +42,68 @@ from fairlead.usercode import UserCodeError, culprits, user_error
 OBS_ENCODINGS = ("discrete", "box")
 
 
-def load_policy(target: str):
-    """``(name, act, source)`` for the policy ``module:attr`` or ``file.py:attr``: ``act(agent, observation)``."""
+def _import_policy(target: str):
+    """The object ``module:attr`` or ``file.py:attr`` names, and the target as recorded (a file's path resolved)."""
     where, _, attr = target.rpartition(":")
     if not where or not attr:
         raise ValueError(f"--policy {target!r}: give it as module:function or file.py:function (a function "
-                         "policy(agent, observation) -> action, or an object or class with act(agent, observation))")
+                         "policy(agent, observation) -> action, an object or class with act(agent, observation), "
+                         "or a factory make_policy(seed) returning one)")
     if where.endswith(".py"):
         where = str(Path(where).resolve())
         if not Path(where).is_file():
             raise ValueError(f"--policy {target!r}: no file {where}")
     try:
-        policy = import_object(f"{where}:{attr}")
+        return import_object(f"{where}:{attr}"), f"{where}:{attr}"
     except Exception as err:  # anything the user's module raises while it is imported
         raise ValueError(f"cannot import policy {target!r}: {type(err).__name__}: {err}") from err
+
+
+def _as_act(policy, what: str):
+    """``act(agent, observation)`` of a policy function, object or class (built without arguments)."""
     if inspect.isclass(policy):
         try:
             policy = policy()
         except Exception as err:
-            raise ValueError(f"policy class {target!r} cannot be built without arguments: "
+            raise ValueError(f"policy class {what} cannot be built without arguments: "
                              f"{type(err).__name__}: {err}") from err
     act = getattr(policy, "act", policy)
     if not callable(act):
-        raise ValueError(f"policy {target!r} is neither a function policy(agent, observation) -> action "
+        raise ValueError(f"policy {what} is neither a function policy(agent, observation) -> action "
                          f"nor an object with act(agent, observation); got {policy!r}")
-    return attr.rpartition(".")[2], act, source_entries("policy", f"{where}:{attr}", inspect.unwrap(act))
+    return act
+
+
+def _is_factory(obj) -> bool:
+    """A function of one required positional parameter: ``make_policy(seed)`` (a policy takes two)."""
+    if inspect.isclass(obj) or not inspect.isfunction(inspect.unwrap(obj)) or hasattr(obj, "act"):
+        return False
+    required = [p for p in inspect.signature(obj).parameters.values()
+                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty]
+    return len(required) == 1
+
+
+def load_policy(target: str):
+    """``(name, policy_for, source, per_seed)`` for ``--policy target``: ``policy_for(seed)`` is that seed's ``act``.
+
+    ``per_seed``: the target is a factory ``make_policy(seed)``, called once
+    per training seed; else one policy plays every seed.
+    """
+    obj, recorded = _import_policy(target)
+    source = source_entries("policy", recorded, inspect.unwrap(obj))
+    name = recorded.rpartition(":")[2].rpartition(".")[2]
+    if not _is_factory(obj):
+        act = _as_act(obj, repr(target))
+        return name, lambda seed: act, source, False
+
+    def policy_for(seed: int):
+        made = obj(seed)
+        if made is None:
+            raise ValueError(f"policy factory {target!r} returned None for seed {seed}; make_policy(seed) must "
+                             "return a policy: a function policy(agent, observation) -> action or an object with "
+                             "act(agent, observation)")
+        return _as_act(made, f"{target!r}(seed={seed})")
+    return name, policy_for, source, True
 
 
 def scoring_method(selector: str | None, method: str | None) -> Method:
@@ -128,7 +170,7 @@ def evaluate_policy(env_name: str, env_kwargs: dict, policy: str, seeds, episode
     if name is not None:
         check_name("policy", name)  # before the policy's code is imported
     rule = scoring_method(selector, method)
-    default_name, act, source = load_policy(policy)
+    default_name, policy_for, source, per_seed = load_policy(policy)
     if name is None:
         try:
             name = check_name("policy", default_name)
@@ -136,14 +178,23 @@ def evaluate_policy(env_name: str, env_kwargs: dict, policy: str, seeds, episode
             raise ValueError(f"{err}; the policy is named after its function or class: name it with --name") from None
     rows = []
     for seed in seeds:
+        context = f"policy {name}, seed {seed}"
+        try:
+            act = policy_for(seed)
+        except (KeyboardInterrupt, ValueError):
+            raise
+        except BaseException as err:  # anything the user's factory raises
+            raise user_error(err, f"{context} (building it: make_policy({seed}))", culprits(source),
+                             certain=True) from None
         base = make(env_name, **{**env_kwargs, "obs_encoding": obs_encoding})
         env = mediated(base, rule, seed)
         players = list(base.possible_agents)
-        played = [play(env, act, players, derived_seed(seed, EVAL, j), name, f"policy {name}, seed {seed}", source)
+        played = [play(env, act, players, derived_seed(seed, EVAL, j), name, context, source)
                   for j in range(episodes)]
         rows.append({"method": name, "seed": seed, **summarise(played, players, base.unwrapped.return_scale)})
     record = {"fairlead": __version__, "kind": EVALUATION_KIND, "env": env_name, "env_kwargs": env_kwargs,
-              "name": name, "source": source, "leader_rule": rule.record(), "obs_encoding": obs_encoding,
+              "name": name, "source": source, "per_seed": per_seed, "leader_rule": rule.record(),
+              "obs_encoding": obs_encoding,
               "seeds": list(seeds), "eval_episodes": episodes}
     return rows, record
 
@@ -161,7 +212,7 @@ def evaluate_into(out: Path, env_name: str, env_kwargs: dict, policy: str, seeds
     out.mkdir(parents=True, exist_ok=True)
     with lock_run_dir(out):
         refuse_used(out)  # again: another command may have written there while this one played
-        title = (f"{env_name} {env_kwargs} - policy {record['name']} ({policy}) under "
+        title = (f"{env_name} {env_kwargs} - policy {record['name']} ({policy}; {kind_of_policy(record)}) under "
                  f"{record['leader_rule']['name']}, {len(seeds)} seeds")
         table = write_results(out, rows, [], [record["name"]], title)
         write_atomic(out / RUN_FILE, json.dumps(record, indent=2, default=list))  # last: marks it complete
