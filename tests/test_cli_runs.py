@@ -116,8 +116,8 @@ def test_resume_with_contradicting_options_names_them_and_touches_nothing(tmp_pa
     [
         (["--resume", "A", "--out", "B"], "--resume A and --out B name different directories"),
         (["--env", "chicken_v0", "--method", "fixed"], "train needs --out DIR for a new run, or --resume DIR"),
-        (["--method", "fixed", "--out", "B"], "a new run needs --env (or --resume DIR"),
-        (["--out", "B"], "a new run needs --env and --method (or --resume DIR"),
+        (["--method", "fixed", "--out", "B"], "a new run needs --env (env= in Python; or --resume DIR"),
+        (["--out", "B"], "a new run needs --env and --method (env= and methods= in Python; or --resume DIR"),
         (["--resume", "B"], "B is not a run directory (no run.json)"),
     ],
 )
@@ -444,19 +444,17 @@ def test_env_options_are_validated_before_any_file_is_written(tmp_path, capsys):
 
 
 def test_a_scenario_sets_its_own_hyper_parameters_and_config_overrides_them(tmp_path, capsys):
-    from fairlead.cli import _spec, build_parser
+    from fairlead.api import run_spec
 
     scenario = tmp_path / "mine.toml"
     scenario.write_text('env = "chicken_v0"\n[kwargs]\nn_agents = 2\n[agent]\ngamma = 0.5\n[training]\nepisodes = 7\n')
-    args = build_parser().parse_args(["train", "--env", str(scenario), "--method", "fixed", "--out", "x"])
-    spec = _spec(args, None)
+    spec = run_spec(str(scenario), "fixed", None, None, None, None, None, recorded=None)
     assert spec.hp.agent.gamma == 0.5 and spec.hp.training.episodes == 7
     assert spec.hp.agent.alpha == load_hyperparams().agent.alpha  # the rest from the defaults
     config = tmp_path / "c.toml"
     config.write_text("[agent]\ngamma = 0.9\n")
-    args = build_parser().parse_args(["train", "--env", str(scenario), "--method", "fixed", "--out", "x",
-                                      "--config", str(config)])
-    assert _spec(args, None).hp.agent.gamma == 0.9 and _spec(args, None).hp.training.episodes == 7
+    spec = run_spec(str(scenario), "fixed", None, None, config, None, None, recorded=None)
+    assert spec.hp.agent.gamma == 0.9 and spec.hp.training.episodes == 7
     scenario.write_text('env = "chicken_v0"\n[agent]\ngama = 0.5\n')
     assert main(["train", "--env", str(scenario), "--method", "fixed", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err

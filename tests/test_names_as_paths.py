@@ -16,7 +16,7 @@ import pytest
 
 import fairlead
 from fairlead.cli import main
-from fairlead.experiments import comparison, figures, runs, sweep
+from fairlead.experiments import comparison, directories, figures, runs, sweep
 from fairlead.names import NAME_PATTERN, RESERVED_NAMES, check_name
 from fairlead.trainers import config
 
@@ -53,7 +53,7 @@ def test_every_shipped_name_follows_the_rule():
 
 
 def test_the_reserved_names_are_every_file_a_run_report_or_sweep_directory_holds():
-    held = {runs.RUN_FILE, runs.CHECKPOINT_FILE, runs.RESULT_FILE, runs.LOCK_FILE, comparison.METRICS_FILE,
+    held = {runs.RUN_FILE, runs.CHECKPOINT_FILE, runs.RESULT_FILE, directories.LOCK_FILE, comparison.METRICS_FILE,
             comparison.CURVES_FILE, comparison.REPORT_FILE, "summary.md", "eval.csv", *figures.ALT_TEXT,
             sweep.SWEEP_FILE, sweep.CSV_FILE, sweep.SUMMARY, *sweep.FIGURES}
     assert held <= set(RESERVED_NAMES)

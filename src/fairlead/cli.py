@@ -8,24 +8,20 @@ import signal
 import sys
 import tempfile
 import threading
-from dataclasses import replace
 from pathlib import Path
 
-from fairlead import fairness, list_envs, list_scenarios
+from fairlead import api, fairness, list_envs, list_scenarios
+from fairlead.api import DEFAULT_SEEDS
 from fairlead.engine import ENGINES
-from fairlead.experiments.comparison import write_report
-from fairlead.experiments.policies import FIXED_SELECTORS, OBS_ENCODINGS, evaluate_into
+from fairlead.experiments.policies import FIXED_SELECTORS, OBS_ENCODINGS
 from fairlead.experiments.report import KINDS
 from fairlead.experiments.reproduce import reproduce
-from fairlead.experiments.runs import (BACKENDS, MAX_SEEDS, RUN_FILE, RunSpec, evaluate_run, load_spec, merge_shards,
-                                      recorded_shard, run)
-from fairlead.experiments.sweep import SWEEP_FILE, parse_grid, sweep
-from fairlead.registry import resolve
-from fairlead.trainers.config import METHOD_GROUP, get_method, load_hyperparams, method_names, plugin_method_names
+from fairlead.experiments.runs import BACKENDS, MAX_SEEDS, RUN_FILE, evaluate_run, merge_shards
+from fairlead.experiments.sweep import SWEEP_FILE
+from fairlead.trainers.config import METHOD_GROUP, get_method, method_names, plugin_method_names
 
 # Chicken with 4 players: where the methods differ (on 2 players jamql, alternating and catch-up all tie at 1.000)
 DEMO = {"env": "chicken-4p", "methods": "jamql,catch-up,alternating,vote,random,fixed", "seeds": 5, "episodes": 1500}
-DEFAULT_SEEDS = 10
 
 
 def _positive_int(text: str) -> int:
@@ -52,12 +48,6 @@ class _Terminated(KeyboardInterrupt):
 
 def _terminate(signum, frame):
     raise _Terminated()
-
-
-def _methods(text: str) -> tuple[str, ...]:
-    """Method names and method-file paths (``.toml``), or ``all`` the catalogue's methods."""
-    # "all" lists the catalogue's names; RunSpec then reads each file once (and names a malformed one)
-    return tuple(method_names()) if text == "all" else tuple(m.strip() for m in text.split(",") if m.strip())
 
 
 def cmd_list(args) -> None:
@@ -95,27 +85,6 @@ def cmd_list(args) -> None:
             print(f"  {name:20s} {metric.summary}")
 
 
-def _spec(args, recorded: RunSpec | None) -> RunSpec:
-    """The run the options ask for; an option not given takes the recorded run's value, else the default."""
-    overrides = {k: v for k, v in (("n_agents", args.n_agents), ("max_cycles", args.max_cycles)) if v is not None}
-    if recorded is None or args.env is not None:
-        env_name, env_kwargs = resolve(args.env, **overrides)
-    else:
-        env_name, env_kwargs = recorded.env, {**recorded.env_kwargs, **overrides}
-    methods = recorded.method_args if args.method is None else _methods(args.method)
-    if args.seeds is not None:
-        seeds = tuple(range(args.seeds))
-    else:
-        seeds = recorded.seeds if recorded is not None else tuple(range(DEFAULT_SEEDS))
-    if recorded is not None and args.config is None:
-        hp = recorded.hp
-    else:  # defaults < the scenario's own tables < --config
-        hp = load_hyperparams(args.config, scenario=args.env)
-    if args.episodes is not None:
-        hp = replace(hp, training=replace(hp.training, episodes=args.episodes))
-    return RunSpec(env_name, env_kwargs, methods, seeds, hp)
-
-
 def _train_dir(args) -> Path:
     """The run directory: ``--resume DIR`` or ``--out DIR`` (both only if they agree)."""
     resume_dir = Path(args.resume) if isinstance(args.resume, str) else None
@@ -137,20 +106,16 @@ def _shard(text: str) -> tuple[int, int]:
 
 def cmd_train(args) -> None:
     out = _train_dir(args)
-    grows = bool(args.resume) or (out / RUN_FILE).is_file()  # options not given take the recorded run's values
-    missing = [flag for flag, value in (("--env", args.env), ("--method", args.method)) if value is None]
-    if not grows and missing:
-        raise ValueError(f"a new run needs {' and '.join(missing)} (or --resume DIR to continue a recorded run)")
-    spec = _spec(args, load_spec(out, args.trust_plugins) if grows else None)
-    shard = args.shard or (recorded_shard(out) if grows else None)
     try:
-        table = run(spec, out, resume=bool(args.resume), jobs=args.jobs, progress=not args.no_progress, shard=shard,
-                    backend=args.backend, address=args.address, engine=args.engine, trust_plugins=args.trust_plugins)
+        result = api.train(out, args.env, args.method, seeds=args.seeds, episodes=args.episodes, config=args.config,
+                           n_agents=args.n_agents, max_cycles=args.max_cycles, resume=bool(args.resume),
+                           jobs=args.jobs, progress=not args.no_progress, shard=args.shard, backend=args.backend,
+                           address=args.address, engine=args.engine, trust_plugins=args.trust_plugins)
     except KeyboardInterrupt as err:
         if not (out / RUN_FILE).exists():
             raise
         raise type(err)(f"continue with `fairlead train --resume {out}`") from None
-    print(table)
+    print(result.table)
     figures = sorted(p.name for p in out.glob("*.png"))
     print(f"\nresults in {out} ({', '.join(['metrics.csv', 'curves.csv', 'summary.md', *figures])})")
 
@@ -174,12 +139,10 @@ def cmd_reproduce(args) -> None:
 
 
 def cmd_sweep(args) -> None:
-    grid = parse_grid(args.grid) if args.grid is not None else None
     try:
-        print(sweep(args.out, env=args.env, grid=grid, methods=args.method and _methods(args.method),
-                    seeds=args.seeds, config=args.config, episodes=args.episodes, jobs=args.jobs,
-                    progress=not args.no_progress, shard=args.shard, backend=args.backend, address=args.address,
-                    engine=args.engine))
+        print(api.sweep(args.out, args.env, args.grid, args.method, seeds=args.seeds, config=args.config,
+                        episodes=args.episodes, jobs=args.jobs, progress=not args.no_progress, shard=args.shard,
+                        backend=args.backend, address=args.address, engine=args.engine).table)
     except KeyboardInterrupt as err:
         if not (args.out / SWEEP_FILE).exists():
             raise
@@ -198,17 +161,15 @@ def cmd_eval(args) -> None:
 
 
 def cmd_evaluate(args) -> None:
-    overrides = {k: v for k, v in (("n_agents", args.n_agents), ("max_cycles", args.max_cycles)) if v is not None}
-    env_name, env_kwargs = resolve(args.env, **overrides)
-    episodes = args.episodes or load_hyperparams(scenario=args.env).training.eval_episodes  # a trained run's
-    print(evaluate_into(args.out, env_name, env_kwargs, args.policy, tuple(range(args.seeds)), episodes,
-                        selector=args.selector, method=args.method, obs_encoding=args.obs_encoding, name=args.name))
+    print(api.evaluate(args.out, args.env, args.policy, selector=args.selector, method=args.method,
+                       seeds=args.seeds, episodes=args.episodes, n_agents=args.n_agents, max_cycles=args.max_cycles,
+                       obs_encoding=args.obs_encoding, name=args.name).table)
     print(f"\nresults in {args.out} (metrics.csv, summary.md); compare with a run: "
           f"`fairlead report RUN {args.out} --out DIR`")
 
 
 def cmd_report(args) -> None:
-    print(write_report(args.run, args.out, interval=args.interval))
+    print(api.report(args.run, args.out, interval=args.interval).table)
     print(f"\nreport in {args.out / 'report.md'}")
 
 

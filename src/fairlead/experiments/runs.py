@@ -49,7 +49,7 @@ from tqdm import tqdm
 from fairlead import __version__
 from fairlead.engine import check_engine, compile_ahead, make_trainer, unsupported
 from fairlead.experiments.atomic import remove_temporaries, write_atomic
-from fairlead.experiments.directories import LOCK_FILE, RunDirectoryError, lock_run_dir, refuse_used
+from fairlead.experiments.directories import RunDirectoryError, lock_run_dir, refuse_used
 from fairlead.experiments.comparison import EVALUATION_KIND, RUN_FILE, csv_text, write_results
 from fairlead.experiments.checkpoint import (CheckpointError, load_checkpoint, load_result, result_bytes,
                                              save_checkpoint, save_result)

@@ -1,0 +1,81 @@
+"""The Python API (fairlead.train, evaluate, report, sweep) writes what the commands write, byte for byte."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import fairlead
+from fairlead.cli import main
+
+TRAIN = dict(env="chicken_v0", methods="jamql,alternating", seeds=2, episodes=30, max_cycles=3)
+
+
+def digest(folder: Path) -> dict:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def by_command(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("cli") / "run"
+    assert main(["train", "--env", "chicken_v0", "--method", "jamql,alternating", "--seeds", "2", "--episodes", "30",
+                 "--max-cycles", "3", "--out", str(out), "--no-progress", "--jobs", "1"]) == 0
+    return out
+
+
+def test_train_writes_the_commands_bytes_and_returns_its_rows(by_command, tmp_path):
+    run = fairlead.train(tmp_path / "run", **TRAIN, progress=False, jobs=1)
+    assert digest(run.out) == digest(by_command)
+    assert run.table in (by_command / "summary.md").read_text()
+    assert {(r["method"], r["seed"]) for r in run.rows} == {(m, s) for m in ("jamql", "alternating") for s in (0, 1)}
+    assert all(isinstance(r["fairness_pairwise_equality"], float) for r in run.rows)
+    assert {p["episode"] for p in run.curves} >= {30}
+
+
+def test_train_grows_and_resumes_as_the_command_does(by_command, tmp_path):
+    out = tmp_path / "run"
+    fairlead.train(out, env="chicken_v0", methods=["jamql"], seeds=2, episodes=30, max_cycles=3, progress=False)
+    grown = fairlead.train(out, methods="alternating", progress=False)  # the other options: the recorded run's
+    assert digest(grown.out) == digest(by_command)
+    (out / "metrics.csv").unlink()
+    assert digest(fairlead.train(out, resume=True, progress=False).out) == digest(by_command)
+
+
+def test_evaluate_report_and_sweep_write_the_commands_bytes(by_command, tmp_path):
+    policy = tmp_path / "pol.py"
+    policy.write_text("def swerve(agent, observation):\n    return 1\n")
+    options = ["--env", "chicken_v0", "--max-cycles", "3", "--policy", f"{policy}:swerve", "--selector", "catch_up",
+               "--seeds", "2"]
+    assert main(["evaluate", *options, "--out", str(tmp_path / "cli-eval")]) == 0
+    scored = fairlead.evaluate(tmp_path / "api-eval", "chicken_v0", f"{policy}:swerve", selector="catch_up",
+                               seeds=2, max_cycles=3)
+    assert digest(scored.out) == digest(tmp_path / "cli-eval") and [r["seed"] for r in scored.rows] == [0, 1]
+
+    assert main(["report", str(by_command), str(scored.out), "--out", str(tmp_path / "cli-report")]) == 0
+    report = fairlead.report([by_command, scored.out], tmp_path / "api-report")
+    assert digest(report.out) == digest(tmp_path / "cli-report")
+    assert {r["method"] for r in report.rows} == {"jamql", "alternating", "swerve"}
+
+    grid = ["--grid", "n_agents=2,3", "--method", "fixed", "--seeds", "1", "--episodes", "5", "--no-progress"]
+    assert main(["sweep", "--env", "chicken_v0", *grid, "--jobs", "1", "--out", str(tmp_path / "cli-sweep")]) == 0
+    swept = fairlead.sweep(tmp_path / "api-sweep", "chicken_v0", {"n_agents": (2, 3)}, "fixed", seeds=1, episodes=5,
+                           progress=False, jobs=1)
+    assert digest(swept.out) == digest(tmp_path / "cli-sweep")
+    assert len(swept.rows) == 2 and {r["method"] for r in swept.rows} == {"fixed"}
+
+
+def test_a_new_run_without_env_or_methods_says_what_it_needs(tmp_path):
+    with pytest.raises(ValueError, match="a new run needs --env and --method \\(env= and methods= in Python"):
+        fairlead.train(tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+def test_importing_fairlead_does_not_load_the_trainers():
+    code = "import sys, fairlead; print('fairlead.experiments.runs' in sys.modules, callable(fairlead.train))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "True"]
