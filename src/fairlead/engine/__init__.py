@@ -110,6 +110,25 @@ def compile_ahead() -> None:
     CompiledTrainer("chicken_v0", {"max_cycles": 1}, get_method("fixed"), HyperParams(), 0).train(1)
 
 
+COMPILING = "compiling the training engine (first run only, about 30 s)"
+
+
+def compiled_in_cache() -> bool:
+    """Whether numba's cache holds the engine compiled for this CPU, so a run need not compile it first.
+
+    Reads numba's cache index (not a public API): if that fails, True, so a
+    run says nothing rather than something wrong.
+    """
+    from fairlead.engine import kernels
+
+    try:
+        dispatcher = kernels.play_episodes
+        target = dispatcher.targetctx.codegen().magic_tuple()
+        return any(key[1] == target for key in dispatcher._cache._cache_file._load_index())
+    except Exception:  # numba's internals changed
+        return True
+
+
 def check_engine(engine: str) -> str:
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; valid engines: {', '.join(ENGINES)}")

@@ -47,7 +47,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from fairlead import __version__
-from fairlead.engine import check_engine, compile_ahead, make_trainer, unsupported
+from fairlead.engine import COMPILING, check_engine, compile_ahead, compiled_in_cache, make_trainer, unsupported
 from fairlead.experiments.atomic import remove_temporaries, write_atomic
 from fairlead.experiments.directories import RunDirectoryError, lock_run_dir, refuse_used
 from fairlead.experiments.comparison import EVALUATION_KIND, RUN_FILE, csv_text, write_results
@@ -461,7 +461,7 @@ def run(spec: RunSpec, out: str | Path, resume: bool = False, jobs: int | None =
         spec = prepare_run_dir(spec, out, resume, shard, trust_plugins)
         tasks = shard_tasks(spec, shard)
         jobs = max(1, min(jobs or usable_cpus(), len(tasks)))
-        _compile_for_workers([spec], engine, jobs)
+        _compile_for_workers([spec], engine, jobs, progress)
         if backend == "ray":
             results = train_with_ray(spec, out, tasks, jobs, progress, address, engine)
         else:
@@ -498,7 +498,7 @@ def run_all(runs: list[tuple[RunSpec, Path]], jobs: int | None = None, progress:
             prepared.append((prepare_run_dir(spec, Path(out), resume=False), Path(out)))
         tasks = [(spec, out, m, s) for spec, out in prepared for m, s in shard_tasks(spec, None)]
         jobs = max(1, min(jobs or usable_cpus(), len(tasks)))
-        _compile_for_workers([spec for spec, _ in prepared], engine, jobs)
+        _compile_for_workers([spec for spec, _ in prepared], engine, jobs, progress)
         trained = _in_workers([(train_seed, (spec, m, s, out), {"engine": engine}) for spec, out, m, s in tasks],
                               jobs, progress, sum(spec.hp.training.episodes for spec, *_ in tasks), start_method,
                               meanwhile=_import_figures, labels=[f"{out}: method {m}, seed {s}" for _, out, m, s in tasks])
@@ -511,13 +511,20 @@ def run_all(runs: list[tuple[RunSpec, Path]], jobs: int | None = None, progress:
         return [(table, seconds[out] + took) for (_, out), (table, took) in zip(prepared, reports)]
 
 
-def _compile_for_workers(specs: list[RunSpec], engine: str, jobs: int) -> None:
+def _compile_for_workers(specs: list[RunSpec], engine: str, jobs: int, progress: bool) -> None:
     """Compile the engine here once if workers will use it, not in every worker at the same time.
 
-    They load it from numba's cache.
+    They load it from numba's cache (or, forked, have it already). On a cold
+    cache it is compiled here for one worker too, after saying so (with the
+    progress bar): a first run would otherwise sit silent for half a minute.
     """
-    if engine != "reference" and jobs > 1 and any(unsupported(spec.env, spec.env_kwargs, d) is None
-                                                  for spec in specs for d in spec.definitions.values()):
+    if engine == "reference" or all(unsupported(spec.env, spec.env_kwargs, d) is not None
+                                    for spec in specs for d in spec.definitions.values()):
+        return
+    cold = not compiled_in_cache()
+    if cold and progress:
+        print(f"{COMPILING}...", file=sys.stderr, flush=True)
+    if jobs > 1 or cold:
         compile_ahead()
 
 
