@@ -290,3 +290,77 @@ def test_observing_an_unknown_agent_names_it_and_the_valid_agents(mediated, agen
         env.observe(agent)
     assert isinstance(info.value, ValueError)
     assert str(info.value) == f"unknown agent {agent!r}; valid agents: {', '.join(env.possible_agents)}"
+
+
+# ------------------------------------------------ issue 23, item 10: clearer errors
+def _cli_error(capsys, argv) -> str:
+    """``fairlead ARGV``'s exit status must be 2 with one 'fairlead: error:' line and no traceback; its text."""
+    from fairlead.cli import main
+
+    try:
+        status = main(argv)
+    except SystemExit as exit_info:
+        status = exit_info.code
+    err = capsys.readouterr().err
+    assert status == 2, err
+    assert "fairlead: error: " in err and "Traceback" not in err
+    return err
+
+
+SCENARIO_FILES = {  # file content -> what the error must say besides the file's name
+    b'env = "chicken_v0"\n# caf\xe9\n': "is not UTF-8 text",
+    b"\xff\xfe\x00\x01 binary \x80\x81": "is not UTF-8 text",
+    b'env = "chicken_v0"\n[kwargs\nn_agents = 3\n': "is not valid TOML",
+    b'env = "chicken_v0"\nkwarg = {n_agents = 3}\n': "unknown keys ['kwarg']",
+    b'env = "chicken_v0"\n[kwargs]\nn_agentz = 3\n': "has no argument 'n_agentz' (did you mean 'n_agents'?)",
+    b"env = 5\n": "'env' (an environment name, a string such as 'chicken_v0') is required, got 5",
+    b'env = "chicken_v0"\nkwargs = 3\n': "[kwargs] must be a table, got 3",
+    b'env = "chicken_v0"\ntraining = 5\n': "[training] must be a table of hyper-parameters, got 5",
+    b'env = "chicken_v0"\ndescription = 5\n': "'description' must be a string, got 5",
+}
+
+
+@pytest.mark.parametrize("content, problem", SCENARIO_FILES.items(), ids=range(len(SCENARIO_FILES)))
+def test_a_bad_scenario_file_is_named_with_its_problem(tmp_path, capsys, content, problem):
+    path = tmp_path / "mine.toml"
+    path.write_bytes(content)
+    with pytest.raises((ValueError, TypeError)) as info:
+        fairlead.make(str(path))
+    assert f"scenario file {path}" in str(info.value) and problem in str(info.value)
+    err = _cli_error(capsys, ["train", "--env", str(path), "--method", "fixed", "--seeds", "1",
+                              "--episodes", "2", "--out", str(tmp_path / "out"), "--no-progress"])
+    assert f"scenario file {path}" in err and problem in err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("names, error, message", [
+    (5, TypeError, r"action_names must be a sequence of 2 distinct strings, one per action .* or None, got 5"),
+    ("ab", TypeError, r"action_names must be a sequence of 2 distinct strings.*got 'ab'"),
+    ([1, 2], TypeError, r"action_names must be a sequence of 2 distinct strings.*not a non-empty string"),
+    (["a", "a"], ValueError, r"action_names must be a sequence of 2 distinct strings.*names an action twice"),
+    (["a"], ValueError, r"action_names needs 2 names, got 1"),
+])
+def test_bad_action_names_name_the_argument_and_what_is_valid(names, error, message):
+    with pytest.raises(error, match=message):
+        fairlead.make("matrix_game_v0", payoff=[[1, 0], [0, 1]], action_names=names)
+    game = fairlead.make("matrix_game_v0", payoff=[[1, 0], [0, 1]], action_names=["left", "right"], raw=True)
+    assert game.action_names == ("left", "right")
+    with pytest.raises(TypeError, match="environment chicken_v0 has no argument 'action_names'"):
+        fairlead.make("chicken_v0", action_names=5)  # a named game's actions are named by the game
+
+
+def _zero(returns, strength):
+    return np.zeros_like(returns)
+
+
+@pytest.mark.parametrize("rule, shown", [(_zero, "transfer=(_zero, strength)"),
+                                         ("unfair_advantage", "transfer=('unfair_advantage', strength)")])
+def test_a_transfer_rule_without_its_strength_says_what_transfer_takes(rule, shown):
+    env = fairlead.make("chicken_v0")
+    with pytest.raises(TypeError) as info:
+        fairlead.mediate(env, transfer=rule)
+    message = str(info.value)
+    assert "is a rule without a strength" in message and shown in message
+    assert "transfer takes a strength beta in [0, 1]" in message and "'unfair_advantage' or a callable" in message
+    assert fairlead.mediate(env, transfer=(rule, 0.5)).transfer.strength == 0.5  # the pair works
+    assert "a rule alone, name or callable, is refused" in " ".join(fairlead.mediate.__doc__.split())

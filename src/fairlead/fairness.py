@@ -95,8 +95,25 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.abs(x).max()
 
 
+# Most players a pairwise metric (pairwise_equality, equality, mean_abs_difference) is computed for: it
+# tabulates all n (n - 1) / 2 gaps |G_i - G_j| (at 5,000 players 12.5 million, about 300 MB with their indices),
+# in the order that fixes its floats bit for bit; more players would take memory quadratic in n.
+MAX_PAIRWISE_AGENTS = 5_000
+
+
+def check_pairwise_agents(n: int, what: str = "a pairwise fairness metric") -> None:
+    """ValueError if ``n`` players are more than ``what`` (which compares every pair of returns) is computed for."""
+    if n > MAX_PAIRWISE_AGENTS:
+        raise ValueError(
+            f"{what} compares every pair of the {n:,} players' returns, n (n - 1) / 2 = {n * (n - 1) // 2:,} gaps; "
+            f"it is computed for at most {MAX_PAIRWISE_AGENTS:,} players (the gaps' memory grows as n**2); use "
+            f"a metric that is O(n) ({', '.join(PER_PLAYER_METRICS)}) or fewer players"
+        )
+
+
 def _pairwise_gaps(x: np.ndarray) -> np.ndarray:
     """|x_i - x_j| for every unordered pair i < j (n (n - 1) / 2 values)."""
+    check_pairwise_agents(len(x))
     i, j = _pairs(len(x))
     return np.abs(x[i] - x[j])
 
@@ -181,6 +198,7 @@ def equality(x) -> float:
             "equality (1 - Gini) is undefined when the returns sum to 0; "
             "use pairwise_equality (the default) instead"
         )
+    check_pairwise_agents(len(x), "equality (1 - Gini)")
     x = _unit(x)
     diffs = np.abs(x[:, None] - x[None, :]).sum()
     return float(1.0 - diffs / (2 * len(x) * x.sum()))
@@ -325,6 +343,9 @@ class Metric:
         sig = inspect.signature(self.fn).parameters.values()
         return tuple(p.name for p in sig if p.kind is inspect.Parameter.KEYWORD_ONLY)
 
+
+PAIRWISE_METRICS = ("pairwise_equality", "equality", "mean_abs_difference")  # O(n**2): MAX_PAIRWISE_AGENTS
+PER_PLAYER_METRICS = ("cv", "jain", "min_max_ratio", "max_min_gap", "ggf", "alpha_fair")  # O(n) or O(n log n)
 
 METRICS: dict[str, Metric] = {
     m.name: m

@@ -98,9 +98,14 @@ def load_scenario(path: str | Path) -> Scenario:
     except ValueError as err:
         raise ValueError(f"scenario file {path}: {err}; a scenario file's name is its stem: rename the file") from None
     try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as err:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))  # TOML is UTF-8, whatever the locale
+    except OSError as err:
         raise ValueError(f"cannot read scenario file {path}: {err}") from err
+    except UnicodeDecodeError as err:
+        raise ValueError(f"cannot read scenario file {path}: it is not UTF-8 text (byte {err.start}: {err.reason}); "
+                         "a scenario file is TOML, which is UTF-8: save it as UTF-8") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ValueError(f"cannot read scenario file {path}: it is not valid TOML ({err})") from None
     valid = ("env", "kwargs", "description", *HYPERPARAMETER_SECTIONS)
     unknown = set(data) - set(valid)
     if unknown:
@@ -108,15 +113,22 @@ def load_scenario(path: str | Path) -> Scenario:
             f"scenario file {path}: unknown keys {sorted(unknown)}; valid keys: {', '.join(valid)}"
         )
     if not isinstance(data.get("env"), str):
-        raise ValueError(f"scenario file {path}: 'env' (an environment name) is required")
+        got = f", got {data['env']!r}" if "env" in data else ""
+        raise ValueError(f"scenario file {path}: 'env' (an environment name, a string such as 'chicken_v0') "
+                         f"is required{got}")
     try:
         env_module(data["env"])
     except ValueError as err:
         raise ValueError(f"scenario file {path}: {err}") from err
     kwargs = data.get("kwargs", {})
     if not isinstance(kwargs, dict):
-        raise ValueError(f"scenario file {path}: [kwargs] must be a table")
+        raise ValueError(f"scenario file {path}: [kwargs] must be a table, got {kwargs!r}")
+    if not isinstance(data.get("description", ""), str):
+        raise ValueError(f"scenario file {path}: 'description' must be a string, got {data['description']!r}")
     hyperparameters = {k: data[k] for k in HYPERPARAMETER_SECTIONS if k in data}
+    for section, table in hyperparameters.items():
+        if not isinstance(table, dict):
+            raise ValueError(f"scenario file {path}: [{section}] must be a table of hyper-parameters, got {table!r}")
     return Scenario(path.stem, _canonical(data["env"]), kwargs, data.get("description", ""), hyperparameters)
 
 

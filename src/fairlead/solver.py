@@ -150,9 +150,10 @@ def symmetric_follower_response(
     if tie_break not in TIE_BREAKS:
         raise ValueError(f"unknown tie_break {tie_break!r}; choose one of {TIE_BREAKS}")
     check_compositions(k, n_agents)
-    profiles = np.array(list(itertools.combinations_with_replacement(range(k), followers)))  # lexicographic
-    counts = (profiles[:, :, None] == np.arange(k)).sum(axis=1)  # (profiles, k): the followers' action counts
-    stable = np.ones(len(profiles), dtype=bool)
+    # (profiles, k): the followers' action counts, in the lexicographic order of their sorted profiles; never
+    # the profiles themselves, which would take (profiles x followers) entries: n**2 for 2 actions
+    counts = _action_counts(followers, k)
+    stable = np.ones(len(counts), dtype=bool)
     for own in range(k):  # a follower playing `own` faces the other followers and the leader
         others = counts.astype(float)
         others[:, own] -= 1
@@ -164,8 +165,24 @@ def symmetric_follower_response(
         return None
     leader_value = counts[stable] @ payoff[leader_action] / (n_agents - 1)
     target = leader_value.min() if tie_break == "pessimistic" else leader_value.max()
-    chosen = profiles[stable][np.flatnonzero(np.abs(leader_value - target) <= _TOL)[0]]
-    return (int(leader_action), *(int(a) for a in chosen))
+    chosen = counts[stable][np.flatnonzero(np.abs(leader_value - target) <= _TOL)[0]]
+    return (int(leader_action), *(action for action, count in enumerate(chosen.tolist()) for _ in range(count)))
+
+
+def _action_counts(total: int, k: int) -> np.ndarray:
+    """Every way ``total`` followers can split among ``k`` actions, as int64 counts (rows), in the order of
+    ``itertools.combinations_with_replacement(range(k), total)`` (a profile with more 0s comes first, then
+    more 1s, ...); O(rows x k) memory."""
+    if k == 1:
+        return np.array([[total]], dtype=np.int64)
+    if k == 2:
+        first = np.arange(total, -1, -1, dtype=np.int64)
+        return np.column_stack([first, total - first])
+    blocks = []
+    for first in range(total, -1, -1):
+        rest = _action_counts(total - first, k - 1)
+        blocks.append(np.column_stack([np.full(len(rest), first, dtype=np.int64), rest]))
+    return np.concatenate(blocks)
 
 
 def stackelberg_outcome(

@@ -5,6 +5,8 @@ Each names the argument (or agent), the problem and the valid choices.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 MAX_INT = 2**31 - 2  # bounds counts (stages, agents) so every derived size fits the int64 observation
@@ -71,6 +73,22 @@ def check_action(agent: str, action, mask: np.ndarray, names=(), note: str = "")
         raise ValueError(f"{agent}'s action {value} is masked now; legal actions: "
                          f"{np.flatnonzero(mask).tolist()}{note}")
     return value
+
+
+def check_action_names(value, k: int) -> tuple[str, ...]:
+    """``action_names`` as a tuple if it is a sequence of ``k`` distinct non-empty strings, else an error saying so."""
+    valid = f"a sequence of {k} distinct strings, one per action (e.g. {tuple(f'a{i}' for i in range(min(k, 3)))!r}"
+    valid += ", ...)" if k > 3 else ")"
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise TypeError(f"action_names must be {valid} or None, got {value!r}")
+    if len(value) != k:
+        raise ValueError(f"action_names needs {k} names, got {len(value)} ({value!r}): one per action")
+    if not all(isinstance(name, str) and name for name in value):
+        raise TypeError(f"action_names must be {valid}; got {value!r}, which holds a name that is not a "
+                        "non-empty string")
+    if len(set(value)) != k:
+        raise ValueError(f"action_names must be {valid}; got {value!r}, which names an action twice")
+    return tuple(value)
 
 
 def check_real(name: str, value, positive: bool = False) -> float:

@@ -84,6 +84,15 @@ share: `q_L <= q_fair` with `q_fair = min(q_max, round((a-c)/((n+1)b)))`,
 rounded to the nearest integer, halves up (a=12, b=1, c=0: 4 for 2 players,
 3 for 3, 2 for 4, since 12/5 = 2.4). `env.unwrapped.fair_quantity` holds it.
 
+### Many players
+
+As in `matrix_game_v0` (its card's Many players): memory and time grow
+linearly with `n` (a stage costs O(n), the fair quantity is a closed form),
+and the pairwise fairness metrics take at most 5,000 players
+(`fairlead.fairness.MAX_PAIRWISE_AGENTS`). Only `payoff_tensor`, for the
+general solver, has `(q_max+1)**n * n` entries, refused beyond 10**8
+(`fairlead.solver.MAX_TENSOR_ENTRIES`).
+
 ### Arguments
 
 ``` python

@@ -6,7 +6,7 @@ from functools import cached_property
 
 import numpy as np
 
-from fairlead.envs.checks import check_finite_returns, check_int, real_array
+from fairlead.envs.checks import check_action_names, check_finite_returns, check_int, real_array
 from fairlead.envs.stackelberg import StackelbergEnv
 from fairlead.rules import bimatrix_stage_rewards, symmetric_stage_rewards
 from fairlead.solver import check_compositions, follower_response, payoff_tensor, symmetric_follower_response
@@ -36,6 +36,11 @@ def parse_payoff(payoff, n_agents: int) -> tuple[np.ndarray, bool]:
     return array, bimatrix
 
 
+# Rewards remembered per action profile (the hot path of a few players, whose profiles repeat) are bounded by
+# their total size, profiles times players: with many players profiles rarely repeat and each costs O(n).
+PAYOFF_CACHE_ENTRIES = 1 << 20
+
+
 class MatrixGameEnv(StackelbergEnv):
     """Stage game given by a payoff matrix (see ``matrix_game_v0`` for the env card).
 
@@ -63,9 +68,7 @@ class MatrixGameEnv(StackelbergEnv):
         self.payoff, self.bimatrix = parse_payoff(payoff, n_agents)
         k = self.payoff.shape[-1]
         if action_names is not None:
-            if len(action_names) != k:
-                raise ValueError(f"action_names needs {k} names, got {len(action_names)}")
-            self.action_names = tuple(action_names)
+            self.action_names = check_action_names(action_names, k)
         super().__init__(
             n_agents, k, max_cycles, (), obs_encoding, leader, render_mode, stage_feature=stage_feature
         )
@@ -116,7 +119,9 @@ class MatrixGameEnv(StackelbergEnv):
         profile = tuple(actions.tolist())
         rewards = self._payoff_cache.get(profile)
         if rewards is None:
-            rewards = self._payoff_cache[profile] = self.stage_payoff(actions).tolist()
+            rewards = self.stage_payoff(actions).tolist()
+            if len(self._payoff_cache) * len(profile) < PAYOFF_CACHE_ENTRIES:  # bounded: O(n) however long it runs
+                self._payoff_cache[profile] = rewards
         return rewards, self.leader_action_is_fair(leader, profile[leader])
 
     @property

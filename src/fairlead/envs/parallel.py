@@ -60,6 +60,8 @@ class PhaseParallelEnv(ParallelEnv):
         env = self.aec_env
         if not self.agents:
             raise RuntimeError("the episode is over; call reset() before step()")
+        from fairlead.envs.stackelberg import quiet_next_step  # imported here: stackelberg imports this module
+
         acting = list(env.acting_agents)
         unknown = sorted(set(actions) - set(self.agents))
         if unknown:
@@ -77,6 +79,9 @@ class PhaseParallelEnv(ParallelEnv):
                 raise RuntimeError(
                     f"AEC order broke the phase: expected {agent}, env selects {env.agent_selection}"
                 )
+            if quiet_next_step(env):  # a follower's step mid-stage pays nothing: adding its 0s is O(n) for nothing
+                env.step(actions[agent])
+                continue
             env.step(actions[agent])
             for a in self.agents:
                 rewards[a] += env.rewards.get(a, 0.0)

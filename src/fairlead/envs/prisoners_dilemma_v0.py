@@ -6,7 +6,7 @@
 |--------------------|------------------------------------------------------------------|
 | Actions            | Discrete(2): 0 = Cooperate, 1 = Defect                                               |
 | Parallel API       | Yes (phase-based: 2 parallel steps per stage)                     |
-| Agents             | `player_0 .. player_{n-1}`, any n >= 2                                                     |
+| Agents             | `player_0 .. player_{n-1}`, any n >= 2 (memory O(n): `matrix_game_v0`'s Many players) |
 | Observation        | `{"observation": MultiDiscrete([2, 3, max_cycles+1]) or Box, "action_mask": Box(0,1,(2,),int8)}` (`[2, 3, 2]` with `stage_feature="last"`, `[2, 3, 1]` with `"none"`) |
 
 Cooperation against the temptation to defect, with one player committing first.

@@ -6,7 +6,7 @@
 |--------------------|------------------------------------------------------------------|
 | Actions            | Discrete(5): 0 = stay, 1 = up, 2 = down, 3 = left, 4 = right (moves off the grid are masked) |
 | Parallel API       | Yes (phase-based: 2 parallel steps per stage)                     |
-| Agents             | `player_0 .. player_{n-1}`, any n >= 2 (2 and 4 are the reference settings) |
+| Agents             | `player_0 .. player_{n-1}`, 2 <= n <= 2,000 (2 and 4 are the reference settings) |
 | Observation        | `{"observation": MultiDiscrete([2, 6, max_cycles+1, 5, cooperation, 5, cooperation, 4]) or Box, "action_mask": Box(0,1,(5,),int8)}` (third size 2 with `stage_feature="last"`, 1 with `"none"`) |
 
 Agents walk on a small grid and collect resources, which takes cooperation:
@@ -152,6 +152,9 @@ resource_collection_v0.env(n_agents=2, grid_size=(3, 3), n_fair=1, n_unfair=1,
 - `grid_size`: (rows, columns); needs at least `n + n_fair + n_unfair` cells
   (the default 3 x 3 holds up to 7 agents) and at most 1,000,000 cells
   (`MAX_CELLS`, e.g. 1000 x 1000).
+- `n_agents`: 2 .. 2,000 (`MAX_AGENTS`): what an unfair resource pays is an
+  `n x n` table (leader x payee), 32 MB at 2,000 agents; more is refused at
+  once with a `ValueError`.
 - `n_fair`, `n_unfair` >= 1: resources of each kind on the grid.
 - `cooperation`: agents needed on a cell to collect, 1..n.
 - `fair_value`, `unfair_value` > 0; `unfair_share` in [1/n, 1].
@@ -187,6 +190,9 @@ MOVES = ("stay", "up", "down", "left", "right")
 STAY, UP, DOWN, LEFT, RIGHT = rules.STAY, rules.UP, rules.DOWN, rules.LEFT, rules.RIGHT  # indices into MOVES
 PREFERENCES = {"neutral": 1.0, "mild": 1.5, "strong": 3.0}
 MAX_CELLS = 1_000_000  # grid cells at most: the per-cell tables stay a few MB (the card's Arguments)
+# agents at most: what an unfair resource pays is an n x n table (leader x payee, preference-weighted, the one
+# the compiled engine reads too), 32 MB at 2,000 agents and quadratic in n beyond (the card's Arguments)
+MAX_AGENTS = 2_000
 # values of the ``leader_heads`` feature
 NOT_MOVED, HEADS_NEITHER, HEADS_FAIR, HEADS_UNFAIR = (
     rules.NOT_MOVED, rules.HEADS_NEITHER, rules.HEADS_FAIR, rules.HEADS_UNFAIR)
@@ -283,6 +289,10 @@ class raw_env(StackelbergEnv):
         render_mode: str | None = None,
     ):
         n = check_int("n_agents", n_agents, 2)
+        if n > MAX_AGENTS:
+            raise ValueError(f"n_agents={n:,} is more than resource_collection_v0 allows ({MAX_AGENTS:,}, MAX_AGENTS): "
+                             "its unfair resources' pay is an n x n table (leader x payee), whose memory grows as "
+                             "n**2; use at most 2,000 agents (the matrix games and cournot_v0 take many more)")
         try:
             rows, cols = grid_size
         except (TypeError, ValueError):

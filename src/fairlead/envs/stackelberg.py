@@ -184,9 +184,10 @@ class StackelbergEnv(AECEnv):
         self._wait_mask = np.zeros(num_actions, np.int8)
         self._wait_mask[0] = 1
         self._all_legal = np.ones(num_actions, np.int8)
-        self._orders = [  # turn order of a stage for each leader: leader, then followers by index
-            [leader] + [i for i in range(n_agents) if i != leader] for leader in range(n_agents)
-        ]
+        # a stage's turn order is the leader, then the followers by index (``_turn_agent``): computed turn
+        # by turn, never tabulated, so that memory stays O(n) however many agents play (no n x n table)
+        self._lead: int | None = None  # index of the current stage's leader (None: not chosen yet)
+        self._rewards_clear = False  # rewards are all 0 and already accumulated (see ``step``)
         self.stage = 0
         self.phase = "done"
 
@@ -252,16 +253,17 @@ class StackelbergEnv(AECEnv):
 
     @property
     def leader(self) -> str | None:
-        return None if self._order is None else self.possible_agents[self._order[0]]
+        return None if self._lead is None else self.possible_agents[self._lead]
 
     @property
     def acting_agents(self) -> list[str]:
-        if self._order is None:
+        if self._lead is None:
             return []
         if self.phase == "lead":
             return [self.leader]
         if self.phase == "follow":
-            return [self.possible_agents[i] for i in self._order[1:]]
+            lead, agents = self._lead, self.possible_agents
+            return agents[:lead] + agents[lead + 1:]
         return []
 
     @property
@@ -271,7 +273,7 @@ class StackelbergEnv(AECEnv):
     @property
     def leader_action(self) -> int | None:
         """The current stage leader's action once it has acted (what followers see), else None."""
-        return int(self._actions[self._order[0]]) if self.phase == "follow" else None
+        return int(self._actions[self._lead]) if self.phase == "follow" else None
 
     def set_leader(self, agent: str) -> None:
         if agent not in self.agent_name_mapping:
@@ -313,7 +315,7 @@ class StackelbergEnv(AECEnv):
 
     def state(self) -> np.ndarray:
         """The global state (see the module docstring); computed only when asked, never by ``step``."""
-        leader = -1 if self._order is None else self._order[0]
+        leader = -1 if self._lead is None else self._lead
         seen = self._actions[leader] + 1 if self.phase == "follow" else 0
         last = (np.zeros(len(self.possible_agents), np.int64) if self.last_stage is None  # 0: none yet
                 else np.fromiter(self.last_stage.actions.values(), np.int64) + 1)
@@ -364,8 +366,9 @@ class StackelbergEnv(AECEnv):
         self._set_order(self.agent_name_mapping[choice])
 
     def _set_order(self, leader: int | None) -> None:
-        self._order = None if leader is None else self._orders[leader]
+        self._lead = leader
         self._turn = 0
+        self._rewards_clear = False
         self.phase = "lead"
         name = None if leader is None else self.possible_agents[leader]
         self.agent_selection = name or self.possible_agents[0]
@@ -378,7 +381,7 @@ class StackelbergEnv(AECEnv):
             i = self.agent_name_mapping[agent]
         except (KeyError, TypeError):  # TypeError: unhashable
             raise unknown_agent(agent, self.possible_agents) from None
-        leader = -1 if self._order is None else self._order[0]  # -1: not chosen yet, all follow
+        leader = -1 if self._lead is None else self._lead  # -1: not chosen yet, all follow
         following = self.phase == "follow"
         seen = self._actions[leader] + 1 if following else 0
         features = (
@@ -402,7 +405,7 @@ class StackelbergEnv(AECEnv):
             return self._was_dead_step(action)
         if not self.agents:
             raise RuntimeError("the episode is over; call reset() before step()")
-        if self._order is None:
+        if self._lead is None:
             raise RuntimeError(f"stage {self.stage} has no leader yet: this env's leaders are chosen from "
                                "outside (leader=None); call set_leader(agent) first")
         i = self.agent_name_mapping[agent]
@@ -411,15 +414,36 @@ class StackelbergEnv(AECEnv):
         self._turn += 1
         if self._turn == 1:
             self.phase = "follow"
-        if self._turn < len(self._order):
+        if self._turn < len(self.possible_agents):
+            self.agent_selection = self.possible_agents[self._turn_agent(self._turn)]
+            if self._rewards_clear:  # clearing and accumulating all-zero rewards again would change nothing:
+                return  # skipping them keeps a stage O(n), not O(n) per step (O(n**2) per stage)
             self._clear_rewards()
-            self.agent_selection = self.possible_agents[self._order[self._turn]]
+            self._rewards_clear = True
         else:
             self._complete_stage()
         self._accumulate_rewards()
 
+    def _next_step_quiet(self) -> bool:
+        """Whether the next step is a follower's that completes nothing: it changes no reward and no info.
+
+        True from the second step of a stage's play to its last but one: the
+        rewards were cleared (all 0) and accumulated at the leader's step. A
+        wrapper that knows this (the mediator, the parallel view; through
+        :func:`quiet_next_step`) skips its O(n) per-step bookkeeping, so a
+        stage costs O(n), not O(n**2), with the same results.
+        """
+        return (self.phase == "follow" and self._rewards_clear and self._turn + 1 < len(self.possible_agents)
+                and type(self).step is StackelbergEnv.step)  # a subclass's own step may pay or inform
+
+    def _turn_agent(self, turn: int) -> int:
+        """Index of the agent that acts at ``turn`` of the stage: the leader (0), then the followers by index."""
+        if turn == 0:
+            return self._lead
+        return turn - 1 if turn <= self._lead else turn
+
     def _complete_stage(self) -> None:
-        leader = self._order[0]
+        leader = self._lead
         payoff, fair = self._play_stage(leader, self._actions)
         payoff = payoff.tolist() if isinstance(payoff, np.ndarray) else [float(r) for r in payoff]
         agents = self.possible_agents
@@ -438,9 +462,10 @@ class StackelbergEnv(AECEnv):
         if self.stage >= self.max_cycles:
             self.phase = "done"
             self.terminations = dict.fromkeys(self.agents, True)
+            returns = self.episode_returns  # one shared, read-only dict for every agent's info (not n copies)
             for agent in self.agents:
                 self.infos[agent]["stage"] = self.stage
-                self.infos[agent]["episode_returns"] = self.episode_returns
+                self.infos[agent]["episode_returns"] = returns
             self.agent_selection = self.agents[0]
         else:
             self._begin_stage()
@@ -475,6 +500,19 @@ class StrictOrderEnforcingWrapper(wrappers.OrderEnforcingWrapper):
         if self._has_reset and not self.agents:
             raise RuntimeError("the episode is over; call reset() before step()")
         super().step(action)
+
+
+# wrappers that pass rewards and infos through untouched: quiet_next_step looks through them
+TRANSPARENT_WRAPPERS = (StrictOrderEnforcingWrapper, wrappers.OrderEnforcingWrapper)
+
+
+def quiet_next_step(env) -> bool:
+    """Whether ``env``'s next step changes no reward and no info (a follower's step mid-stage, see
+    ``StackelbergEnv._next_step_quiet``); False whenever that is not known, e.g. under a user's wrapper."""
+    while type(env) in TRANSPARENT_WRAPPERS:
+        env = env.env
+    quiet = getattr(env, "_next_step_quiet", None)
+    return quiet is not None and quiet()
 
 
 def make_constructors(raw_env_cls):

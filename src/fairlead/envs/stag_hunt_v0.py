@@ -6,7 +6,7 @@
 |--------------------|------------------------------------------------------------------|
 | Actions            | Discrete(2): 0 = Stag, 1 = Hare                                               |
 | Parallel API       | Yes (phase-based: 2 parallel steps per stage)                     |
-| Agents             | `player_0 .. player_{n-1}`, any n >= 2                                                     |
+| Agents             | `player_0 .. player_{n-1}`, any n >= 2 (memory O(n): `matrix_game_v0`'s Many players) |
 | Observation        | `{"observation": MultiDiscrete([2, 3, max_cycles+1]) or Box, "action_mask": Box(0,1,(2,),int8)}` (`[2, 3, 2]` with `stage_feature="last"`, `[2, 3, 1]` with `"none"`) |
 
 A coordination game: leading lets one player signal the efficient equilibrium.

@@ -26,7 +26,8 @@ from gymnasium import spaces
 from pettingzoo import AECEnv, ParallelEnv
 
 from fairlead.envs.checks import UnknownAgentError, as_int, check_action, check_seed, unknown_agent
-from fairlead.fairness import DEFAULT_METRIC, METRICS
+from fairlead.envs.stackelberg import quiet_next_step
+from fairlead.fairness import DEFAULT_METRIC, METRICS, PAIRWISE_METRICS, check_pairwise_agents
 from fairlead.mediation.leader_phase import LeaderPhase, MediatorAgentPhase, SelectorPhase, VotePhase
 from fairlead.mediation.observation import (
     DEFAULT_HISTORY,
@@ -99,6 +100,8 @@ def _leader_phase(game, selector, mediator_as_agent, metric, selector_kwargs, hi
     metric = metric or DEFAULT_METRIC
     if metric not in METRICS:
         raise unknown_name("fairness metric", metric, METRICS)
+    if metric in PAIRWISE_METRICS:  # the mediator agent is paid by it every stage: refused now, not at stage 1
+        check_pairwise_agents(len(game.possible_agents), f"metric {metric!r} (the mediator agent's reward)")
     if METRICS[metric].needs_scale and not game.return_scale > 0:
         unscaled = [name for name, m in METRICS.items() if not m.needs_scale]
         raise ValueError(
@@ -322,7 +325,13 @@ class MediatedEnv(AECEnv):
                 self._sync_infos()
             rewards = dict.fromkeys(self.agents, 0.0)
         else:
-            rewards = self._play(agent, check_action(agent, action, self._play_mask))
+            action = check_action(agent, action, self._play_mask)
+            if quiet_next_step(self.env):  # a follower's step mid-stage: rewards stay 0, infos as they are
+                self.env.step(action)
+                self.agent_selection = self.env.agent_selection
+                self._cumulative_rewards[agent] = 0.0  # O(1), where the full path costs O(n) per step
+                return
+            rewards = self._play(agent, action)
         self.rewards = rewards
         self._cumulative_rewards[agent] = 0.0
         self._accumulate_rewards()
@@ -441,6 +450,10 @@ class MediatedEnv(AECEnv):
         self.agent_selection = self.agents[0]
 
     # ---------------------------------------------------------- helpers
+    def _next_step_quiet(self) -> bool:
+        """Whether the next step changes no reward and no info (see ``quiet_next_step``): a follower's mid-stage."""
+        return self._phase is None and type(self).step is MediatedEnv.step and quiet_next_step(self.env)
+
     def observation_inputs(self) -> tuple:
         """What the mediator observation is built from: stage, returns, past leaders, their fairness."""
         history = self._leader_history
@@ -459,13 +472,13 @@ class MediatedEnv(AECEnv):
     def agent_index(self, agent: str, action, what: str) -> int:
         """``action`` as a player index, else an error naming ``agent``'s ``what`` and the valid choices."""
         n = len(self.players)
-        valid = f"0..{n - 1} ({', '.join(self.players)})"
         index = as_int(action)
+        if index is not None and 0 <= index < n:
+            return index
+        valid = f"0..{n - 1} ({', '.join(self.players)})"  # only for the error: O(n) to build
         if index is None:
             raise TypeError(f"{agent}'s {what} must be an agent index in {valid}, got {action!r}")
-        if not 0 <= index < n:
-            raise ValueError(f"{agent}'s {what} {index} is not an agent; valid choices are {valid}")
-        return index
+        raise ValueError(f"{agent}'s {what} {index} is not an agent; valid choices are {valid}")
 
 
 def mediate(
@@ -488,10 +501,11 @@ def mediate(
     leader, e.g. a trained mediator's greedy policy)), a :class:`Selector` or a callable
     ``view -> agent name``; extra keyword arguments go to a named selector.
     ``transfer``: end-game transfer strength ``beta`` in [0, 1] (rule
-    ``t_i = -beta (G_i - mean G)``), or ``(rule, strength)`` with a rule name
-    (``"mean_deviation"``, ``"unfair_advantage"``: ``t_i = -kappa n/(n-1)
+    ``t_i = -beta (G_i - mean G)``), or a pair ``(rule, strength)`` whose rule
+    is a name (``"mean_deviation"``, ``"unfair_advantage"``: ``t_i = -kappa n/(n-1)
     (u_i - mean u)``, u_i the advantage player i took while leading unfairly)
-    or a callable. ``history``: mediator observation features, a tuple from
+    or a callable ``(returns, strength[, stages]) -> transfers`` (zero-sum);
+    a rule alone, name or callable, is refused: it needs its strength. ``history``: mediator observation features, a tuple from
     ``("returns", "leaders", "reputation")``, ``()`` or None for none.
     ``agent_history``: features of each player's own past appended to its
     observation, from ``("unfair_leads", "leads", "rank")``.

@@ -111,6 +111,7 @@ class AgentHistory:
 
     def __init__(self, players: Sequence[str], names: tuple[str, ...]):
         self.players, self.names = list(players), names
+        self._index = {p: i for i, p in enumerate(self.players)}  # O(1) per observation, not O(n)
         caps = {"unfair_leads": UNFAIR_LEAD_CAP + 1, "leads": LEADER_CAP + 1, "rank": len(self.players)}
         self.nvec = np.array([caps[name] for name in names], dtype=np.int64)
         self.codes = [AGENT_HISTORY_FEATURES.index(name) for name in names]  # rules.UNFAIR_LEADS, LEADS, RANK
@@ -124,14 +125,14 @@ class AgentHistory:
         """Count a completed stage (a StageRecord); without features there is nothing to count."""
         if not self.names:
             return
-        leader = self.players.index(stage.leader)
+        leader = self._index[stage.leader]
         self._leads[leader] += 1
         if taken_advantage(stage) > 0:
             self._unfair_leads[leader] += 1
 
     def features(self, player: str, returns: np.ndarray) -> list[int]:
         """``player``'s features after the recorded stages (``rules.own_history_feature``); ``returns`` in player order."""
-        index = self.players.index(player)
+        index = self._index[player]
         return [int(rules.own_history_feature(code, index, self._unfair_leads, self._leads, returns))
                 for code in self.codes]
 

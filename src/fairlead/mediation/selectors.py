@@ -8,6 +8,7 @@ when it is built and at every reset, and ``select`` before every stage.
 from __future__ import annotations
 
 import inspect
+from collections import Counter
 from dataclasses import dataclass
 from typing import Callable
 
@@ -110,7 +111,8 @@ class VoteSelector(Selector):
     vote_phase = True
 
     def select(self, view):
-        counts = np.array([list(view.votes.values()).count(a) for a in view.agents])
+        tally = Counter(view.votes.values())  # one pass: counting each agent's votes anew would be O(n**2)
+        counts = np.array([tally[a] for a in view.agents])
         tied = np.flatnonzero(counts == counts.max())
         winner = tied[0] if len(tied) == 1 else view.rng.choice(tied)
         return view.agents[int(winner)]

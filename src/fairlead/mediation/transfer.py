@@ -218,4 +218,16 @@ def parse_transfer(transfer) -> Transfer:
             )
         name = getattr(rule, "__name__", repr(rule))
         return Transfer(rule, check_strength(strength, getattr(rule, "max_strength", 1.0), name))
+    if callable(transfer) or (isinstance(transfer, str) and transfer in TRANSFER_RULES):  # a rule, no strength
+        rule = repr(transfer) if isinstance(transfer, str) else getattr(transfer, "__name__", "rule")
+        raise TypeError(
+            f"transfer={transfer!r} is a rule without a strength; pass transfer=({rule}, strength). "
+            f"transfer takes {TRANSFER_CHOICES}"
+        )
     return Transfer(mean_deviation, check_beta(transfer))
+
+
+# what ``transfer=`` accepts, for errors (mediate()'s docstring says the same)
+TRANSFER_CHOICES = ("a strength beta in [0, 1] for the default rule 'mean_deviation', or a pair (rule, strength) "
+                    f"with rule one of {', '.join(map(repr, TRANSFER_RULES))} or a callable "
+                    "(returns, strength[, stages]) -> transfers")

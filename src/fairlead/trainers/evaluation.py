@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fairlead.fairness import DEFAULT_METRIC, all_metrics, fairness
+from fairlead.fairness import DEFAULT_METRIC, all_metrics, check_pairwise_agents, fairness
 
 if TYPE_CHECKING:  # jamql's trainer summarises its evaluation with this module
     from fairlead.trainers.jamql import EpisodeResult
@@ -78,6 +78,7 @@ def _trajectory_fairness(prefixes: np.ndarray, scale: float) -> np.ndarray:
 
     prefixes = np.ascontiguousarray(prefixes, dtype=float)
     episodes, stages, n = prefixes.shape
+    check_pairwise_agents(n, "trajectory fairness (the default metric, stage by stage)")
     values = np.zeros(episodes)
     gaps = np.zeros(max(1, n * (n - 1) // 2))
     refused = trajectory_fairness(prefixes, float(scale), values, np.zeros(stages), gaps)
