@@ -45,8 +45,7 @@ def one_stage(n: int, view: str) -> None:
         env = fairlead.make("chicken_v0", n_agents=n, parallel=True)
         observations, _ = env.reset(seed=0)
         for _ in range(2):  # the leader's phase, then the followers'
-            observations, *_ = env.step({a: int(np.flatnonzero(o["action_mask"])[0])
-                                         for a, o in observations.items()})
+            observations, *_ = env.step({a: int(np.flatnonzero(o["action_mask"])[0]) for a, o in observations.items()})
         assert env.aec_env.unwrapped.stage == 1
         return
     env = fairlead.make("chicken_v0", n_agents=n)
@@ -75,17 +74,27 @@ def measure_here(n: int, view: str) -> dict:
 
 def measure(n: int, view: str) -> dict:
     """``measure_here`` in a fresh interpreter."""
-    out = subprocess.run([sys.executable, __file__, "--child", str(n), "--view", view],
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", str(n), "--view", view], check=True, capture_output=True, text=True
+    ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES),
-                        help="numbers of players; ratios are against the first (default 1000 10000 100000)")
-    parser.add_argument("--view", choices=VIEWS, default="aec",
-                        help="the plain AEC env (default), its parallel view, or the mediated env")
+    parser.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        default=list(SIZES),
+        help="numbers of players; ratios are against the first (default 1000 10000 100000)",
+    )
+    parser.add_argument(
+        "--view",
+        choices=VIEWS,
+        default="aec",
+        help="the plain AEC env (default), its parallel view, or the mediated env",
+    )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child is not None:
@@ -100,9 +109,12 @@ def main(argv=None) -> int:
     for n in args.sizes:
         row = measure(n, args.view)
         base = base or row
-        print(f"{n:>9,} {row['seconds']:>9.3f} {row['seconds'] / base['seconds']:>8.1f} "
-              f"{row['peak_bytes'] / 1e6:>9.1f} {row['peak_bytes'] / base['peak_bytes']:>9.1f} "
-              f"{n / base['n']:>6.0f}", flush=True)
+        print(
+            f"{n:>9,} {row['seconds']:>9.3f} {row['seconds'] / base['seconds']:>8.1f} "
+            f"{row['peak_bytes'] / 1e6:>9.1f} {row['peak_bytes'] / base['peak_bytes']:>9.1f} "
+            f"{n / base['n']:>6.0f}",
+            flush=True,
+        )
     return 0
 
 

@@ -39,17 +39,34 @@ def reproduce_seconds(jobs: int, env: dict | None = None) -> float:
     """Seconds of ``fairlead reproduce`` of the whole grid in a new process (``env``: its environment)."""
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "fairlead.cli", "reproduce", "--out", str(Path(folder) / "grid"),
-                        "--jobs", str(jobs), "--no-progress"], check=True, env=env, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "fairlead.cli",
+                "reproduce",
+                "--out",
+                str(Path(folder) / "grid"),
+                "--jobs",
+                str(jobs),
+                "--no-progress",
+            ],
+            check=True,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
         return time.perf_counter() - start
 
 
 def scaled_seconds(jobs: int, scale: int) -> float:
     """Seconds of the grid with ``scale`` times the training episodes, trained in this process."""
     compile_ahead()
-    specs = {name: replace(spec, hp=replace(spec.hp, training=replace(spec.hp.training,
-                                                                       episodes=spec.hp.training.episodes * scale)))
-             for name, spec in grid_specs().items()}
+    specs = {
+        name: replace(
+            spec, hp=replace(spec.hp, training=replace(spec.hp.training, episodes=spec.hp.training.episodes * scale))
+        )
+        for name, spec in grid_specs().items()
+    }
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
         run_all([(spec, Path(folder) / name) for name, spec in specs.items()], jobs=jobs, progress=False)
@@ -60,8 +77,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2, the issue's machine)")
     parser.add_argument("--scale", type=int, default=10, help="episodes multiple of the scaled grid (default 10)")
-    parser.add_argument("--only", choices=("warm", "cold", "scaled"), action="append",
-                        help="run only these measurements (repeatable; default all three)")
+    parser.add_argument(
+        "--only",
+        choices=("warm", "cold", "scaled"),
+        action="append",
+        help="run only these measurements (repeatable; default all three)",
+    )
     args = parser.parse_args(argv)
     wanted = args.only or ["warm", "cold", "scaled"]
     seconds = {}
@@ -77,7 +98,9 @@ def main(argv=None) -> int:
     names = {"warm": "warm numba cache", "cold": "cold numba cache", "scaled": f"x{args.scale} episodes (warm)"}
     for key, value in seconds.items():
         target = TARGETS[key]
-        print(f"  {names[key]:<22} {value:6.1f} s   target <= {target:.0f} s: {'met' if value <= target else 'NOT met'}")
+        print(
+            f"  {names[key]:<22} {value:6.1f} s   target <= {target:.0f} s: {'met' if value <= target else 'NOT met'}"
+        )
     return 0
 
 

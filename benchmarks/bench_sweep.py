@@ -30,8 +30,18 @@ from pathlib import Path
 from fairlead.engine import compile_ahead
 
 TARGET = 120.0  # seconds, warm, 2 cores
-SWEEP = ["--env", "chicken_v0", "--grid", "n_agents=3,4,5,6", "max_cycles=6,8,10,12,15,20",
-         "--method", "jamql,alternating,catch-up,fixed", "--seeds", "10", "--no-progress"]
+SWEEP = [
+    "--env",
+    "chicken_v0",
+    "--grid",
+    "n_agents=3,4,5,6",
+    "max_cycles=6,8,10,12,15,20",
+    "--method",
+    "jamql,alternating,catch-up,fixed",
+    "--seeds",
+    "10",
+    "--no-progress",
+]
 
 
 def sweep_seconds(jobs: int, env: dict | None = None) -> tuple[float, str]:
@@ -39,8 +49,12 @@ def sweep_seconds(jobs: int, env: dict | None = None) -> tuple[float, str]:
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "sweep"
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "fairlead.cli", "sweep", *SWEEP, "--out", str(out), "--jobs", str(jobs)],
-                       check=True, env=env, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "fairlead.cli", "sweep", *SWEEP, "--out", str(out), "--jobs", str(jobs)],
+            check=True,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
         return time.perf_counter() - start, (out / "summary.md").read_text()
 
 
@@ -55,12 +69,16 @@ def main(argv=None) -> int:
     for _ in range(args.repeats):
         seconds, summary = sweep_seconds(args.jobs)
         warm.append(seconds)
-    print(f"fairlead sweep, issue 22's Chicken grid (24 cells x 4 methods x 10 seeds, 1,500 episodes), "
-          f"--jobs {args.jobs} ({os.cpu_count()} CPUs here)")
+    print(
+        f"fairlead sweep, issue 22's Chicken grid (24 cells x 4 methods x 10 seeds, 1,500 episodes), "
+        f"--jobs {args.jobs} ({os.cpu_count()} CPUs here)"
+    )
     median = statistics.median(warm)
     runs = ", ".join(f"{s:.1f} s" for s in warm)
-    print(f"  warm numba cache: {median:.1f} s (runs: {runs})   target <= {TARGET:.0f} s: "
-          f"{'met' if median <= TARGET else 'NOT met'}")
+    print(
+        f"  warm numba cache: {median:.1f} s (runs: {runs})   target <= {TARGET:.0f} s: "
+        f"{'met' if median <= TARGET else 'NOT met'}"
+    )
     if args.cold:
         with tempfile.TemporaryDirectory() as cache:
             seconds, _ = sweep_seconds(args.jobs, {**os.environ, "NUMBA_CACHE_DIR": cache})

@@ -49,19 +49,26 @@ def fairlead_trainer(cls, method: str, n_agents: int):
     def build():
         trainer = cls("chicken_v0", {"n_agents": n_agents, "max_cycles": 10}, get_method(method), HyperParams(), 0)
         return trainer.train
+
     return build
 
 
 def through_train(method: str, n_agents: int):
     """``fairlead train`` of one seed into a fresh run directory, curve points and checkpoints once per run."""
+
     def build():
         def train(episodes):
-            hp = HyperParams(training=TrainingConfig(episodes=episodes, eval_episodes=1, log_every=episodes,
-                                                     curve_episodes=1, checkpoint_every=episodes))
+            hp = HyperParams(
+                training=TrainingConfig(
+                    episodes=episodes, eval_episodes=1, log_every=episodes, curve_episodes=1, checkpoint_every=episodes
+                )
+            )
             spec = RunSpec("chicken_v0", {"n_agents": n_agents, "max_cycles": 10}, (method,), (0,), hp)
             with tempfile.TemporaryDirectory() as folder:
                 run(spec, Path(folder) / "run", jobs=1, progress=False, engine="compiled")
+
         return train
+
     return build
 
 
@@ -72,7 +79,8 @@ def openspiel_trainer():
     from open_spiel.python.algorithms import tabular_qlearner
 
     game = pyspiel.convert_to_turn_based(
-        pyspiel.create_repeated_game(pyspiel.load_game("matrix_cd"), {"num_repetitions": 10}))
+        pyspiel.create_repeated_game(pyspiel.load_game("matrix_cd"), {"num_repetitions": 10})
+    )
     env = rl_environment.Environment(game)
     agents = [tabular_qlearner.QLearner(player_id=i, num_actions=2) for i in range(2)]
 
@@ -84,6 +92,7 @@ def openspiel_trainer():
                 step = env.step([agents[player].step(step).action])
             for agent in agents:
                 agent.step(step)
+
     return lambda: train
 
 
@@ -100,10 +109,8 @@ def main() -> None:
     compile_seconds = time.perf_counter() - start
     trainers = {
         "fairlead compiled engine": (fairlead_trainer(CompiledTrainer, args.method, args.n_agents), args.episodes),
-        "fairlead compiled engine, through fairlead train": (through_train(args.method, args.n_agents),
-                                                             args.episodes),
-        "fairlead reference trainer": (fairlead_trainer(Trainer, args.method, args.n_agents),
-                                       args.reference_episodes),
+        "fairlead compiled engine, through fairlead train": (through_train(args.method, args.n_agents), args.episodes),
+        "fairlead reference trainer": (fairlead_trainer(Trainer, args.method, args.n_agents), args.reference_episodes),
     }
     try:
         if args.n_agents != 2 or args.method != "fixed":
@@ -117,8 +124,10 @@ def main() -> None:
             seconds[name].append(marginal(build, episodes))
     base = list(trainers)[-1]
     decisions = 10 * args.n_agents
-    print(f"repeated Chicken, {args.n_agents} players, 10 stages, method {args.method}, {args.repeats} repeats; "
-          f"compile/load of the compiled engine's first call: {compile_seconds:.2f} s\n")
+    print(
+        f"repeated Chicken, {args.n_agents} players, 10 stages, method {args.method}, {args.repeats} repeats; "
+        f"compile/load of the compiled engine's first call: {compile_seconds:.2f} s\n"
+    )
     print(f"| trainer | player decisions/s (median) | ratio to {base} (median) |\n|---|---|---|")
     for name, times in seconds.items():
         ratio = statistics.median(b / t for b, t in zip(seconds[base], times))

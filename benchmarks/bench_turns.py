@@ -118,15 +118,30 @@ def paired_ratio(values: list[float], reference: list[float]) -> float:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=0.5, help="time per repetition and env (default 0.5)")
-    parser.add_argument("--repeats", type=int, default=15, help="repetitions per env; medians are reported (default 15)")
-    parser.add_argument("--max-cycles", type=int, default=15, help="stages (chicken) / cycles (rps) per episode (default 15, rps_v2's default)")
-    parser.add_argument("--sampler", choices=["pettingzoo", "gymnasium"], default="pettingzoo",
-                        help="how actions are drawn from the mask: 'pettingzoo' (default) as "
-                        "pettingzoo.test.performance_benchmark does, random.choice over the legal "
-                        "actions; 'gymnasium' action_space.sample(mask), which validates the mask "
-                        "(about 25 us per call) and so measures gymnasium as much as the env")
-    parser.add_argument("--check", action="store_true", help="exit 1 if an env misses its target: "
-                        + ", ".join(f"{name} / rps_v2 >= {t}" for name, t in TARGETS.items()))
+    parser.add_argument(
+        "--repeats", type=int, default=15, help="repetitions per env; medians are reported (default 15)"
+    )
+    parser.add_argument(
+        "--max-cycles",
+        type=int,
+        default=15,
+        help="stages (chicken) / cycles (rps) per episode (default 15, rps_v2's default)",
+    )
+    parser.add_argument(
+        "--sampler",
+        choices=["pettingzoo", "gymnasium"],
+        default="pettingzoo",
+        help="how actions are drawn from the mask: 'pettingzoo' (default) as "
+        "pettingzoo.test.performance_benchmark does, random.choice over the legal "
+        "actions; 'gymnasium' action_space.sample(mask), which validates the mask "
+        "(about 25 us per call) and so measures gymnasium as much as the env",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 if an env misses its target: "
+        + ", ".join(f"{name} / rps_v2 >= {t}" for name, t in TARGETS.items()),
+    )
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.seconds <= 0 or args.max_cycles < 1:
         parser.error("--repeats and --max-cycles must be >= 1 and --seconds > 0")
@@ -137,12 +152,15 @@ def main(argv=None) -> int:
         REFERENCE: lambda: make_rps(max_cycles=m),
         PLAIN: lambda: fairlead.make("chicken_v0", n_agents=2, max_cycles=m),
         "chicken_v0 (4 players)": lambda: fairlead.make("chicken_v0", n_agents=4, max_cycles=m),
-        MEDIATED: lambda: fairlead.mediate(fairlead.make("chicken_v0", n_agents=2, max_cycles=m),
-                                           selector="round_robin"),
+        MEDIATED: lambda: fairlead.mediate(
+            fairlead.make("chicken_v0", n_agents=2, max_cycles=m), selector="round_robin"
+        ),
     }
-    print(f"AEC turns per CPU second: {args.repeats} interleaved repetitions of ~{args.seconds:g} s, "
-          f"{m} stages/cycles per episode, sampler {args.sampler}, Python {sys.version.split()[0]}, "
-          f"fairlead {fairlead.__version__}, numpy {np.__version__}")
+    print(
+        f"AEC turns per CPU second: {args.repeats} interleaved repetitions of ~{args.seconds:g} s, "
+        f"{m} stages/cycles per episode, sampler {args.sampler}, Python {sys.version.split()[0]}, "
+        f"fairlead {fairlead.__version__}, numpy {np.__version__}"
+    )
     rates = measure(factories, args.seconds, args.repeats, args.sampler)
 
     reference = rates[REFERENCE]

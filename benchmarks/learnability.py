@@ -102,30 +102,39 @@ def stage_match(args, hp) -> None:
                     # the same payoffs up to which follower does what (e.g. which one dares)
                     rewards = np.array([stage.rewards[p] for p in players])
                     want = np.array(expected[leader].rewards)
-                    payoff_hits += bool(np.isclose(rewards[leader], want[leader]) and np.allclose(
-                        np.sort(np.delete(rewards, leader)), np.sort(np.delete(want, leader))))
+                    payoff_hits += bool(
+                        np.isclose(rewards[leader], want[leader])
+                        and np.allclose(np.sort(np.delete(rewards, leader)), np.sort(np.delete(want, leader)))
+                    )
                     total += 1
             rates.append(hits / total)
             payoff_rates.append(payoff_hits / total)
             totals.append(float(np.mean([r.returns.sum() for r in results])))
-            print(f"  {method} seed {seed}: {rates[-1]:.0%} of {total} greedy stages match "
-                  f"({payoff_rates[-1]:.0%} up to the followers' order); total return {totals[-1]:.2f}",
-                  flush=True)
+            print(
+                f"  {method} seed {seed}: {rates[-1]:.0%} of {total} greedy stages match "
+                f"({payoff_rates[-1]:.0%} up to the followers' order); total return {totals[-1]:.2f}",
+                flush=True,
+            )
         per_stage = [round(by_stage[t] / (args.seeds * args.eval_episodes), 2) for t in sorted(by_stage)]
         outcomes = {leader: outcome.actions for leader, outcome in sorted(expected.items())}
-        print(f"{args.scenario} {args.env_kwargs} {method} hp {args.hp or 'defaults'}: solver "
-              f"({args.tie_break}) {outcomes}; match {np.mean(rates):.1%} (per seed "
-              f"{[round(r, 2) for r in rates]}; per stage {per_stage}); up to the followers' order "
-              f"{np.mean(payoff_rates):.1%}; total return {np.mean(totals):.2f} (per seed "
-              f"{np.round(totals, 1).tolist()}); most played {played.most_common(3)}; "
-              f"{time.time() - start:.0f} s", flush=True)
+        print(
+            f"{args.scenario} {args.env_kwargs} {method} hp {args.hp or 'defaults'}: solver "
+            f"({args.tie_break}) {outcomes}; match {np.mean(rates):.1%} (per seed "
+            f"{[round(r, 2) for r in rates]}; per stage {per_stage}); up to the followers' order "
+            f"{np.mean(payoff_rates):.1%}; total return {np.mean(totals):.2f} (per seed "
+            f"{np.round(totals, 1).tolist()}); most played {played.most_common(3)}; "
+            f"{time.time() - start:.0f} s",
+            flush=True,
+        )
 
 
 def scripted_reference(args, hp) -> None:
-    reference = scripted_total_return(fairlead.make(args.scenario, **args.env_kwargs),
-                                      episodes=args.scripted_episodes)
-    print(f"{args.scenario} {args.env_kwargs}: scripted fair_resource_policy total return "
-          f"{reference:.3f} (mean of {args.scripted_episodes} episodes)", flush=True)
+    reference = scripted_total_return(fairlead.make(args.scenario, **args.env_kwargs), episodes=args.scripted_episodes)
+    print(
+        f"{args.scenario} {args.env_kwargs}: scripted fair_resource_policy total return "
+        f"{reference:.3f} (mean of {args.scripted_episodes} episodes)",
+        flush=True,
+    )
     for method in args.method:
         totals = []
         start = time.time()
@@ -133,13 +142,18 @@ def scripted_reference(args, hp) -> None:
             trainer = train(args.scenario, args.env_kwargs, method, hp, seed)
             results = trainer.evaluate(args.eval_episodes)
             totals.append(float(np.mean([r.returns.sum() for r in results])))
-            print(f"  {method} seed {seed}: greedy total {totals[-1]:.2f} = "
-                  f"{totals[-1] / reference:.0%} of scripted", flush=True)
+            print(
+                f"  {method} seed {seed}: greedy total {totals[-1]:.2f} = {totals[-1] / reference:.0%} of scripted",
+                flush=True,
+            )
         ratios = np.array(totals) / reference
-        print(f"{args.scenario} {args.env_kwargs} {method} hp {args.hp or 'defaults'}: greedy total "
-              f"{np.mean(totals):.3f} = "
-              f"{np.mean(ratios):.1%} of scripted (per seed {np.round(ratios, 2).tolist()}, "
-              f"min {ratios.min():.0%}); {time.time() - start:.0f} s", flush=True)
+        print(
+            f"{args.scenario} {args.env_kwargs} {method} hp {args.hp or 'defaults'}: greedy total "
+            f"{np.mean(totals):.3f} = "
+            f"{np.mean(ratios):.1%} of scripted (per seed {np.round(ratios, 2).tolist()}, "
+            f"min {ratios.min():.0%}); {time.time() - start:.0f} s",
+            flush=True,
+        )
 
 
 def main(argv=None) -> int:
@@ -149,13 +163,19 @@ def main(argv=None) -> int:
     parser.add_argument("--method", nargs="+", default=["fixed"])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--seed0", type=int, default=0, help="first seed")
-    parser.add_argument("--eval-episodes", type=int, default=None,
-                        help="greedy episodes per seed (default: [training] eval_episodes)")
+    parser.add_argument(
+        "--eval-episodes", type=int, default=None, help="greedy episodes per seed (default: [training] eval_episodes)"
+    )
     parser.add_argument("--tie-break", choices=TIE_BREAKS, default="pessimistic")
     parser.add_argument("--scripted-episodes", type=int, default=500)
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="env arguments")
-    parser.add_argument("--hp", nargs="*", default=[], metavar="SECTION.KEY=VALUE",
-                        help="hyper-parameter overrides (default: none, the shipped defaults)")
+    parser.add_argument(
+        "--hp",
+        nargs="*",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="hyper-parameter overrides (default: none, the shipped defaults)",
+    )
     args = parser.parse_args(argv)
     args.env_kwargs = parse_assignments(args.set)
     hp = apply_overrides(load_hyperparams(), hp_overrides(args.hp), "--hp")

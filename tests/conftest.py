@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import functools
+import os
+import signal
 
+import pytest
 from hypothesis import strategies as st
 from pettingzoo.test import api_test, parallel_api_test, render_test, seed_test
+from support import alive
 
 import fairlead
 from fairlead.envs.resource_collection_v0 import PREFERENCES
@@ -39,8 +43,7 @@ def suite_configs(n_agents=(2, 4)):
         for kwargs in EXAMPLE_KWARGS.get(name, [{}]):
             for n in n_agents:
                 bimatrix = name == "battle_of_sexes_v0" or (
-                    "payoff" in kwargs and len(kwargs["payoff"]) == 2
-                    and isinstance(kwargs["payoff"][0][0], list)
+                    "payoff" in kwargs and len(kwargs["payoff"]) == 2 and isinstance(kwargs["payoff"][0][0], list)
                 )
                 if bimatrix and n != 2:
                     continue
@@ -83,9 +86,7 @@ def assert_pettingzoo_api(module, kwargs: dict) -> None:
     obs, _ = par.reset(seed=3)
     steps = 0
     while par.agents:
-        obs, _, terms, truncs, _ = par.step(
-            {a: par.action_space(a).sample(obs[a]["action_mask"]) for a in par.agents}
-        )
+        obs, _, terms, truncs, _ = par.step({a: par.action_space(a).sample(obs[a]["action_mask"]) for a in par.agents})
         steps += 1
         assert not any(truncs.values()) and all(terms.values()) == (steps == 2 * horizon)
     assert steps == 2 * horizon
@@ -137,3 +138,12 @@ def resource_collection_configs(draw):
         "obs_encoding": draw(st.sampled_from(["discrete", "box"])),
         "leader": draw(st.sampled_from(["player_0", "round_robin", f"player_{n - 1}", "catch_up", "random"])),
     }
+
+
+@pytest.fixture
+def started():
+    """The processes a test starts, killed at its end if still there (a failed test leaves none behind)."""
+    pids = []
+    yield pids
+    for pid in alive(pids):
+        os.kill(pid, signal.SIGKILL)

@@ -16,15 +16,39 @@ TRAIN = dict(env="chicken_v0", methods="jamql,alternating", seeds=2, episodes=30
 
 
 def digest(folder: Path) -> dict:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
 def by_command(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("cli") / "run"
-    assert main(["train", "--env", "chicken_v0", "--method", "jamql,alternating", "--seeds", "2", "--episodes", "30",
-                 "--max-cycles", "3", "--out", str(out), "--no-progress", "--jobs", "1"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--env",
+                "chicken_v0",
+                "--method",
+                "jamql,alternating",
+                "--seeds",
+                "2",
+                "--episodes",
+                "30",
+                "--max-cycles",
+                "3",
+                "--out",
+                str(out),
+                "--no-progress",
+                "--jobs",
+                "1",
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -49,11 +73,22 @@ def test_train_grows_and_resumes_as_the_command_does(by_command, tmp_path):
 def test_evaluate_report_and_sweep_write_the_commands_bytes(by_command, tmp_path):
     policy = tmp_path / "pol.py"
     policy.write_text("def swerve(agent, observation):\n    return 1\n")
-    options = ["--env", "chicken_v0", "--max-cycles", "3", "--policy", f"{policy}:swerve", "--selector", "catch_up",
-               "--seeds", "2"]
+    options = [
+        "--env",
+        "chicken_v0",
+        "--max-cycles",
+        "3",
+        "--policy",
+        f"{policy}:swerve",
+        "--selector",
+        "catch_up",
+        "--seeds",
+        "2",
+    ]
     assert main(["evaluate", *options, "--out", str(tmp_path / "cli-eval")]) == 0
-    scored = fairlead.evaluate(tmp_path / "api-eval", "chicken_v0", f"{policy}:swerve", selector="catch_up",
-                               seeds=2, max_cycles=3)
+    scored = fairlead.evaluate(
+        tmp_path / "api-eval", "chicken_v0", f"{policy}:swerve", selector="catch_up", seeds=2, max_cycles=3
+    )
     assert digest(scored.out) == digest(tmp_path / "cli-eval") and [r["seed"] for r in scored.rows] == [0, 1]
 
     assert main(["report", str(by_command), str(scored.out), "--out", str(tmp_path / "cli-report")]) == 0
@@ -63,8 +98,9 @@ def test_evaluate_report_and_sweep_write_the_commands_bytes(by_command, tmp_path
 
     grid = ["--grid", "n_agents=2,3", "--method", "fixed", "--seeds", "1", "--episodes", "5", "--no-progress"]
     assert main(["sweep", "--env", "chicken_v0", *grid, "--jobs", "1", "--out", str(tmp_path / "cli-sweep")]) == 0
-    swept = fairlead.sweep(tmp_path / "api-sweep", "chicken_v0", {"n_agents": (2, 3)}, "fixed", seeds=1, episodes=5,
-                           progress=False, jobs=1)
+    swept = fairlead.sweep(
+        tmp_path / "api-sweep", "chicken_v0", {"n_agents": (2, 3)}, "fixed", seeds=1, episodes=5, progress=False, jobs=1
+    )
     assert digest(swept.out) == digest(tmp_path / "cli-sweep")
     assert len(swept.rows) == 2 and {r["method"] for r in swept.rows} == {"fixed"}
 

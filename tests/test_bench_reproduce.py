@@ -18,9 +18,16 @@ def bench(monkeypatch):
     spec = importlib.util.spec_from_file_location("bench_reproduce", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    tiny = {name: replace(spec, methods=("fixed",), seeds=(0,),
-                          hp=replace(spec.hp, training=replace(spec.hp.training, episodes=5, log_every=5)))
-            for name, spec in reproduce.grid_specs(quick=True).items() if name in ("chicken-2p", "chicken-4p")}
+    tiny = {
+        name: replace(
+            spec,
+            methods=("fixed",),
+            seeds=(0,),
+            hp=replace(spec.hp, training=replace(spec.hp.training, episodes=5, log_every=5)),
+        )
+        for name, spec in reproduce.grid_specs(quick=True).items()
+        if name in ("chicken-2p", "chicken-4p")
+    }
     monkeypatch.setattr(module, "grid_specs", lambda: tiny)
     return module
 

@@ -24,8 +24,12 @@ def bench():
 def test_the_table_has_the_mediated_env_and_a_verdict_per_target(bench, capsys):
     bench.main(TINY)
     out = capsys.readouterr().out
-    for name in ("rps_v2 (2 players)", "chicken_v0 (2 players)", "chicken_v0 (4 players)",
-                 "mediated chicken_v0 (2 players)"):
+    for name in (
+        "rps_v2 (2 players)",
+        "chicken_v0 (2 players)",
+        "chicken_v0 (4 players)",
+        "mediated chicken_v0 (2 players)",
+    ):
         assert f"\n{name} " in out
     assert bench.TARGETS == {"chicken_v0 (2 players)": 1.0, "mediated chicken_v0 (2 players)": 0.8}
     for name, target in bench.TARGETS.items():

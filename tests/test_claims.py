@@ -12,9 +12,11 @@ from fairlead.trainers.evaluation import HEADLINE
 def write_run(folder, per_method):
     """per_method: method -> list of (fairness, fair_action_rate, total_return), one per seed."""
     folder.mkdir()
-    rows = [{"method": m, "seed": s, HEADLINE: f, "fair_action_rate": a, "fair_action_rate_last": a,
-             "total_return": t}
-            for m, values in per_method.items() for s, (f, a, t) in enumerate(values)]
+    rows = [
+        {"method": m, "seed": s, HEADLINE: f, "fair_action_rate": a, "fair_action_rate_last": a, "total_return": t}
+        for m, values in per_method.items()
+        for s, (f, a, t) in enumerate(values)
+    ]
     with open(folder / "metrics.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -29,12 +31,15 @@ def verdicts(folder):
 
 
 def test_verdicts(tmp_path):
-    run = write_run(tmp_path / "run", {
-        "jamql": [(0.97, 0.95, 10), (0.98, 0.93, 10), (0.975, 0.94, 10)],
-        "fixed": [(0.80, 0.1, 10), (0.81, 0.1, 10), (0.79, 0.1, 10)],  # clearly below
-        "alternating": [(0.96, 0.2, 20), (0.99, 0.2, 20), (0.97, 0.2, 20)],  # overlapping, not at the ceiling
-        "jamql-no-endgame": [(0.98, 0.5, 10), (0.99, 0.6, 10), (0.985, 0.55, 10)],  # fairer, fewer fair actions
-    })
+    run = write_run(
+        tmp_path / "run",
+        {
+            "jamql": [(0.97, 0.95, 10), (0.98, 0.93, 10), (0.975, 0.94, 10)],
+            "fixed": [(0.80, 0.1, 10), (0.81, 0.1, 10), (0.79, 0.1, 10)],  # clearly below
+            "alternating": [(0.96, 0.2, 20), (0.99, 0.2, 20), (0.97, 0.2, 20)],  # overlapping, not at the ceiling
+            "jamql-no-endgame": [(0.98, 0.5, 10), (0.99, 0.6, 10), (0.985, 0.55, 10)],  # fairer, fewer fair actions
+        },
+    )
     assert verdicts(run) == {
         "fairer than fixed": "holds",
         "fairer than alternating": "does not hold",
@@ -48,15 +53,17 @@ def test_verdicts(tmp_path):
 
 
 def test_both_at_the_ceiling_is_a_tie(tmp_path):
-    run = write_run(tmp_path / "run", {"jamql": [(1.0, 0.5, 1), (0.999, 0.5, 1)],
-                                       "catch-up": [(1.0, 0.1, 1), (1.0, 0.1, 1)]})
+    run = write_run(
+        tmp_path / "run", {"jamql": [(1.0, 0.5, 1), (0.999, 0.5, 1)], "catch-up": [(1.0, 0.1, 1), (1.0, 0.1, 1)]}
+    )
     assert verdicts(run)["fairer than catch-up"] == "ties at the ceiling"
     assert verdicts(run)["leaders act fairly (rate >= 0.9)"] == "does not hold"
 
 
 def test_every_lead_fair_for_everyone_is_a_tie_at_the_ceiling(tmp_path):
-    run = write_run(tmp_path / "run", {"jamql": [(0.9, 1.0, 1), (0.95, 1.0, 1)],
-                                       "fixed": [(1.0, 1.0, 1), (1.0, 1.0, 1)]})
+    run = write_run(
+        tmp_path / "run", {"jamql": [(0.9, 1.0, 1), (0.95, 1.0, 1)], "fixed": [(1.0, 1.0, 1), (1.0, 1.0, 1)]}
+    )
     assert verdicts(run)["leaders act fairly (rate >= 0.9)"] == "ties at the ceiling"
 
 

@@ -1,12 +1,11 @@
 """The command line and run directories: determinism, resume, refusal, bad input."""
 
-import hashlib
 import shutil
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
+from support import SMALL, interrupt, train, tree_digest
 
 import fairlead
 from fairlead import cli, fairness
@@ -16,20 +15,6 @@ from fairlead.experiments.runs import load_spec, prepare_run_dir, train_seed
 from fairlead.registry import catalogue_dir
 from fairlead.trainers.config import load_hyperparams, load_methods
 from fairlead.trainers.jamql import Trainer
-
-SMALL = ["--env", "chicken_v0", "--max-cycles", "3", "--seeds", "2", "--episodes", "40", "--no-progress"]
-
-
-def train(out, *extra, method="jamql,catch-up", jobs="1"):
-    return main(["train", *SMALL, "--method", method, "--out", str(out), "--jobs", jobs, *extra])
-
-
-def tree_digest(folder: Path) -> str:
-    h = hashlib.sha256()
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            h.update(str(path.relative_to(folder)).encode() + path.read_bytes())
-    return h.hexdigest()
 
 
 def test_train_writes_reports_and_is_bit_for_bit_reproducible(tmp_path, capsys):
@@ -58,7 +43,10 @@ def test_resumed_run_equals_an_uninterrupted_one(tmp_path):
         if name == "result.json":
             assert whole.read_text() == cut.read_text()
         else:
-            a, b = load_checkpoint(whole, spec.seed_fingerprint("jamql"))[0], load_checkpoint(cut, spec.seed_fingerprint("jamql"))[0]
+            a, b = (
+                load_checkpoint(whole, spec.seed_fingerprint("jamql"))[0],
+                load_checkpoint(cut, spec.seed_fingerprint("jamql"))[0],
+            )
             for agent in a["learners"]:
                 assert np.array_equal(a["learners"][agent]["keys"], b["learners"][agent]["keys"])
                 assert np.array_equal(a["learners"][agent]["values"], b["learners"][agent]["values"])
@@ -70,12 +58,6 @@ def load_spec_for(out):
     (out / "jamql" / "seed_0" / "result.json").unlink()
     (out / "jamql" / "seed_0" / "checkpoint.npz").unlink()
     return spec
-
-
-def interrupt(out: Path) -> None:
-    """As if the run was killed before its last result and the reports were written."""
-    (out / "catch-up" / "seed_1" / "result.json").unlink()
-    (out / "metrics.csv").unlink()
 
 
 def test_resume_via_cli_after_interruption(tmp_path, capsys):
@@ -121,8 +103,7 @@ def test_resume_with_contradicting_options_names_them_and_touches_nothing(tmp_pa
         (["--resume", "B"], "B is not a run directory (no run.json)"),
     ],
 )
-def test_train_needs_a_run_directory_and_a_new_run_needs_env_and_method(
-        tmp_path, monkeypatch, capsys, args, message):
+def test_train_needs_a_run_directory_and_a_new_run_needs_env_and_method(tmp_path, monkeypatch, capsys, args, message):
     monkeypatch.chdir(tmp_path)
     assert main(["train", *args, "--no-progress"]) == 2
     assert message in capsys.readouterr().err
@@ -232,19 +213,32 @@ def method_catalogue(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     "content, fragments",
     [
-        ('selector = "mediator"\nhistory = ["returns", "reputaton"]',
-         ["did you mean 'reputation'", "valid features: ('returns', 'leaders', 'reputation')"]),
+        (
+            'selector = "mediator"\nhistory = ["returns", "reputaton"]',
+            ["did you mean 'reputation'", "valid features: ('returns', 'leaders', 'reputation')"],
+        ),
         ('selector = "mediator"\nhistory = 3', ["history must be a tuple of feature names from"]),
-        ('selector = "catchup"', ["unknown selector 'catchup' (did you mean 'catch_up'?)",
-                                  "valid selectors: vector_mediator, mediator, fixed"]),
+        (
+            'selector = "catchup"',
+            [
+                "unknown selector 'catchup' (did you mean 'catch_up'?)",
+                "valid selectors: vector_mediator, mediator, fixed",
+            ],
+        ),
         ('description = "no selector"', ["'selector' is missing", "valid selectors: vector_mediator, mediator, fixed"]),
         ('selector = "learned"', ["unknown selector 'learned'", "valid selectors: vector_mediator, mediator, fixed"]),
-        ('selector = "vector_mediator"\nagent_history = ["unfair_lead"]',
-         ["unknown agent_history feature 'unfair_lead' (did you mean 'unfair_leads'?)"]),
-        ('selector = "vector_mediator"\ntransfer = ["unfair_advantage", -1]',
-         ["transfer strength kappa must be in [0, 1,000,000], got -1"]),
-        ('selector = "vector_mediator"\ntransfer = ["unfair_advantag", 2]',
-         ["unknown transfer rule 'unfair_advantag' (did you mean 'unfair_advantage'?)"]),
+        (
+            'selector = "vector_mediator"\nagent_history = ["unfair_lead"]',
+            ["unknown agent_history feature 'unfair_lead' (did you mean 'unfair_leads'?)"],
+        ),
+        (
+            'selector = "vector_mediator"\ntransfer = ["unfair_advantage", -1]',
+            ["transfer strength kappa must be in [0, 1,000,000], got -1"],
+        ),
+        (
+            'selector = "vector_mediator"\ntransfer = ["unfair_advantag", 2]',
+            ["unknown transfer rule 'unfair_advantag' (did you mean 'unfair_advantage'?)"],
+        ),
         ('selector = "vector_mediator"\n[selector_kwargs]\nleader = "player_1"', ["takes no [selector_kwargs]"]),
         ('selector = "mediator"\ntransfer = "half"', ["transfer strength beta must be a number in [0, 1], got 'half'"]),
         ('selector = "mediator"\ntransfer = 1.5', ["transfer strength beta must be in [0, 1], got 1.5"]),
@@ -253,7 +247,8 @@ def method_catalogue(tmp_path, monkeypatch):
     ],
 )
 def test_malformed_method_files_are_explained_before_anything_is_written(
-        tmp_path, capsys, method_catalogue, content, fragments):
+    tmp_path, capsys, method_catalogue, content, fragments
+):
     path = method_catalogue / "mine.toml"
     path.write_text(content)
     assert train(tmp_path / "o", method="mine") == 2
@@ -285,7 +280,8 @@ def test_a_malformed_method_file_breaks_only_what_needs_it(tmp_path, capsys, met
 
 def test_a_method_file_added_to_the_catalogue_trains(tmp_path, capsys, method_catalogue):
     (method_catalogue / "mine.toml").write_text(
-        'selector = "fixed"\nhistory = "leaders"\ntransfer = 1\n[selector_kwargs]\nleader = "player_1"\n')
+        'selector = "fixed"\nhistory = "leaders"\ntransfer = 1\n[selector_kwargs]\nleader = "player_1"\n'
+    )
     assert load_methods()["mine"].history == ("leaders",) and load_methods()["mine"].transfer == 1.0
     assert train(tmp_path / "o", method="mine") == 0
     assert "| mine | 2 |" in capsys.readouterr().out
@@ -296,7 +292,9 @@ def test_unknown_env_keyword_names_the_env_and_the_valid_ones(tmp_path, capsys):
     scenario.write_text('env = "chicken_v0"\n[kwargs]\nn_agent = 3\n')
     assert main(["train", "--env", str(scenario), "--method", "fixed", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
-    assert f"scenario file {scenario}: environment chicken_v0 has no argument 'n_agent' (did you mean 'n_agents'?)" in err
+    assert (
+        f"scenario file {scenario}: environment chicken_v0 has no argument 'n_agent' (did you mean 'n_agents'?)" in err
+    )
     assert "valid arguments: n_agents, max_cycles, stage_feature" in err
     assert not (tmp_path / "o").exists()
     with pytest.raises(TypeError, match=r"^environment chicken_v0 has no argument 'n_agent' \(did you mean 'n_agents'"):
@@ -314,8 +312,15 @@ def test_demo_trains_jamql_and_the_baselines_and_draws_them(tmp_path, capsys, mo
     for method in methods:
         assert f"| {method} | 2 |" in printed
     assert "final_fairness.png, leader_shares.png, learning_curves.png)" in printed
-    for name in ("run.json", "metrics.csv", "curves.csv", "summary.md", "learning_curves.png", "final_fairness.png",
-                 "leader_shares.png"):
+    for name in (
+        "run.json",
+        "metrics.csv",
+        "curves.csv",
+        "summary.md",
+        "learning_curves.png",
+        "final_fairness.png",
+        "leader_shares.png",
+    ):
         assert (out / name).is_file()
     assert "](learning_curves.png)" in (out / "summary.md").read_text()
     assert len((out / "metrics.csv").read_text().splitlines()) == 1 + 2 * len(methods)
@@ -346,8 +351,10 @@ def test_eval_refuses_an_unfinished_run_and_writes_nothing(tmp_path, capsys):
     before = tree_digest(out)
     capsys.readouterr()
     assert main(["eval", str(out), "--no-progress"]) == 2
-    assert (f"jamql seed 1 stopped at episode 10 of 40: finish it first with `fairlead train --resume {out}`"
-            in capsys.readouterr().err)
+    assert (
+        f"jamql seed 1 stopped at episode 10 of 40: finish it first with `fairlead train --resume {out}`"
+        in capsys.readouterr().err
+    )
     assert tree_digest(out) == before
 
 
@@ -367,8 +374,23 @@ def test_eval_refuses_a_run_with_a_missing_checkpoint_and_writes_nothing(tmp_pat
     "command, options",
     [
         ("list", ["{all,envs,scenarios,methods,metrics}"]),
-        ("train", ["fairlead train --resume DIR", "--env", "--method", "--seeds", "--episodes", "--out", "--config",
-                   "--n-agents", "--max-cycles", "--resume [DIR]", "--jobs", "--no-progress"]),
+        (
+            "train",
+            [
+                "fairlead train --resume DIR",
+                "--env",
+                "--method",
+                "--seeds",
+                "--episodes",
+                "--out",
+                "--config",
+                "--n-agents",
+                "--max-cycles",
+                "--resume [DIR]",
+                "--jobs",
+                "--no-progress",
+            ],
+        ),
         ("eval", ["dir", "--episodes", "--no-progress"]),
         ("demo", ["--out", "--jobs", "--no-progress"]),
     ],
@@ -397,9 +419,25 @@ def test_list_shows_every_env_scenario_method_and_metric(capsys):
     [
         (["--env", "chiken_v0", "--method", "jamql"], "did you mean 'chicken_v0'"),
         (["--env", "chicken_v0", "--method", "jamq"], "did you mean 'jamql'"),
-        (["--env", "chicken_v0", "--method", "JAMQL"], "unknown method 'JAMQL' (did you mean 'jamql'?); valid methods: "),
-        (["--env", "chicken_v0", "--method", "jamql", "--n-agents", "2", "--max-cycles", "2",
-          "--config", "missing.toml"], "cannot read config file"),
+        (
+            ["--env", "chicken_v0", "--method", "JAMQL"],
+            "unknown method 'JAMQL' (did you mean 'jamql'?); valid methods: ",
+        ),
+        (
+            [
+                "--env",
+                "chicken_v0",
+                "--method",
+                "jamql",
+                "--n-agents",
+                "2",
+                "--max-cycles",
+                "2",
+                "--config",
+                "missing.toml",
+            ],
+            "cannot read config file",
+        ),
     ],
 )
 def test_bad_names_and_files_are_explained(tmp_path, capsys, args, message):
@@ -437,8 +475,23 @@ def test_bad_numbers_are_rejected_by_the_parser(tmp_path, capsys, flag, value):
 
 
 def test_env_options_are_validated_before_any_file_is_written(tmp_path, capsys):
-    assert main(["train", "--env", "battle_of_sexes_v0", "--n-agents", "3", "--method", "fixed",
-                 "--out", str(tmp_path / "o"), "--no-progress"]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "--env",
+                "battle_of_sexes_v0",
+                "--n-agents",
+                "3",
+                "--method",
+                "fixed",
+                "--out",
+                str(tmp_path / "o"),
+                "--no-progress",
+            ]
+        )
+        == 2
+    )
     assert "bimatrix" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 
@@ -461,5 +514,8 @@ def test_a_scenario_sets_its_own_hyper_parameters_and_config_overrides_them(tmp_
     assert f"scenario file {scenario} [agent]: unknown key 'gama' (did you mean 'gamma'?)" in err
     scenario.write_text('env = "chicken_v0"\n[agnet]\ngamma = 0.5\n')
     assert main(["train", "--env", str(scenario), "--method", "fixed", "--out", str(tmp_path / "o")]) == 2
-    assert "unknown keys ['agnet']; valid keys: env, kwargs, description, training, agent, mediator" in capsys.readouterr().err
+    assert (
+        "unknown keys ['agnet']; valid keys: env, kwargs, description, training, agent, mediator"
+        in capsys.readouterr().err
+    )
     assert not (tmp_path / "o").exists()

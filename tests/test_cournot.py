@@ -7,9 +7,9 @@ import itertools
 import numpy as np
 import pettingzoo
 import pytest
+from conftest import API_TEST_WARNINGS, assert_pettingzoo_api, cournot_configs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from conftest import API_TEST_WARNINGS, assert_pettingzoo_api, cournot_configs
 
 import fairlead
 from fairlead.envs import cournot_v0
@@ -75,8 +75,9 @@ def follower_equilibria(env, q_leader, above_cost=False) -> list[tuple[int, ...]
     for axis in range(induced.ndim - 1):
         own = induced[..., axis + 1]
         stable &= own >= own.max(axis=axis, keepdims=True) - 1e-9
-    return [tuple(int(q) for q in e) for e in np.argwhere(stable)
-            if not above_cost or raw.price(q_leader + e.sum()) > raw.c]
+    return [
+        tuple(int(q) for q in e) for e in np.argwhere(stable) if not above_cost or raw.price(q_leader + e.sum()) > raw.c
+    ]
 
 
 @pytest.mark.parametrize("n", [3, 4])
@@ -180,8 +181,6 @@ def test_fair_rule_follows_the_mediated_leader():
     record = env.unwrapped.last_stage
     assert record.leader == "player_2" and record.actions["player_2"] == 9
     assert record.leader_fair is False and record.rewards["player_2"] == 27.0
-
-
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])

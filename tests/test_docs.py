@@ -63,9 +63,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from conftest import API_TEST_WARNINGS
 
 import fairlead
-from conftest import API_TEST_WARNINGS
 from fairlead.cli import build_parser
 from fairlead.cli import main as cli_main
 
@@ -184,9 +184,13 @@ def is_env_card_signature(block: Block) -> bool:
     if len(tree.body) != 1 or not isinstance(tree.body[0], ast.Expr):
         return False
     call = tree.body[0].value
-    return (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
-            and isinstance(call.func.value, ast.Name) and call.func.value.id in fairlead.list_envs()
-            and call.func.attr == "env")
+    return (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Attribute)
+        and isinstance(call.func.value, ast.Name)
+        and call.func.value.id in fairlead.list_envs()
+        and call.func.attr == "env"
+    )
 
 
 def plan(block: Block) -> tuple[str, str]:
@@ -380,8 +384,10 @@ def _drop_comment(line: str) -> str:
 
 def _documented_parameters(params: list[ast.arg], defaults: list, kind, namespace) -> list[tuple]:
     padded = [None] * (len(params) - len(defaults)) + list(defaults)
-    return [(p.arg, kind, inspect.Parameter.empty if d is None else eval(ast.unparse(d), namespace))
-            for p, d in zip(params, padded, strict=True)]
+    return [
+        (p.arg, kind, inspect.Parameter.empty if d is None else eval(ast.unparse(d), namespace))
+        for p, d in zip(params, padded, strict=True)
+    ]
 
 
 def check_signatures(block: Block, namespace: dict) -> None:
@@ -400,7 +406,9 @@ def check_signatures(block: Block, namespace: dict) -> None:
             *_documented_parameters(arguments.posonlyargs, [], P.POSITIONAL_ONLY, namespace),
             *_documented_parameters(arguments.args, arguments.defaults, P.POSITIONAL_OR_KEYWORD, namespace),
             *([(arguments.vararg.arg, P.VAR_POSITIONAL, P.empty)] if arguments.vararg else []),
-            *_documented_parameters(arguments.kwonlyargs, [d for d in arguments.kw_defaults], P.KEYWORD_ONLY, namespace),
+            *_documented_parameters(
+                arguments.kwonlyargs, [d for d in arguments.kw_defaults], P.KEYWORD_ONLY, namespace
+            ),
             *([(arguments.kwarg.arg, P.VAR_KEYWORD, P.empty)] if arguments.kwarg else []),
         ]
         target = _signature_target(name, namespace)
@@ -488,7 +496,9 @@ def test_block_counts(page_run):
     """Every code block of the docs is run or checked, except the few marked ones."""
     runs = [page_run(page) for page in PAGES]
     total = sum(len(r.outcomes) for r in runs)
-    counted = {kind: sum(r.count(kind) for r in runs) for kind in ("run", "shrunk", "signature", "data", "text", "skipped")}
+    counted = {
+        kind: sum(r.count(kind) for r in runs) for kind in ("run", "shrunk", "signature", "data", "text", "skipped")
+    }
     assert sum(counted.values()) == total
     python_run = sum(1 for r in runs for b, kind, _ in r.outcomes if kind == "run" and b.lang in PYTHON)
     shell_run = sum(1 for r in runs for b, kind, _ in r.outcomes if kind in ("run", "shrunk") and b.lang in SHELL)
@@ -532,14 +542,17 @@ def test_unmarked_commands_that_cannot_run_are_errors(tmp_path):
 
 
 def test_markers(tmp_path):
-    run = _run_text(tmp_path, (
-        "<!-- docs-test: skip (installs the package) -->\n```bash\npip install fairlead\n```\n"
-        "<!-- docs-test: needs no_such_module_xyz, json -->\n```python\nimport no_such_module_xyz\n```\n"
-        "<!-- docs-test: needs json -->\n```python\nimport json\nvalue = json.dumps([1])\n```\n"
-        "<!-- docs-test: file conf/x.toml -->\n```toml\n[training]\nepisodes = 3\n```\n"
-        "```python\nopen('conf/x.toml').read()\n```\n"
-        "```\nnot code\n```\n"
-    ))
+    run = _run_text(
+        tmp_path,
+        (
+            "<!-- docs-test: skip (installs the package) -->\n```bash\npip install fairlead\n```\n"
+            "<!-- docs-test: needs no_such_module_xyz, json -->\n```python\nimport no_such_module_xyz\n```\n"
+            "<!-- docs-test: needs json -->\n```python\nimport json\nvalue = json.dumps([1])\n```\n"
+            "<!-- docs-test: file conf/x.toml -->\n```toml\n[training]\nepisodes = 3\n```\n"
+            "```python\nopen('conf/x.toml').read()\n```\n"
+            "```\nnot code\n```\n"
+        ),
+    )
     assert [(kind, detail) for _, kind, detail in run.outcomes] == [
         ("skipped", "installs the package"),
         ("skipped", "needs no_such_module_xyz (not installed)"),
@@ -552,13 +565,16 @@ def test_markers(tmp_path):
     assert run.values[-1][1] == "[training]\nepisodes = 3\n"
 
 
-@pytest.mark.parametrize("text, message", [
-    ("<!-- docs-test: skip -->\n```bash\nx\n```\n", "needs a reason"),
-    ("<!-- docs-test: skipp (typo) -->\n```bash\nx\n```\n", "unknown docs-test marker 'skipp'"),
-    ("<!-- docs-test: skip (why) -->\n\n```bash\nx\n```\n", "not on the line right before a code fence"),
-    ("<!-- docs-test: shrink --seeds 1 -->\n```python\nx\n```\n", "'shrink' goes on a shell block"),
-    ("```python\nx = 1\n", "never closed"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("<!-- docs-test: skip -->\n```bash\nx\n```\n", "needs a reason"),
+        ("<!-- docs-test: skipp (typo) -->\n```bash\nx\n```\n", "unknown docs-test marker 'skipp'"),
+        ("<!-- docs-test: skip (why) -->\n\n```bash\nx\n```\n", "not on the line right before a code fence"),
+        ("<!-- docs-test: shrink --seeds 1 -->\n```python\nx\n```\n", "'shrink' goes on a shell block"),
+        ("```python\nx = 1\n", "never closed"),
+    ],
+)
 def test_malformed_markers_are_errors(tmp_path, text, message):
     with pytest.raises(DocBlockError, match=message):
         _run_text(tmp_path, text)
@@ -567,33 +583,52 @@ def test_malformed_markers_are_errors(tmp_path, text, message):
 def test_shrink_replaces_and_adds_train_options():
     argv = ["fairlead", "train", "--env", "chicken-4p", "--seeds=10", "--out", "runs/x"]
     assert shrink(argv, "--seeds 2 --episodes 20 --no-progress") == [
-        "fairlead", "train", "--env", "chicken-4p", "--seeds", "2", "--out", "runs/x",
-        "--episodes", "20", "--no-progress"]
+        "fairlead",
+        "train",
+        "--env",
+        "chicken-4p",
+        "--seeds",
+        "2",
+        "--out",
+        "runs/x",
+        "--episodes",
+        "20",
+        "--no-progress",
+    ]
     assert shrink(["fairlead", "eval", "runs/x"], "--seeds 2") == ["fairlead", "eval", "runs/x"]
 
 
 def test_shrunk_train_and_eval_run_in_the_page_directory(tmp_path):
-    run = _run_text(tmp_path, (
-        "<!-- docs-test: shrink --seeds 1 --episodes 3 --jobs 1 --no-progress -->\n"
-        "```bash\nfairlead train --env chicken_v0 --max-cycles 2 --method fixed \\\n    --seeds 50 --out runs/a\n"
-        "fairlead eval runs/a --episodes 2   # greedy re-evaluation\n```\n"
-    ))
+    run = _run_text(
+        tmp_path,
+        (
+            "<!-- docs-test: shrink --seeds 1 --episodes 3 --jobs 1 --no-progress -->\n"
+            "```bash\nfairlead train --env chicken_v0 --max-cycles 2 --method fixed \\\n    --seeds 50 --out runs/a\n"
+            "fairlead eval runs/a --episodes 2   # greedy re-evaluation\n```\n"
+        ),
+    )
     assert (tmp_path / "work" / "runs" / "a" / "eval.csv").exists()
     assert "| fixed | 1 |" in run.stdout
     assert run.outcomes[0][1:] == ("shrunk", "--seeds 1 --episodes 3 --jobs 1 --no-progress")
 
 
 def test_signature_blocks_are_compared_with_the_code(tmp_path):
-    ok = ("<!-- docs-test: signature -->\n```python\nfrom fairlead.fairness import fairness, DEFAULT_METRIC\n"
-          "fairness(returns, metric=DEFAULT_METRIC, *, scale=None, **params) -> float\n```\n")
+    ok = (
+        "<!-- docs-test: signature -->\n```python\nfrom fairlead.fairness import fairness, DEFAULT_METRIC\n"
+        "fairness(returns, metric=DEFAULT_METRIC, *, scale=None, **params) -> float\n```\n"
+    )
     assert _run_text(tmp_path, ok).outcomes[0][1] == "signature"
-    for old, new, message in [("scale=None", "scale=1.0", "differs from the code"),
-                              ("*, scale", "scale", "differs from the code"),
-                              ("-> float", "-> int", "returns 'float' in the code")]:
+    for old, new, message in [
+        ("scale=None", "scale=1.0", "differs from the code"),
+        ("*, scale", "scale", "differs from the code"),
+        ("-> float", "-> int", "returns 'float' in the code"),
+    ]:
         with pytest.raises(DocBlockError, match=message):
             _run_text(tmp_path, ok.replace(old, new))
-    card = ("chicken_v0.env(n_agents=2, max_cycles=10, stage_feature='index', obs_encoding='discrete',\n"
-            "    leader='player_0', render_mode=None)\n")
+    card = (
+        "chicken_v0.env(n_agents=2, max_cycles=10, stage_feature='index', obs_encoding='discrete',\n"
+        "    leader='player_0', render_mode=None)\n"
+    )
     block = Block(DOCS / "envs" / "chicken_v0.md", 36, "python", card)  # an env card's Arguments block
     assert plan(block) == ("signature", "")
     check_signatures(block, {})
@@ -686,7 +721,8 @@ def test_cli_page_documents_every_command_and_option():
                 assert rows, f"cli.md: {option} needs a row in the options table of `fairlead {name}`"
                 if action.default not in (None, False):
                     assert any(f"`{action.default}`" in row for row in rows), (
-                        f"cli.md: the row of {option} must give its default `{action.default}`")
+                        f"cli.md: the row of {option} must give its default `{action.default}`"
+                    )
             else:
                 assert action.dest.upper() in text, f"cli.md does not document `fairlead {name} {action.dest.upper()}`"
                 for choice in action.choices or ():
@@ -729,8 +765,10 @@ def test_relative_links_point_to_existing_files(page):
 
 
 def test_link_check_catches_a_broken_link(tmp_path):
-    assert LINK.findall(_prose("[a](x.md) `[b](y.md)` ![img](i.png) [c](d/e.md#top \"t\")\n```\n[f](g.md)\n```\n")) == [
-        "x.md", "d/e.md#top"]
+    assert LINK.findall(_prose('[a](x.md) `[b](y.md)` ![img](i.png) [c](d/e.md#top "t")\n```\n[f](g.md)\n```\n')) == [
+        "x.md",
+        "d/e.md#top",
+    ]
 
 
 def test_every_page_is_in_the_site_nav():
@@ -747,5 +785,6 @@ def test_site_hook_shows_pipes_in_table_code_as_github_does():
     spec.loader.exec_module(hooks)
     html = '<table><tr><td>a \\| b <code>\\|G\\|</code></td></tr></table><p><code class="x">c \\| d</code></p>'
     assert hooks.on_page_content(html) == (
-        '<table><tr><td>a \\| b <code>|G|</code></td></tr></table><p><code class="x">c \\| d</code></p>')
+        '<table><tr><td>a \\| b <code>|G|</code></td></tr></table><p><code class="x">c \\| d</code></p>'
+    )
     assert "- tools/mkdocs_hooks.py" in MKDOCS.read_text()  # the site uses it

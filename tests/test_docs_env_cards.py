@@ -48,10 +48,9 @@ def test_one_card_per_registered_env():
         module = importlib.import_module(f"fairlead.envs.{name}")
         assert f"`{module.__name__}`" in card.splitlines()[0]  # says where it comes from
         assert re.search(r"^# \S", card, re.M), f"{name}: card needs a '# Title' line"
-        for section in ("| Creation", "| Actions", "| Agents", "| Observation",
-                        "### Arguments", "### Version History"):
+        for section in ("| Creation", "| Actions", "| Agents", "| Observation", "### Arguments", "### Version History"):
             assert section in card, f"{name}: card lacks {section!r}"
-        assert f"fairlead.make(\"{name}\"" in card
+        assert f'fairlead.make("{name}"' in card
         assert f"fairlead/{name[:-3]}-v0" in card  # the PettingZoo registry id
         assert f"]({name}.md)" in index
 

@@ -12,12 +12,12 @@ import warnings
 import numpy as np
 import pettingzoo
 import pytest
+from conftest import API_TEST_WARNINGS, assert_pettingzoo_api, config_id, suite_configs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pettingzoo.test import api_test, parallel_api_test, render_test, seed_test
 
 import fairlead
-from conftest import API_TEST_WARNINGS, assert_pettingzoo_api, config_id, suite_configs
 from fairlead.envs import matrix_game_v0
 from fairlead.envs.stackelberg import STAGE_FEATURES
 
@@ -51,8 +51,7 @@ def test_api(config, encoding, stage_feature):
 @pytest.mark.parametrize("config", CONFIGS, ids=CONFIG_IDS)
 def test_seed(config, encoding, stage_feature):
     name, kwargs = config
-    seed_test(functools.partial(_make, name, kwargs, obs_encoding=encoding, stage_feature=stage_feature),
-              num_cycles=60)
+    seed_test(functools.partial(_make, name, kwargs, obs_encoding=encoding, stage_feature=stage_feature), num_cycles=60)
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=CONFIG_IDS)
@@ -121,9 +120,7 @@ def test_max_cycles_parallel(config, max_cycles, stage_feature):
     rng = np.random.default_rng(0)
     steps = 0
     while par_env.agents:
-        actions = {
-            a: int(rng.choice(np.flatnonzero(obs[a]["action_mask"]))) for a in par_env.agents
-        }
+        actions = {a: int(rng.choice(np.flatnonzero(obs[a]["action_mask"]))) for a in par_env.agents}
         obs, rewards, terms, truncs, _ = par_env.step(actions)
         steps += 1
         assert not any(truncs.values())
@@ -158,8 +155,9 @@ def matrix_game_configs(draw):
     bimatrix = draw(st.booleans())
     if bimatrix:
         n = 2
-        payoff = draw(st.lists(st.lists(st.lists(finite, min_size=k, max_size=k),
-                                        min_size=k, max_size=k), min_size=2, max_size=2))
+        payoff = draw(
+            st.lists(st.lists(st.lists(finite, min_size=k, max_size=k), min_size=k, max_size=k), min_size=2, max_size=2)
+        )
     else:
         n = draw(st.integers(2, 6))
         payoff = draw(st.lists(st.lists(finite, min_size=k, max_size=k), min_size=k, max_size=k))

@@ -21,8 +21,25 @@ def rows(path: Path) -> list[dict]:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("runs") / "trained"
-    assert main(["train", *SMALL, "--method", "jamql,catch-up", "--seeds", "2", "--episodes", "40",
-                 "--out", str(out), "--jobs", "2"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                *SMALL,
+                "--method",
+                "jamql,catch-up",
+                "--seeds",
+                "2",
+                "--episodes",
+                "40",
+                "--out",
+                str(out),
+                "--jobs",
+                "2",
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -82,15 +99,31 @@ def policies(tmp_path) -> Path:
     return tmp_path / "policies.py"
 
 
-def test_a_trained_policy_scored_from_outside_gives_exactly_the_runs_numbers(trained, policies, tmp_path,
-                                                                             monkeypatch, capsys):
+def test_a_trained_policy_scored_from_outside_gives_exactly_the_runs_numbers(
+    trained, policies, tmp_path, monkeypatch, capsys
+):
     """The protocol is the trained run's: the same seeds, episodes and numbers, to the last digit."""
     monkeypatch.setenv("RUN", str(trained))
     monkeypatch.setenv("METHOD", "catch-up")
     monkeypatch.setenv("SEED", "1")
     out = tmp_path / "scored"
-    assert main(["evaluate", *SMALL[:-1], "--policy", f"{policies}:Greedy", "--method", "catch-up",
-                 "--seeds", "2", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                *SMALL[:-1],
+                "--policy",
+                f"{policies}:Greedy",
+                "--method",
+                "catch-up",
+                "--seeds",
+                "2",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert "| Greedy | 2 |" in capsys.readouterr().out
     trained_row = next(r for r in rows(trained / "metrics.csv") if r["method"] == "catch-up" and r["seed"] == "1")
     scored_row = next(r for r in rows(out / "metrics.csv") if r["seed"] == "1")
@@ -100,14 +133,30 @@ def test_a_trained_policy_scored_from_outside_gives_exactly_the_runs_numbers(tra
     assert record["source"]["policy"] == f"{policies}:Greedy" and len(record["source"]["policy_sha256"]) == 64
 
 
-def test_a_per_seed_policy_scores_each_training_seeds_policy_as_the_run_did(trained, policies, tmp_path,
-                                                                              monkeypatch, capsys):
+def test_a_per_seed_policy_scores_each_training_seeds_policy_as_the_run_did(
+    trained, policies, tmp_path, monkeypatch, capsys
+):
     """make_policy(seed) per training seed: every row is that seed's trained policy, so the interval is the run's."""
     monkeypatch.setenv("RUN", str(trained))
     monkeypatch.setenv("METHOD", "jamql")
     out = tmp_path / "scored"
-    assert main(["evaluate", *SMALL[:-1], "--policy", f"{policies}:make_greedy", "--selector", "catch_up",
-                 "--seeds", "2", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                *SMALL[:-1],
+                "--policy",
+                f"{policies}:make_greedy",
+                "--selector",
+                "catch_up",
+                "--seeds",
+                "2",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     scored = {r["seed"]: r for r in rows(out / "metrics.csv")}
     assert len({r["total_return"] for r in scored.values()}) == 2  # two policies: a non-degenerate interval
@@ -115,8 +164,23 @@ def test_a_per_seed_policy_scores_each_training_seeds_policy_as_the_run_did(trai
     assert record["per_seed"] is True
     assert "a policy per training seed, from make_policy(seed)" in (out / "summary.md").read_text()
     one = tmp_path / "one"
-    assert main(["evaluate", *SMALL[:-1], "--policy", f"{policies}:swerve", "--selector", "catch_up",
-                 "--seeds", "2", "--out", str(one)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                *SMALL[:-1],
+                "--policy",
+                f"{policies}:swerve",
+                "--selector",
+                "catch_up",
+                "--seeds",
+                "2",
+                "--out",
+                str(one),
+            ]
+        )
+        == 0
+    )
     assert json.loads((one / "run.json").read_text())["per_seed"] is False
     assert "one policy: its seeds vary only the evaluation episodes" in (one / "summary.md").read_text()
     report = tmp_path / "report"
@@ -125,15 +189,35 @@ def test_a_per_seed_policy_scores_each_training_seeds_policy_as_the_run_did(trai
     assert "make_greedy: policy" in text and "(a policy per training seed, from make_policy(seed))" in text
 
 
-@pytest.mark.parametrize("factory, message", [
-    ("make_nothing", "policy factory '{file}:make_nothing' returned None for seed 0"),
-    ("make_broken", "policy make_broken, seed 0 (building it: make_policy(0)): the policy {file}:make_broken "
-                    "({file}, line "),
-])
+@pytest.mark.parametrize(
+    "factory, message",
+    [
+        ("make_nothing", "policy factory '{file}:make_nothing' returned None for seed 0"),
+        (
+            "make_broken",
+            "policy make_broken, seed 0 (building it: make_policy(0)): the policy {file}:make_broken ({file}, line ",
+        ),
+    ],
+)
 def test_a_policy_factory_that_fails_is_named_with_its_seed(policies, tmp_path, capsys, factory, message):
     out = tmp_path / "out"
-    assert main(["evaluate", *SMALL[:-1], "--policy", f"{policies}:{factory}", "--selector", "catch_up",
-                 "--seeds", "2", "--out", str(out)]) == 2
+    assert (
+        main(
+            [
+                "evaluate",
+                *SMALL[:-1],
+                "--policy",
+                f"{policies}:{factory}",
+                "--selector",
+                "catch_up",
+                "--seeds",
+                "2",
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert message.format(file=policies) in err and "Traceback" not in err
     assert not out.exists()
@@ -141,8 +225,23 @@ def test_a_policy_factory_that_fails_is_named_with_its_seed(policies, tmp_path, 
 
 def test_a_report_merges_a_run_and_a_policy_and_draws_them(trained, policies, tmp_path, capsys):
     scored = tmp_path / "swerve"
-    assert main(["evaluate", *SMALL[:-1], "--policy", f"{policies}:swerve", "--selector", "catch_up",
-                 "--seeds", "3", "--out", str(scored)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                *SMALL[:-1],
+                "--policy",
+                f"{policies}:swerve",
+                "--selector",
+                "catch_up",
+                "--seeds",
+                "3",
+                "--out",
+                str(scored),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     report = tmp_path / "report"
     assert main(["report", str(trained), str(scored), "--out", str(report)]) == 0
@@ -153,33 +252,63 @@ def test_a_report_merges_a_run_and_a_policy_and_draws_them(trained, policies, tm
     for figure in ("learning_curves.png", "final_fairness.png", "leader_shares.png"):
         assert (report / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f"]({figure})" in text
     merged = rows(report / "metrics.csv")
-    assert [(r["method"], r["seed"]) for r in merged] == [("jamql", "0"), ("jamql", "1"), ("catch-up", "0"),
-                                                          ("catch-up", "1"), ("swerve", "0"), ("swerve", "1"),
-                                                          ("swerve", "2")]
+    assert [(r["method"], r["seed"]) for r in merged] == [
+        ("jamql", "0"),
+        ("jamql", "1"),
+        ("catch-up", "0"),
+        ("catch-up", "1"),
+        ("swerve", "0"),
+        ("swerve", "1"),
+        ("swerve", "2"),
+    ]
     swerve = [r for r in merged if r["method"] == "swerve"]
-    assert all(float(r["fairness_pairwise_equality"]) == 1.0 and float(r["fair_action_rate"]) == 1.0
-               for r in swerve)  # everyone swerves: every leader is fair and the returns are equal
+    assert all(
+        float(r["fairness_pairwise_equality"]) == 1.0 and float(r["fair_action_rate"]) == 1.0 for r in swerve
+    )  # everyone swerves: every leader is fair and the returns are equal
 
 
 def test_a_report_refuses_runs_measured_differently_or_a_method_defined_twice(trained, tmp_path):
     other = tmp_path / "other"
-    assert main(["train", *SMALL[:-1], "--max-cycles", "4", "--method", "catch-up", "--seeds", "1",
-                 "--episodes", "20", "--out", str(other), "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                *SMALL[:-1],
+                "--max-cycles",
+                "4",
+                "--method",
+                "catch-up",
+                "--seeds",
+                "1",
+                "--episodes",
+                "20",
+                "--out",
+                str(other),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     with pytest.raises(ReportError, match=r"not measured the same way \(env_kwargs.max_cycles: 3 against 4\)"):
         write_report([trained, other], tmp_path / "report")
     longer = tmp_path / "longer"
-    assert main(["train", *SMALL, "--method", "catch-up", "--seeds", "1", "--episodes", "30",
-                 "--out", str(longer)]) == 0
-    with pytest.raises(ReportError, match=r"method 'catch-up' of .* differs \(training.episodes: 40 "
-                                          r"against 30\); rename one"):
+    assert (
+        main(["train", *SMALL, "--method", "catch-up", "--seeds", "1", "--episodes", "30", "--out", str(longer)]) == 0
+    )
+    with pytest.raises(
+        ReportError,
+        match=r"method 'catch-up' of .* differs \(training.episodes: 40 "
+        r"against 30\); rename one",
+    ):
         write_report([trained, longer], tmp_path / "report")
     assert not (tmp_path / "report").exists()  # nothing written
 
 
 def test_runs_trained_otherwise_are_compared_with_a_note_and_shared_methods_pool_their_seeds(trained, tmp_path):
     grown = tmp_path / "more"
-    assert main(["train", *SMALL, "--method", "alternating", "--seeds", "1", "--episodes", "30",
-                 "--out", str(grown)]) == 0
+    assert (
+        main(["train", *SMALL, "--method", "alternating", "--seeds", "1", "--episodes", "30", "--out", str(grown)]) == 0
+    )
     table = write_report([trained, grown, trained], tmp_path / "report")
     assert "| alternating | 1 |" in table and "| jamql | 2 |" in table  # the same run twice: its seeds once
     assert "was trained otherwise than" in (tmp_path / "report" / "report.md").read_text()
@@ -190,8 +319,9 @@ def test_a_report_refuses_an_unfinished_run_and_a_run_directory_as_out(trained, 
     with pytest.raises(ReportError, match="is a run directory; write the report into another --out"):
         write_report([trained], trained)
     unfinished = tmp_path / "unfinished"
-    assert main(["train", *SMALL, "--method", "fixed", "--seeds", "1", "--episodes", "20",
-                 "--out", str(unfinished)]) == 0
+    assert (
+        main(["train", *SMALL, "--method", "fixed", "--seeds", "1", "--episodes", "20", "--out", str(unfinished)]) == 0
+    )
     (unfinished / "metrics.csv").unlink()
     with pytest.raises(ReportError, match="has no metrics.csv: its run is not finished"):
         read_run(unfinished)
@@ -199,11 +329,14 @@ def test_a_report_refuses_an_unfinished_run_and_a_run_directory_as_out(trained, 
         read_run(tmp_path)
 
 
-@pytest.mark.parametrize("damage, problem", [
-    (b"\xff\xfe\x00\x01 binary \x80\x81", "is not UTF-8 text (byte 0: invalid start byte)"),
-    (b"method,seed\n\xe9t\xe9,0\n", "is not UTF-8 text (byte 12: invalid continuation byte)"),
-    (b"method,seed,fairness\nfixed,0,\x00\x00\n", "holds NUL bytes"),
-])
+@pytest.mark.parametrize(
+    "damage, problem",
+    [
+        (b"\xff\xfe\x00\x01 binary \x80\x81", "is not UTF-8 text (byte 0: invalid start byte)"),
+        (b"method,seed\n\xe9t\xe9,0\n", "is not UTF-8 text (byte 12: invalid continuation byte)"),
+        (b"method,seed,fairness\nfixed,0,\x00\x00\n", "holds NUL bytes"),
+    ],
+)
 def test_a_report_of_a_binary_metrics_csv_names_the_file_and_the_problem(trained, tmp_path, capsys, damage, problem):
     import shutil
 
@@ -219,23 +352,36 @@ def test_a_report_of_a_binary_metrics_csv_names_the_file_and_the_problem(trained
     assert "Traceback" not in err and not (tmp_path / "report").exists()
 
 
-@pytest.mark.parametrize("policy, options, message", [
-    ("{file}:dare_always", ["--selector", "catch_up"],
-     "policy dare_always chose action 7 for player_0 at stage 0; the legal actions are [0, 1]"),
-    ("{file}:broken", ["--selector", "catch_up"], "policy broken, seed 0: the policy "),
-    ("{file}:broken", ["--selector", "catch_up"], "policies.py, line 33) raised RuntimeError: boom (for player_0 at stage 0)"),
-    ("{file}:nothing", ["--selector", "catch_up"], "has no attribute 'nothing'"),
-    ("{dir}/missing.py:swerve", ["--selector", "catch_up"], "no file"),
-    ("swerve", ["--selector", "catch_up"], "give it as module:function or file.py:function"),
-    ("{file}:swerve", ["--method", "jamql"], "chooses its leaders with a mediator learned in training"),
-    ("{file}:swerve", [], "give the leader rule once: --selector NAME"),
-    ("{file}:swerve", ["--selector", "round-robin"], "unknown selector 'round-robin'"),
-])
-def test_bad_policies_and_leader_rules_are_refused_and_nothing_is_written(policies, tmp_path, capsys,
-                                                                         policy, options, message):
+@pytest.mark.parametrize(
+    "policy, options, message",
+    [
+        (
+            "{file}:dare_always",
+            ["--selector", "catch_up"],
+            "policy dare_always chose action 7 for player_0 at stage 0; the legal actions are [0, 1]",
+        ),
+        ("{file}:broken", ["--selector", "catch_up"], "policy broken, seed 0: the policy "),
+        (
+            "{file}:broken",
+            ["--selector", "catch_up"],
+            "policies.py, line 33) raised RuntimeError: boom (for player_0 at stage 0)",
+        ),
+        ("{file}:nothing", ["--selector", "catch_up"], "has no attribute 'nothing'"),
+        ("{dir}/missing.py:swerve", ["--selector", "catch_up"], "no file"),
+        ("swerve", ["--selector", "catch_up"], "give it as module:function or file.py:function"),
+        ("{file}:swerve", ["--method", "jamql"], "chooses its leaders with a mediator learned in training"),
+        ("{file}:swerve", [], "give the leader rule once: --selector NAME"),
+        ("{file}:swerve", ["--selector", "round-robin"], "unknown selector 'round-robin'"),
+    ],
+)
+def test_bad_policies_and_leader_rules_are_refused_and_nothing_is_written(
+    policies, tmp_path, capsys, policy, options, message
+):
     policy = policy.format(file=policies, dir=tmp_path)
-    assert main(["evaluate", *SMALL[:-1], "--policy", policy, *options, "--seeds", "1",
-                 "--out", str(tmp_path / "out")]) == 2
+    assert (
+        main(["evaluate", *SMALL[:-1], "--policy", policy, *options, "--seeds", "1", "--out", str(tmp_path / "out")])
+        == 2
+    )
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
@@ -243,19 +389,49 @@ def test_bad_policies_and_leader_rules_are_refused_and_nothing_is_written(polici
 def test_evaluate_refuses_a_non_empty_out(policies, tmp_path, capsys):
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "mine.txt").write_text("keep")
-    assert main(["evaluate", *SMALL[:-1], "--policy", f"{policies}:swerve", "--selector", "fixed",
-                 "--out", str(tmp_path / "out")]) == 2
+    assert (
+        main(
+            [
+                "evaluate",
+                *SMALL[:-1],
+                "--policy",
+                f"{policies}:swerve",
+                "--selector",
+                "fixed",
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 2
+    )
     assert "exists and is not empty; choose another --out" in capsys.readouterr().err
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["mine.txt"]
 
 
-@pytest.mark.parametrize("command", [["eval", "{out}"], ["train", "--resume", "{out}"],
-                                     ["train", "--out", "{out}", "--method", "fixed"]])
-def test_an_evaluation_directory_is_named_as_one_when_resumed_grown_or_re_evaluated(policies, tmp_path, capsys,
-                                                                                   command):
+@pytest.mark.parametrize(
+    "command", [["eval", "{out}"], ["train", "--resume", "{out}"], ["train", "--out", "{out}", "--method", "fixed"]]
+)
+def test_an_evaluation_directory_is_named_as_one_when_resumed_grown_or_re_evaluated(
+    policies, tmp_path, capsys, command
+):
     out = tmp_path / "out"
-    assert main(["evaluate", *SMALL[:-1], "--policy", f"{policies}:swerve", "--selector", "fixed", "--seeds", "1",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                *SMALL[:-1],
+                "--policy",
+                f"{policies}:swerve",
+                "--selector",
+                "fixed",
+                "--seeds",
+                "1",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     before = sorted((p, p.stat().st_mtime_ns) for p in out.rglob("*"))
     capsys.readouterr()
     assert main([part.format(out=out) for part in command]) == 2
@@ -266,7 +442,8 @@ def test_an_evaluation_directory_is_named_as_one_when_resumed_grown_or_re_evalua
 
 
 def test_a_policy_object_and_box_observations(tmp_path):
-    (tmp_path / "box.py").write_text(textwrap.dedent('''
+    (tmp_path / "box.py").write_text(
+        textwrap.dedent("""
         import numpy as np
 
         class FirstLegal:
@@ -275,9 +452,30 @@ def test_a_policy_object_and_box_observations(tmp_path):
                 return int(np.flatnonzero(observation["action_mask"])[0])
 
         POLICY = FirstLegal()
-    '''))
-    assert main(["evaluate", *SMALL[:-1], "--policy", f"{tmp_path}/box.py:POLICY", "--selector", "round_robin",
-                 "--obs-encoding", "box", "--seeds", "1", "--episodes", "2", "--name", "first-legal",
-                 "--out", str(tmp_path / "out")]) == 0
+    """)
+    )
+    assert (
+        main(
+            [
+                "evaluate",
+                *SMALL[:-1],
+                "--policy",
+                f"{tmp_path}/box.py:POLICY",
+                "--selector",
+                "round_robin",
+                "--obs-encoding",
+                "box",
+                "--seeds",
+                "1",
+                "--episodes",
+                "2",
+                "--name",
+                "first-legal",
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 0
+    )
     (row,) = rows(tmp_path / "out" / "metrics.csv")
     assert row["method"] == "first-legal" and float(row["fair_action_rate"]) == 0.0  # daring first: unfair

@@ -4,11 +4,12 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fairlead.envs.stackelberg import StageRecord
-from fairlead.experiments.report import summary_table
 from fairlead.experiments.comparison import csv_text
+from fairlead.experiments.report import summary_table
 from fairlead.fairness import DEFAULT_METRIC, all_metrics, fairness
 from fairlead.trainers.evaluation import HEADLINE, stage_returns, summarise, trajectory_fairness
 from fairlead.trainers.jamql import EpisodeResult
@@ -23,13 +24,15 @@ def episode(players, stage_rewards, leaders=None, fair=None) -> EpisodeResult:
     leaders = list(leaders) if leaders is not None else [t % len(players) for t in range(T)]
     fair = tuple(fair) if fair is not None else (True,) * T
     stages = tuple(
-        StageRecord(t, players[leaders[t]], dict.fromkeys(players, 0),
-                    {p: float(r) for p, r in zip(players, rewards)}, fair[t])
+        StageRecord(
+            t, players[leaders[t]], dict.fromkeys(players, 0), {p: float(r) for p, r in zip(players, rewards)}, fair[t]
+        )
         for t, rewards in enumerate(stage_rewards)
     )
     returns = np.cumsum(np.array(stage_rewards, dtype=float), axis=0)[-1]
-    return EpisodeResult(returns=returns, returns_after_transfer=returns.copy(), leaders=tuple(leaders),
-                         leader_fair=fair, stages=stages)
+    return EpisodeResult(
+        returns=returns, returns_after_transfer=returns.copy(), leaders=tuple(leaders), leader_fair=fair, stages=stages
+    )
 
 
 def final_fairness(e: EpisodeResult, scale: float) -> float:
@@ -107,8 +110,13 @@ def test_every_existing_column_is_kept_and_the_new_ones_follow():
     assert list(row)[:2] == [HEADLINE, "fairness_equality"]
     assert row["return_player_0"] == 1 and row["total_return"] == 2
     assert row["leader_share_player_0"] == 1 and row["leader_share_player_1"] == 0
-    assert list(row)[-5:] == ["fair_action_rate", "trajectory_fairness", "fair_action_rate_last",
-                              "fair_action_rate_stage_0", "fair_action_rate_stage_1"]
+    assert list(row)[-5:] == [
+        "fair_action_rate",
+        "trajectory_fairness",
+        "fair_action_rate_last",
+        "fair_action_rate_stage_0",
+        "fair_action_rate_stage_1",
+    ]
 
 
 def test_episodes_of_different_lengths_are_refused():
@@ -185,8 +193,12 @@ def test_permuting_the_players_changes_nothing(case, rng):
     order = list(range(len(players)))
     rng.shuffle(order)
     e = episode(players, rewards, fair=fair)
-    permuted = episode([players[i] for i in order], [[r[i] for i in order] for r in rewards],
-                       leaders=[order.index(k) for k in e.leaders], fair=fair)
+    permuted = episode(
+        [players[i] for i in order],
+        [[r[i] for i in order] for r in rewards],
+        leaders=[order.index(k) for k in e.leaders],
+        fair=fair,
+    )
     assert permuted.stages[0].rewards == e.stages[0].rewards and permuted.stages[0].leader == e.stages[0].leader
     a = summarise([e], players, scale)
     b = summarise([permuted], [players[i] for i in order], scale)
@@ -208,21 +220,34 @@ def test_stage_rates_average_to_the_overall_rate(cases):
 
 # ----------------------------------------------------------------------- table
 def table_rows(method, seeds, **values):
-    return [{"method": method, "seed": s, HEADLINE: 0.5 + s / 10, "total_return": 10.0 + s,
-             "trajectory_fairness": 0.4, "fair_action_rate": 0.25, "fair_action_rate_last": 0.0, **values}
-            for s in range(seeds)]
+    return [
+        {
+            "method": method,
+            "seed": s,
+            HEADLINE: 0.5 + s / 10,
+            "total_return": 10.0 + s,
+            "trajectory_fairness": 0.4,
+            "fair_action_rate": 0.25,
+            "fair_action_rate_last": 0.0,
+            **values,
+        }
+        for s in range(seeds)
+    ]
 
 
 def test_summary_table_columns_and_single_seed():
     table = summary_table(table_rows("a", 2) + table_rows("b", 1), ["a", "b"], HEADLINE, interval="t")
     lines = table.splitlines()
-    assert lines[0] == ("| method | seeds | fairness | fairness IQM | total return | trajectory fairness "
-                        "| fair-action rate | fair-action rate, last stage |")
+    assert lines[0] == (
+        "| method | seeds | fairness | fairness IQM | total return | trajectory fairness "
+        "| fair-action rate | fair-action rate, last stage |"
+    )
     assert lines[1] == "|---|---|---|---|---|---|---|---|"
     a = lines[2].strip("|").split("|")
     assert [c.strip() for c in a[:3]] == ["a", "2", "0.550 ± 0.635"]  # 12.706 * 0.0707 / sqrt(2)
-    assert lines[3] == ("| b | 1 | 0.500 ± n/a | 0.500 [n/a] | 10.000 ± n/a | 0.400 ± n/a | 0.250 ± n/a "
-                        "| 0.000 ± n/a |")
+    assert lines[3] == (
+        "| b | 1 | 0.500 ± n/a | 0.500 [n/a] | 10.000 ± n/a | 0.400 ± n/a | 0.250 ± n/a | 0.000 ± n/a |"
+    )
     assert "nan" not in table and "Mean ± half-width of the 95% Student-t interval over the seeds" in table
 
 

@@ -6,7 +6,8 @@ import os
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fairlead.experiments.atomic import write_atomic
 from fairlead.experiments.checkpoint import (
@@ -93,8 +94,9 @@ def test_a_built_in_checkpoint_keeps_the_layout_of_the_first_version(tmp_path):
         assert data.files == ["keys_0", "values_0", "keys_1", "values_1", "keys_2", "values_2", "header"]
         header = json.loads(str(data["header"]))
     assert header["format"] == "fairlead-checkpoint-v1"
-    assert header["learners"] == {agent: {"index": i, "rng": learner["rng"]}
-                                  for i, (agent, learner) in enumerate(state["learners"].items())}
+    assert header["learners"] == {
+        agent: {"index": i, "rng": learner["rng"]} for i, (agent, learner) in enumerate(state["learners"].items())
+    }
     old = {f"{k}_{i}": s[k] for i, s in enumerate(state["learners"].values()) for k in ("keys", "values")}
     np.savez_compressed(tmp_path / "v1.npz", **old, header=np.array(json.dumps(header)))  # as the first version wrote
     loaded = load_checkpoint(tmp_path / "v1.npz", "abc")[0]
@@ -107,14 +109,25 @@ def test_a_built_in_checkpoint_keeps_the_layout_of_the_first_version(tmp_path):
 def test_checkpoint_round_trip_of_any_learner_state(tmp_path):
     """A user learner's state: every array back as an array (dtype, shape), every other value back equal."""
     odd = {
-        "table": np.arange(6, dtype=np.float32).reshape(2, 3), "flags": np.array([True, False]),
-        "empty": np.zeros((0, 4)), "scalar": np.array(7, dtype=np.int8), "q_1": np.array([1.5]),
+        "table": np.arange(6, dtype=np.float32).reshape(2, 3),
+        "flags": np.array([True, False]),
+        "empty": np.zeros((0, 4)),
+        "scalar": np.array(7, dtype=np.int8),
+        "q_1": np.array([1.5]),
         "nested": {"temperature": 0.25, "visits": {"0,1": 3, "1,1": [1, 2, {"deep": None}]}},
-        "states": [[0, 1], [1, 1]], "name": "softmax ü", "big": 2**100, "none": None, "on": True,
+        "states": [[0, 1], [1, 1]],
+        "name": "softmax ü",
+        "big": 2**100,
+        "none": None,
+        "on": True,
     }
     builtin = _trainer_state()["learners"]["player_0"]
-    save_checkpoint(tmp_path / "c.npz", "abc", {"episode": 3, "learners": {"player_0": builtin, "player_1": odd,
-                                                                           "player_2": {}}}, [])
+    save_checkpoint(
+        tmp_path / "c.npz",
+        "abc",
+        {"episode": 3, "learners": {"player_0": builtin, "player_1": odd, "player_2": {}}},
+        [],
+    )
     learners = load_checkpoint(tmp_path / "c.npz", "abc")[0]["learners"]
     assert learners["player_2"] == {}
     for saved, restored in ((builtin, learners["player_0"]), (odd, learners["player_1"])):
@@ -126,19 +139,25 @@ def test_checkpoint_round_trip_of_any_learner_state(tmp_path):
                 assert restored[key] == value and not isinstance(restored[key], np.ndarray)
 
 
-@pytest.mark.parametrize("value, problem", [
-    ({1, 2}, "state_dict()['x'] is of type set"),
-    ({"pairs": [(1, 2)]}, "state_dict()['x']['pairs'][0] is of type tuple (use a list)"),
-    (np.array([object()]), "state_dict()['x'] is a numpy array of dtype object"),
-    (np.int64(3), "state_dict()['x'] is of type int64 (use .item())"),
-])
+@pytest.mark.parametrize(
+    "value, problem",
+    [
+        ({1, 2}, "state_dict()['x'] is of type set"),
+        ({"pairs": [(1, 2)]}, "state_dict()['x']['pairs'][0] is of type tuple (use a list)"),
+        (np.array([object()]), "state_dict()['x'] is a numpy array of dtype object"),
+        (np.int64(3), "state_dict()['x'] is of type int64 (use .item())"),
+    ],
+)
 def test_a_learner_state_a_checkpoint_cannot_restore_is_refused_naming_the_learner(tmp_path, value, problem):
-    state = {"episode": 1, "learners": {"player_0": _trainer_state()["learners"]["player_0"],
-                                        "player_1": {"q": np.zeros(2), "x": value}}}
+    state = {
+        "episode": 1,
+        "learners": {"player_0": _trainer_state()["learners"]["player_0"], "player_1": {"q": np.zeros(2), "x": value}},
+    }
     with pytest.raises(ValueError) as info:
         save_checkpoint(tmp_path / "c.npz", "abc", state, [])
-    assert str(info.value).startswith(f"cannot checkpoint the learner of player_1 in {tmp_path / 'c.npz'}: "
-                                      f"its {problem}")
+    assert str(info.value).startswith(
+        f"cannot checkpoint the learner of player_1 in {tmp_path / 'c.npz'}: its {problem}"
+    )
     assert not (tmp_path / "c.npz").exists()
 
 
@@ -162,14 +181,19 @@ def test_corrupt_checkpoint_is_refused(tmp_path, content):
 def test_result_round_trip(tmp_path):
     path = tmp_path / "result.json"
     save_result(path, "abc", {"method": "m", "seed": 0, "x": 0.5}, [{"episode": 5, "x": 0.25}])
-    assert load_result(path, "abc") == {"row": {"method": "m", "seed": 0, "x": 0.5},
-                                        "curve": [{"episode": 5, "x": 0.25}]}
+    assert load_result(path, "abc") == {
+        "row": {"method": "m", "seed": 0, "x": 0.5},
+        "curve": [{"episode": 5, "x": 0.25}],
+    }
     assert json.loads(path.read_text())["fingerprint"] == "abc"
 
 
 JSON_SCALARS = st.none() | st.booleans() | st.integers() | st.floats() | st.text()
-JSON_VALUES = st.recursive(JSON_SCALARS, lambda inner: st.lists(inner, max_size=4)
-                           | st.dictionaries(st.text(), inner, max_size=4), max_leaves=20)
+JSON_VALUES = st.recursive(
+    JSON_SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
 
 
 @given(JSON_VALUES)
@@ -185,8 +209,10 @@ def test_indented_json_is_the_text_json_dumps_indents(value):
         ("\udcff", "is corrupt or not a fairlead result"),
         ('{"row": {}, "curve": []}', "is not a fairlead-result-v1 file"),
         ('["fairlead-result-v1"]', "is not a fairlead-result-v1 file"),
-        ('{"format": "fairlead-result-v1", "fingerprint": "xyz", "row": {}, "curve": []}',
-         "belongs to a different run (fingerprint 'xyz', expected 'abc')"),
+        (
+            '{"format": "fairlead-result-v1", "fingerprint": "xyz", "row": {}, "curve": []}',
+            "belongs to a different run (fingerprint 'xyz', expected 'abc')",
+        ),
         ('{"format": "fairlead-result-v1", "fingerprint": "abc", "row": {}}', "is incomplete"),
     ],
 )

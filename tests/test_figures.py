@@ -10,29 +10,55 @@ import pytest
 
 pytest.importorskip("matplotlib", reason="the figures need the plot extra (in the test extra)")
 
-from fairlead.experiments import figures  # noqa: E402
-from fairlead.experiments.figures import (INSTALL_HINT, final_fairness_figure, learning_curves_figure,  # noqa: E402
-                                          leader_shares_figure, method_colours, render_figures, report_markdown,
-                                          write_figures)
-from fairlead.trainers.evaluation import HEADLINE  # noqa: E402
+from fairlead.experiments import figures
+from fairlead.experiments.figures import (
+    INSTALL_HINT,
+    final_fairness_figure,
+    leader_shares_figure,
+    learning_curves_figure,
+    method_colours,
+    render_figures,
+    report_markdown,
+    write_figures,
+)
+from fairlead.trainers.evaluation import HEADLINE
 
-METHODS = ["jamql", "jamql-no-selection", "jamql-no-history", "jamql-no-endgame", "jamql-selection-only",
-           "jamql-scalar", "fixed", "alternating", "random", "vote", "catch-up"]
+METHODS = [
+    "jamql",
+    "jamql-no-selection",
+    "jamql-no-history",
+    "jamql-no-endgame",
+    "jamql-selection-only",
+    "jamql-scalar",
+    "fixed",
+    "alternating",
+    "random",
+    "vote",
+    "catch-up",
+]
 PLAYERS = ["player_0", "player_1", "player_2", "player_3"]
 TITLE = "chicken_v0 {'n_agents': 4, 'max_cycles': 10, 'stage_feature': 'index'} - 5 seeds, 300 episodes"
 
 
 def numbers(rng, method_index):
     shares = rng.dirichlet(np.ones(len(PLAYERS)) * (1 + method_index))
-    return {HEADLINE: rng.uniform(0.8, 1.0), "total_return": rng.uniform(60, 100),
-            "fair_action_rate": rng.uniform(0, 1), **{f"leader_share_{p}": s for p, s in zip(PLAYERS, shares)}}
+    return {
+        HEADLINE: rng.uniform(0.8, 1.0),
+        "total_return": rng.uniform(60, 100),
+        "fair_action_rate": rng.uniform(0, 1),
+        **{f"leader_share_{p}": s for p, s in zip(PLAYERS, shares)},
+    }
 
 
 def make_run(methods=METHODS, seeds=5, episodes=(50, 100, 150, 200, 250, 300)):
     rng = np.random.default_rng(0)
     rows = [{"method": m, "seed": s, **numbers(rng, i)} for i, m in enumerate(methods) for s in range(seeds)]
-    curves = [{"method": m, "seed": s, "episode": e, **numbers(rng, i)}
-              for i, m in enumerate(methods) for s in range(seeds) for e in episodes]
+    curves = [
+        {"method": m, "seed": s, "episode": e, **numbers(rng, i)}
+        for i, m in enumerate(methods)
+        for s in range(seeds)
+        for e in episodes
+    ]
     return rows, curves
 
 
@@ -59,8 +85,12 @@ def test_missing_curves_or_shares_skip_their_figure_and_strings_of_a_csv_file_wo
     paths = write_figures(rows, [], ["jamql", "fixed"], tmp_path, TITLE)
     assert [p.name for p in paths] == ["final_fairness.png", "leader_shares.png"]
     as_csv = [{k: ("" if k.startswith("leader_share_") else str(v)) for k, v in r.items()} for r in rows]
-    assert leader_shares_figure([{k: v for k, v in r.items() if not k.startswith("leader")} for r in rows],
-                                ["jamql"], TITLE) is None
+    assert (
+        leader_shares_figure(
+            [{k: v for k, v in r.items() if not k.startswith("leader")} for r in rows], ["jamql"], TITLE
+        )
+        is None
+    )
     assert final_fairness_figure(as_csv, ["jamql", "fixed"], TITLE, "t") is not None
     _, point = make_run(methods=["jamql", "fixed"], seeds=1, episodes=(100,))  # one seed, one curve point
     fig = learning_curves_figure(point, ["jamql", "fixed"], TITLE)
@@ -97,14 +127,20 @@ def assert_no_overlap(boxes: dict) -> None:
 def test_nothing_overlaps(n):
     methods = METHODS[:n]
     rows, curves = make_run(methods)
-    for fig in (learning_curves_figure(curves, methods, TITLE), final_fairness_figure(rows, methods, TITLE),
-                leader_shares_figure(rows, methods, TITLE)):
+    for fig in (
+        learning_curves_figure(curves, methods, TITLE),
+        final_fairness_figure(rows, methods, TITLE),
+        leader_shares_figure(rows, methods, TITLE),
+    ):
         renderer = fig.canvas.get_renderer()
         fig.canvas.draw()
         for ax in fig.axes:
             for axis in (ax.xaxis, ax.yaxis):
-                labels = {f"tick {t.get_text()}": t.get_window_extent(renderer)
-                          for t in axis.get_ticklabels() if t.get_visible() and t.get_text()}
+                labels = {
+                    f"tick {t.get_text()}": t.get_window_extent(renderer)
+                    for t in axis.get_ticklabels()
+                    if t.get_visible() and t.get_text()
+                }
                 assert_no_overlap(labels)
         # panels (with their tick labels and axis labels), legend and title: pairwise apart, inside the figure
         boxes = {f"panel {i}": ax.get_tightbbox(renderer) for i, ax in enumerate(fig.axes)}
@@ -136,8 +172,10 @@ def test_without_matplotlib_the_error_says_what_to_install(monkeypatch, tmp_path
 
 
 def test_importing_fairlead_does_not_import_matplotlib():
-    code = ("import sys, fairlead, fairlead.experiments.figures, fairlead.experiments.runs, fairlead.cli; "
-            "assert 'matplotlib' not in sys.modules, 'matplotlib imported'")
+    code = (
+        "import sys, fairlead, fairlead.experiments.figures, fairlead.experiments.runs, fairlead.cli; "
+        "assert 'matplotlib' not in sys.modules, 'matplotlib imported'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

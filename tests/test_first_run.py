@@ -12,8 +12,21 @@ from fairlead.cli import main
 from fairlead.engine import COMPILING
 from fairlead.experiments import runs
 
-TRAIN = ["train", "--env", "chicken_v0", "--max-cycles", "3", "--seeds", "1", "--episodes", "5", "--method", "fixed",
-         "--jobs", "1"]
+TRAIN = [
+    "train",
+    "--env",
+    "chicken_v0",
+    "--max-cycles",
+    "3",
+    "--seeds",
+    "1",
+    "--episodes",
+    "5",
+    "--method",
+    "fixed",
+    "--jobs",
+    "1",
+]
 ASK = "from fairlead.engine import compiled_in_cache; print(compiled_in_cache())"
 
 
@@ -38,6 +51,11 @@ def test_a_run_on_a_cold_cache_says_it_compiles_with_the_progress_bar(tmp_path, 
 def test_the_first_run_with_an_empty_cache_prints_the_notice_and_the_second_does_not(tmp_path):
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
     for i, expected in enumerate((True, False)):
-        done = subprocess.run([sys.executable, "-m", "fairlead.cli", *TRAIN, "--out", str(tmp_path / f"run{i}")],
-                              capture_output=True, text=True, env=env, check=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "fairlead.cli", *TRAIN, "--out", str(tmp_path / f"run{i}")],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        )
         assert (COMPILING in done.stderr) == expected, done.stderr

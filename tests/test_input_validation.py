@@ -9,12 +9,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import fairlead
 from fairlead import registry
-from fairlead.envs import cournot_v0, resource_collection_v0 as rc
+from fairlead.envs import cournot_v0
+from fairlead.envs import resource_collection_v0 as rc
 from fairlead.envs.checks import real_array
 
 PROPS = settings(max_examples=40, deadline=None)
@@ -23,10 +25,17 @@ NAMES = [*fairlead.list_envs(), *fairlead.list_scenarios()]
 
 # ------------------------------------------------------------------- names (item 6)
 @pytest.mark.parametrize("name", [42, None, 3.5, ["chicken_v0"], b"chicken_v0"])
-@pytest.mark.parametrize("call", [
-    fairlead.make, registry.resolve, registry.env_module, registry.scenario_hyperparameters,
-    lambda name: registry.check_env_kwargs(name, {}),
-], ids=["make", "resolve", "env_module", "scenario_hyperparameters", "check_env_kwargs"])
+@pytest.mark.parametrize(
+    "call",
+    [
+        fairlead.make,
+        registry.resolve,
+        registry.env_module,
+        registry.scenario_hyperparameters,
+        lambda name: registry.check_env_kwargs(name, {}),
+    ],
+    ids=["make", "resolve", "env_module", "scenario_hyperparameters", "check_env_kwargs"],
+)
 def test_a_name_that_is_not_a_string_is_a_type_error(call, name):
     with pytest.raises(TypeError, match=r"env name must be a string such as 'chicken_v0' or a scenario name") as info:
         call(name)
@@ -56,9 +65,13 @@ def test_every_env_and_scenario_name_in_another_case_suggests_itself(name, spell
 def test_cli_spelling_of_a_scenario_and_an_argument():
     with pytest.raises(ValueError, match=r"'CHICKEN-2P' \(did you mean 'chicken-2p'\?\)"):
         fairlead.make("CHICKEN-2P")
-    with pytest.raises(ValueError, match=r"unknown environment 'Chicken_V0' \(did you mean 'chicken_v0'\?\); valid environments: "):
+    with pytest.raises(
+        ValueError, match=r"unknown environment 'Chicken_V0' \(did you mean 'chicken_v0'\?\); valid environments: "
+    ):
         registry.env_module("Chicken_V0")
-    with pytest.raises(TypeError, match=r"has no argument 'N_AGENTS' \(did you mean 'n_agents'\?\); valid arguments: n_agents, "):
+    with pytest.raises(
+        TypeError, match=r"has no argument 'N_AGENTS' \(did you mean 'n_agents'\?\); valid arguments: n_agents, "
+    ):
         fairlead.make("chicken_v0", N_AGENTS=3)
 
 
@@ -125,7 +138,9 @@ def test_payoffs_near_float_max_fail_at_construction(payoff, huge, n, max_cycles
         env = fairlead.make("matrix_game_v0", payoff=payoff, n_agents=n, max_cycles=max_cycles, raw=True)
     except ValueError as err:
         assert not math.isfinite(bound) or not math.isfinite(max_cycles * (huge - payoff.min()))
-        assert "payoff too large" in str(err) and "return_scale = " in str(err) and f"max_cycles={max_cycles}" in str(err)
+        assert (
+            "payoff too large" in str(err) and "return_scale = " in str(err) and f"max_cycles={max_cycles}" in str(err)
+        )
         return
     assert math.isfinite(env.return_scale) and math.isfinite(bound)
 
@@ -141,14 +156,17 @@ def test_real_array_accepts_what_numpy_holds_exactly():
 
 
 # ------------------------------------------------------------------ Cournot (item 6)
-@pytest.mark.parametrize("kwargs, error, match", [
-    ({"a": 1e308}, ValueError, r"a, b, c or q_max too large: .*return_scale = inf"),
-    ({"a": 1e306, "q_max": 10**3}, ValueError, r"too large"),
-    ({"a": 2j}, TypeError, "a must be a real number"),
-    ({"a": 10**400}, ValueError, "a must be a finite number"),  # beyond any float: no numpy TypeError
-    ({"b": np.complex128(1)}, TypeError, "b must be a real number"),
-    ({"c": np.bool_(True)}, TypeError, "c must be a real number"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"a": 1e308}, ValueError, r"a, b, c or q_max too large: .*return_scale = inf"),
+        ({"a": 1e306, "q_max": 10**3}, ValueError, r"too large"),
+        ({"a": 2j}, TypeError, "a must be a real number"),
+        ({"a": 10**400}, ValueError, "a must be a finite number"),  # beyond any float: no numpy TypeError
+        ({"b": np.complex128(1)}, TypeError, "b must be a real number"),
+        ({"c": np.bool_(True)}, TypeError, "c must be a real number"),
+    ],
+)
 def test_cournot_bad_numbers(kwargs, error, match):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no overflow RuntimeWarning before the error
@@ -172,11 +190,14 @@ def test_a_bad_preference_weight_is_refused_naming_it(weights, index, bad):
         rc.raw_env(preference=preference)
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"preference": [1e308, 1.0]},
-    {"fair_value": 1e308, "max_cycles": 100},
-    {"unfair_value": 1.7e308, "n_agents": 4, "grid_size": (3, 3)},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"preference": [1e308, 1.0]},
+        {"fair_value": 1e308, "max_cycles": 100},
+        {"unfair_value": 1.7e308, "n_agents": 4, "grid_size": (3, 3)},
+    ],
+)
 def test_resource_values_whose_returns_overflow(kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -189,11 +210,15 @@ def test_move_codes_are_named():
 
 
 # ------------------------------------------------------------ issue 23 (reliability)
-@pytest.mark.parametrize("command", [
-    ["train", "--env", "chicken_v0", "--method", "random"],
-    ["sweep", "--env", "chicken_v0", "--method", "random", "--grid", "max_cycles=2,3"],
-    ["evaluate", "--env", "chicken_v0", "--policy", "random"],
-], ids=["train", "sweep", "evaluate"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["train", "--env", "chicken_v0", "--method", "random"],
+        ["sweep", "--env", "chicken_v0", "--method", "random", "--grid", "max_cycles=2,3"],
+        ["evaluate", "--env", "chicken_v0", "--policy", "random"],
+    ],
+    ids=["train", "sweep", "evaluate"],
+)
 @pytest.mark.parametrize("seeds", ["99999999999999999999", "100000000", "100001"])
 def test_a_huge_number_of_seeds_is_refused_before_anything_is_written(tmp_path, capsys, command, seeds):
     from fairlead.cli import main
@@ -203,7 +228,9 @@ def test_a_huge_number_of_seeds_is_refused_before_anything_is_written(tmp_path, 
     with pytest.raises(SystemExit) as exit_info:
         main([*command, "--seeds", seeds, "--out", str(out)])
     assert exit_info.value.code == 2
-    assert f"expected a number of seeds from 1 to {MAX_SEEDS:,} (MAX_SEEDS), got {int(seeds)}" in capsys.readouterr().err
+    assert (
+        f"expected a number of seeds from 1 to {MAX_SEEDS:,} (MAX_SEEDS), got {int(seeds)}" in capsys.readouterr().err
+    )
     assert not out.exists()
 
 
@@ -218,8 +245,11 @@ def test_a_run_spec_with_too_many_seeds_is_refused():
 @pytest.mark.parametrize("grid_size", [(10**6, 10**6), (1000, 1001), (1, 10**6 + 1)])
 def test_a_grid_beyond_max_cells_is_refused_before_allocating(grid_size):
     assert rc.MAX_CELLS == 1_000_000 and "at most 1,000,000 cells" in " ".join(rc.__doc__.split())
-    with pytest.raises(ValueError, match=rf"grid_size {grid_size[0]}x{grid_size[1]} has [\d,]+ cells, more than "
-                                         r"the 1,000,000 allowed \(MAX_CELLS"):
+    with pytest.raises(
+        ValueError,
+        match=rf"grid_size {grid_size[0]}x{grid_size[1]} has [\d,]+ cells, more than "
+        r"the 1,000,000 allowed \(MAX_CELLS",
+    ):
         rc.env(grid_size=grid_size)
 
 
@@ -244,18 +274,26 @@ def test_the_issue_example_kappa_1e308_gives_no_nan():
     env = fairlead.mediate(fairlead.make("chicken_v0", leader=None), transfer=("unfair_advantage", 1e6))
     env.reset(seed=0)
     for agent in env.agent_iter():
-        env.step(None if env.terminations[agent] or env.truncations[agent]
-                 else int(np.flatnonzero(env.observe(agent)["action_mask"])[0]))
+        env.step(
+            None
+            if env.terminations[agent] or env.truncations[agent]
+            else int(np.flatnonzero(env.observe(agent)["action_mask"])[0])
+        )
     assert all(math.isfinite(r) for r in env._cumulative_rewards.values())
 
 
 def test_a_strength_whose_transfers_overflow_the_envs_returns_is_refused():
     game = fairlead.make("matrix_game_v0", payoff=[[1e302, 0.0], [2e302, 1.0]], max_cycles=10, leader=None)
-    with pytest.raises(ValueError, match=r"transfer strength 1e\+06 too large for the env's returns "
-                                         r"\(return_scale .*could overflow"):
+    with pytest.raises(
+        ValueError,
+        match=r"transfer strength 1e\+06 too large for the env's returns "
+        r"\(return_scale .*could overflow",
+    ):
         fairlead.mediate(game, transfer=("unfair_advantage", 1e6))
-    fairlead.mediate(fairlead.make("matrix_game_v0", payoff=[[1e302, 0.0], [2e302, 1.0]], max_cycles=10,
-                                   leader=None), transfer=("unfair_advantage", 1.0))
+    fairlead.mediate(
+        fairlead.make("matrix_game_v0", payoff=[[1e302, 0.0], [2e302, 1.0]], max_cycles=10, leader=None),
+        transfer=("unfair_advantage", 1.0),
+    )
 
 
 def _any_env(mediated: bool):
@@ -327,19 +365,37 @@ def test_a_bad_scenario_file_is_named_with_its_problem(tmp_path, capsys, content
     with pytest.raises((ValueError, TypeError)) as info:
         fairlead.make(str(path))
     assert f"scenario file {path}" in str(info.value) and problem in str(info.value)
-    err = _cli_error(capsys, ["train", "--env", str(path), "--method", "fixed", "--seeds", "1",
-                              "--episodes", "2", "--out", str(tmp_path / "out"), "--no-progress"])
+    err = _cli_error(
+        capsys,
+        [
+            "train",
+            "--env",
+            str(path),
+            "--method",
+            "fixed",
+            "--seeds",
+            "1",
+            "--episodes",
+            "2",
+            "--out",
+            str(tmp_path / "out"),
+            "--no-progress",
+        ],
+    )
     assert f"scenario file {path}" in err and problem in err
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("names, error, message", [
-    (5, TypeError, r"action_names must be a sequence of 2 distinct strings, one per action .* or None, got 5"),
-    ("ab", TypeError, r"action_names must be a sequence of 2 distinct strings.*got 'ab'"),
-    ([1, 2], TypeError, r"action_names must be a sequence of 2 distinct strings.*not a non-empty string"),
-    (["a", "a"], ValueError, r"action_names must be a sequence of 2 distinct strings.*names an action twice"),
-    (["a"], ValueError, r"action_names needs 2 names, got 1"),
-])
+@pytest.mark.parametrize(
+    "names, error, message",
+    [
+        (5, TypeError, r"action_names must be a sequence of 2 distinct strings, one per action .* or None, got 5"),
+        ("ab", TypeError, r"action_names must be a sequence of 2 distinct strings.*got 'ab'"),
+        ([1, 2], TypeError, r"action_names must be a sequence of 2 distinct strings.*not a non-empty string"),
+        (["a", "a"], ValueError, r"action_names must be a sequence of 2 distinct strings.*names an action twice"),
+        (["a"], ValueError, r"action_names needs 2 names, got 1"),
+    ],
+)
 def test_bad_action_names_name_the_argument_and_what_is_valid(names, error, message):
     with pytest.raises(error, match=message):
         fairlead.make("matrix_game_v0", payoff=[[1, 0], [0, 1]], action_names=names)
@@ -353,8 +409,10 @@ def _zero(returns, strength):
     return np.zeros_like(returns)
 
 
-@pytest.mark.parametrize("rule, shown", [(_zero, "transfer=(_zero, strength)"),
-                                         ("unfair_advantage", "transfer=('unfair_advantage', strength)")])
+@pytest.mark.parametrize(
+    "rule, shown",
+    [(_zero, "transfer=(_zero, strength)"), ("unfair_advantage", "transfer=('unfair_advantage', strength)")],
+)
 def test_a_transfer_rule_without_its_strength_says_what_transfer_takes(rule, shown):
     env = fairlead.make("chicken_v0")
     with pytest.raises(TypeError) as info:

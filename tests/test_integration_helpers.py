@@ -48,8 +48,9 @@ def test_policy_play_scores_a_policy_before_transfer_and_refuses_an_illegal_acti
 
 
 def test_against_random_prints_random_play_beside_the_trained_result():
-    table = against_random({"fairness": 0.8646, "total_return": 40.77}, {"fairness": 0.9, "total_return": 50.0},
-                           "trained, greedy (20)").splitlines()
+    table = against_random(
+        {"fairness": 0.8646, "total_return": 40.77}, {"fairness": 0.9, "total_return": 50.0}, "trained, greedy (20)"
+    ).splitlines()
     assert table[0].split() == ["fairness", "total", "return"]
     assert table[1].split()[-2:] == ["0.865", "40.8"] and table[1].startswith("random play (100 episodes)")
     assert table[2].split()[-2:] == ["0.900", "50.0"] and table[2].startswith("trained, greedy (20)")

@@ -30,8 +30,13 @@ def expected_features(agent, past, names):
     values = []
     for name in names:
         if name == "unfair_leads":  # unfair leads in which the leader came out ahead of the followers' mean
-            gained = [r for r in past if r.leader == agent and not r.leader_fair
-                      and r.rewards[agent] > np.mean([v for p, v in r.rewards.items() if p != agent])]
+            gained = [
+                r
+                for r in past
+                if r.leader == agent
+                and not r.leader_fair
+                and r.rewards[agent] > np.mean([v for p, v in r.rewards.items() if p != agent])
+            ]
             values.append(min(len(gained), UNFAIR_LEAD_CAP))
         elif name == "leads":
             values.append(min(sum(r.leader == agent for r in past), 2))
@@ -49,10 +54,15 @@ def expected_features(agent, past, names):
 @pytest.mark.parametrize("encoding", ["discrete", "box"])
 def test_players_see_their_own_history_as_the_records_give_it(names, selector, encoding):
     n, stages = 3, 8
-    env = mediate(fairlead.make("chicken_v0", n_agents=n, max_cycles=stages, obs_encoding=encoding),
-                  selector, agent_history=names, seed=1)
-    base_space = fairlead.make("chicken_v0", n_agents=n, max_cycles=stages,
-                               obs_encoding=encoding).observation_space("player_0")["observation"]
+    env = mediate(
+        fairlead.make("chicken_v0", n_agents=n, max_cycles=stages, obs_encoding=encoding),
+        selector,
+        agent_history=names,
+        seed=1,
+    )
+    base_space = fairlead.make("chicken_v0", n_agents=n, max_cycles=stages, obs_encoding=encoding).observation_space(
+        "player_0"
+    )["observation"]
     nvec = env.agent_history.nvec
     assert nvec.tolist() == [{"unfair_leads": UNFAIR_LEAD_CAP + 1, "leads": 3, "rank": n}[f] for f in names]
     rng = np.random.default_rng(0)
@@ -66,12 +76,12 @@ def test_players_see_their_own_history_as_the_records_give_it(names, selector, e
             if record is not None and (not past or past[-1] is not record):
                 past.append(record)
             expected = expected_features(agent, past, names)
-            tail = obs["observation"][base_space.shape[0]:]
+            tail = obs["observation"][base_space.shape[0] :]
             if encoding == "discrete":
                 got = tail[: len(names)].tolist()
             else:
                 offsets = np.concatenate([[0], np.cumsum(nvec)[:-1]])
-                got = [int(np.argmax(tail[o:o + k])) for o, k in zip(offsets, nvec)]
+                got = [int(np.argmax(tail[o : o + k])) for o, k in zip(offsets, nvec)]
                 assert tail[: nvec.sum()].sum() == len(names)  # one-hot
             assert got == expected
             seen.update(zip(names, got))
@@ -97,8 +107,10 @@ def record(t, leader, rewards, fair, ps):
 
 def test_a_lone_unfair_leader_pays_back_kappa_times_its_advantage():
     ps = players(4)
-    stages = [record(0, "player_1", [1, 4, 2, 3], False, ps),  # advantage 4 - mean(1, 2, 3) = 2
-              record(1, "player_2", [0, 0, 9, 0], True, ps)]   # fair: never charged
+    stages = [
+        record(0, "player_1", [1, 4, 2, 3], False, ps),  # advantage 4 - mean(1, 2, 3) = 2
+        record(1, "player_2", [0, 0, 9, 0], True, ps),
+    ]  # fair: never charged
     returns = np.array([1.0, 4.0, 11.0, 3.0])
     assert unfair_advantages(returns, stages).tolist() == [0, 2, 0, 0]
     for kappa in (0.5, 1.0, 2.0):
@@ -109,10 +121,15 @@ def test_a_lone_unfair_leader_pays_back_kappa_times_its_advantage():
     assert unfair_advantage(returns, 2.0, behind).tolist() == [0, 0, 0, 0]
 
 
-@given(st.integers(2, 5), st.lists(st.tuples(st.integers(0, 4), st.booleans(),
-                                             st.lists(st.floats(-10, 10), min_size=5, max_size=5)),
-                                   min_size=0, max_size=8),
-       st.floats(0, 10))
+@given(
+    st.integers(2, 5),
+    st.lists(
+        st.tuples(st.integers(0, 4), st.booleans(), st.lists(st.floats(-10, 10), min_size=5, max_size=5)),
+        min_size=0,
+        max_size=8,
+    ),
+    st.floats(0, 10),
+)
 def test_action_transfer_is_zero_sum_and_charges_only_unfair_leaders(n, raw, kappa):
     ps = players(n)
     stages = [record(t, ps[leader % n], rewards[:n], fair, ps) for t, (leader, fair, rewards) in enumerate(raw)]
@@ -128,8 +145,7 @@ def test_action_transfer_is_zero_sum_and_charges_only_unfair_leaders(n, raw, kap
 
 
 def test_in_chicken_the_action_transfer_makes_daring_a_loss_and_pays_it_to_the_follower():
-    env = mediate(fairlead.make("chicken_v0", n_agents=2, max_cycles=2), "fixed",
-                  transfer=("unfair_advantage", 2.0))
+    env = mediate(fairlead.make("chicken_v0", n_agents=2, max_cycles=2), "fixed", transfer=("unfair_advantage", 2.0))
     env.reset()
     env.step(DARE), env.step(CHICKEN)  # 4 / 1: the leader took 3 unfairly
     env.step(CHICKEN), env.step(DARE)  # 1 / 4: a fair lead
@@ -138,14 +154,21 @@ def test_in_chicken_the_action_transfer_makes_daring_a_loss_and_pays_it_to_the_f
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.integers(2, 4), st.integers(1, 6), st.sampled_from([0.5, 1.0, ("unfair_advantage", 2.0),
-                                                             ("unfair_advantage", 4.0)]),
-       st.integers(0, 2**31))
+@given(
+    st.integers(2, 4),
+    st.integers(1, 6),
+    st.sampled_from([0.5, 1.0, ("unfair_advantage", 2.0), ("unfair_advantage", 4.0)]),
+    st.integers(0, 2**31),
+)
 def test_a_transfer_settled_stage_by_stage_pays_the_end_game_transfer_in_installments(n, cycles, transfer, seed):
     """settle="stage": every stage's payment is zero-sum and is the change in the transfer of the stages so far,
     so the payments add up to the end-game transfer and the returns after transfer are the same."""
-    envs = {settle: mediate(fairlead.make("chicken_v0", n_agents=n, max_cycles=cycles), "random",
-                            transfer=transfer, settle=settle) for settle in ("end", "stage")}
+    envs = {
+        settle: mediate(
+            fairlead.make("chicken_v0", n_agents=n, max_cycles=cycles), "random", transfer=transfer, settle=settle
+        )
+        for settle in ("end", "stage")
+    }
     paid, final = {}, {}
     for settle, env in envs.items():
         env.reset(seed=seed)
@@ -166,8 +189,12 @@ def test_a_transfer_settled_stage_by_stage_pays_the_end_game_transfer_in_install
 
 
 def test_in_chicken_a_stage_settled_transfer_charges_the_unfair_leader_in_the_stage_it_dares():
-    env = mediate(fairlead.make("chicken_v0", n_agents=2, max_cycles=2), "fixed",
-                  transfer=("unfair_advantage", 2.0), settle="stage")
+    env = mediate(
+        fairlead.make("chicken_v0", n_agents=2, max_cycles=2),
+        "fixed",
+        transfer=("unfair_advantage", 2.0),
+        settle="stage",
+    )
     env.reset()
     env.step(DARE), env.step(CHICKEN)  # 4 / 1: the leader took 3 unfairly and pays 6 now
     assert env.rewards == {"player_0": -2.0, "player_1": 7.0}
@@ -205,8 +232,15 @@ def mediator(n=3, T=4, gamma=1.0, **kwargs):
 
 def view(stage, returns, leaders=(), fair=()):
     ps = tuple(players(len(returns)))
-    return MediatorView(stage, ps, dict(zip(ps, map(float, returns))), tuple(leaders), tuple(fair),
-                        np.zeros(1, np.int64), np.random.default_rng(0))
+    return MediatorView(
+        stage,
+        ps,
+        dict(zip(ps, map(float, returns))),
+        tuple(leaders),
+        tuple(fair),
+        np.zeros(1, np.int64),
+        np.random.default_rng(0),
+    )
 
 
 @pytest.mark.parametrize("gamma", [0.0, 0.5, 1.0])
@@ -224,8 +258,11 @@ def test_estimates_move_towards_the_discounted_reward_vector_to_come(gamma):
 def test_reputation_keys_the_estimate_of_an_agent_that_led_before():
     ps = players(2)
     m = mediator(n=2, T=3, gamma=0.0)
-    stages = [record(0, "player_0", [4, 1], False, ps), record(1, "player_1", [1, 4], True, ps),
-              record(2, "player_0", [4, 1], False, ps)]
+    stages = [
+        record(0, "player_0", [4, 1], False, ps),
+        record(1, "player_1", [1, 4], True, ps),
+        record(2, "player_0", [4, 1], False, ps),
+    ]
     m.learn(stages, ps)
     assert m.values[2, 0, 2].tolist() == [2.0, 0.5]  # player_0 at stage 2 with an unfair last lead
     assert not m.values[2, 0, 0].any()

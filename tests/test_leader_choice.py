@@ -22,7 +22,7 @@ class LastPlayer:
 
 def leaders(env, seed=0):
     env.reset(seed=seed)
-    for agent in env.agent_iter():
+    for _agent in env.agent_iter():
         obs, _, term, trunc, _ = env.last()
         env.step(None if term or trunc else int(np.flatnonzero(obs["action_mask"])[0]))
     return [r.leader for r in env.unwrapped.stage_records]
@@ -59,10 +59,13 @@ def test_aec_to_parallel_is_refused_since_followers_must_see_the_leader():
         aec_to_parallel(env)
 
 
-@pytest.mark.parametrize("make", [
-    lambda: chicken_v0.parallel_env(n_agents=2, max_cycles=2),
-    lambda: PhaseParallelEnv(mediate(fairlead.make("chicken_v0", max_cycles=2), "vote")),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: chicken_v0.parallel_env(n_agents=2, max_cycles=2),
+        lambda: PhaseParallelEnv(mediate(fairlead.make("chicken_v0", max_cycles=2), "vote")),
+    ],
+)
 def test_parallel_step_refuses_actions_for_unknown_agents(make):
     env = make()
     observations, _ = env.reset(seed=0)

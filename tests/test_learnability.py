@@ -36,8 +36,11 @@ def train(scenario, env_kwargs, method, hp, seed):
 
 
 def greedy_profiles(trainer, episodes):
-    return [tuple(stage.actions[p] for p in trainer.players)
-            for result in trainer.evaluate(episodes) for stage in result.stages]
+    return [
+        tuple(stage.actions[p] for p in trainer.players)
+        for result in trainer.evaluate(episodes)
+        for stage in result.stages
+    ]
 
 
 # ------------------------------------------------------------------ Chicken, 3 players
@@ -94,8 +97,9 @@ def test_cournot_2p_fixed_leader_matches_the_solver_in_90_percent_of_stages():
 
 # ------------------------------------------------------------------ resource collection
 def test_fair_resource_policy_reads_fair_step():
-    env = fairlead.make("resource_collection_v0", layout={"agents": [[0, 0], [2, 2]], "fair": [[0, 2]],
-                                                           "unfair": [[2, 0]]})
+    env = fairlead.make(
+        "resource_collection_v0", layout={"agents": [[0, 0], [2, 2]], "fair": [[0, 2]], "unfair": [[2, 0]]}
+    )
     env.reset()
     obs = env.observe("player_0")
     assert fair_resource_policy(obs) == rc.MOVES.index("right") == obs["observation"][rc.FAIR_STEP]
@@ -105,10 +109,13 @@ def test_fair_resource_policy_reads_fair_step():
 
 @pytest.mark.parametrize("stage_feature", ["index", "last", "none"])
 def test_scripted_play_gathers_on_the_fair_resource(stage_feature):
-    env = fairlead.make("resource_collection_v0", stage_feature=stage_feature,
-                        layout={"agents": [[0, 0], [2, 2]], "fair": [[0, 2]], "unfair": [[2, 0]]})
+    env = fairlead.make(
+        "resource_collection_v0",
+        stage_feature=stage_feature,
+        layout={"agents": [[0, 0], [2, 2]], "fair": [[0, 2]], "unfair": [[2, 0]]},
+    )
     env.reset(seed=0)
-    for agent in env.agent_iter():
+    for _agent in env.agent_iter():
         obs, _, terminated, truncated, _ = env.last()
         if terminated or truncated:
             env.step(None)
@@ -126,8 +133,9 @@ def test_scripted_returns():
     env = fairlead.make("resource-collection-2p")
     returns = scripted_returns(env, episodes=20, seed=3)
     assert returns.shape == (20, 2)
-    np.testing.assert_array_equal(returns, scripted_returns(fairlead.make("resource-collection-2p"),
-                                                            episodes=20, seed=3))
+    np.testing.assert_array_equal(
+        returns, scripted_returns(fairlead.make("resource-collection-2p"), episodes=20, seed=3)
+    )
     assert returns.sum(axis=1).mean() >= 4.0  # at least one fair resource per episode on average
     assert scripted_total_return(env, episodes=20, seed=3) == pytest.approx(returns.sum(axis=1).mean())
     with pytest.raises(ValueError, match="discrete observation"):

@@ -6,11 +6,11 @@ import itertools
 
 import numpy as np
 import pytest
+from conftest import API_TEST_WARNINGS, assert_pettingzoo_api
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fairlead
-from conftest import API_TEST_WARNINGS, assert_pettingzoo_api
 from fairlead import rules
 from fairlead.solver import follower_response, payoff_tensor, symmetric_follower_response
 
@@ -21,9 +21,12 @@ def pairwise_rewards(payoff, actions):
     return np.array([np.mean([payoff[actions[p], actions[q]] for q in range(n) if q != p]) for p in range(n)])
 
 
-symmetric_games = st.integers(2, 3).flatmap(lambda k: st.tuples(
-    st.lists(st.lists(st.integers(-4, 4), min_size=k, max_size=k), min_size=k, max_size=k),
-    st.integers(2, 5 if k == 2 else 4)))
+symmetric_games = st.integers(2, 3).flatmap(
+    lambda k: st.tuples(
+        st.lists(st.lists(st.integers(-4, 4), min_size=k, max_size=k), min_size=k, max_size=k),
+        st.integers(2, 5 if k == 2 else 4),
+    )
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -34,13 +37,19 @@ def test_counting_solver_matches_the_tensor_solver(game, tie_break):
     tensor = payoff_tensor(lambda a: pairwise_rewards(payoff, a), n, k)
     for action in range(k):
         assert symmetric_follower_response(payoff, n, action, tie_break) == follower_response(
-            tensor, 0, action, tie_break)
+            tensor, 0, action, tie_break
+        )
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.integers(2, 4).flatmap(lambda k: st.tuples(
-    st.lists(st.lists(st.floats(-100, 100), min_size=k, max_size=k), min_size=k, max_size=k),
-    st.lists(st.integers(0, k - 1), min_size=2, max_size=40))))
+@given(
+    st.integers(2, 4).flatmap(
+        lambda k: st.tuples(
+            st.lists(st.lists(st.floats(-100, 100), min_size=k, max_size=k), min_size=k, max_size=k),
+            st.lists(st.integers(0, k - 1), min_size=2, max_size=40),
+        )
+    )
+)
 def test_stage_rewards_are_mean_pairwise_rewards(game):
     payoff, actions = np.array(game[0]), np.array(game[1])
     out = np.empty(len(actions))
@@ -60,11 +69,15 @@ def test_array_sum_is_numpys_sum_bit_for_bit(values):
 @pytest.mark.parametrize("n", [30, 64])
 @pytest.mark.parametrize("name", ["chicken_v0", "prisoners_dilemma_v0", "stag_hunt_v0"])
 def test_many_players_play_a_mediated_episode(name, n):
-    env = fairlead.mediate(fairlead.make(name, n_agents=n, max_cycles=3), selector="catch_up",
-                           transfer=["unfair_advantage", 1.0], agent_history=["unfair_leads", "rank"])
+    env = fairlead.mediate(
+        fairlead.make(name, n_agents=n, max_cycles=3),
+        selector="catch_up",
+        transfer=["unfair_advantage", 1.0],
+        agent_history=["unfair_leads", "rank"],
+    )
     env.reset(seed=0)
     rng = np.random.default_rng(0)
-    for agent in env.agent_iter():
+    for _agent in env.agent_iter():
         obs, reward, terminated, truncated, info = env.last()
         env.step(None if terminated or truncated else int(rng.choice(np.flatnonzero(obs["action_mask"]))))
     assert len(info["returns_before_transfer"]) == n
@@ -88,7 +101,7 @@ def test_the_counted_follower_reply_is_an_equilibrium(n):
 def test_a_payoff_tensor_too_large_is_refused_with_the_reason():
     game = fairlead.make("chicken_v0", raw=True, n_agents=40)
     with pytest.raises(ValueError, match="2\\*\\*40 .*symmetric matrix game needs none"):
-        game.payoff_tensor
+        _ = game.payoff_tensor
 
 
 def test_too_many_follower_counts_are_refused_at_construction():
@@ -187,14 +200,16 @@ def test_a_whole_game_of_many_players_takes_memory_and_bookkeeping_linear_in_n(v
         def wrapper(self, *args):
             calls[name] += 1
             return method(self, *args)
+
         return wrapper
 
     monkeypatch.setattr(AECEnv, "_accumulate_rewards", counted("accumulate", AECEnv._accumulate_rewards))
     monkeypatch.setattr(MediatedEnv, "_sync_infos", counted("sync", MediatedEnv._sync_infos))
     env = fairlead.make("chicken_v0", n_agents=n, max_cycles=1)
     if "mediated" in view:
-        env = fairlead.mediate(env, selector="round_robin", transfer=("unfair_advantage", 1.0),
-                               agent_history=["unfair_leads", "leads"])
+        env = fairlead.mediate(
+            env, selector="round_robin", transfer=("unfair_advantage", 1.0), agent_history=["unfair_leads", "leads"]
+        )
     if "parallel" in view:
         env = PhaseParallelEnv(env)
     env, peak = _peak(lambda: _play_stage(env, "parallel" in view))
@@ -219,8 +234,13 @@ def test_skipping_the_bookkeeping_of_quiet_steps_changes_nothing(mediated, paral
         env = fairlead.make("cournot_v0", n_agents=7, max_cycles=4, c=1.0)  # negative profits: -0.0 too
         env = _Transparent(env) if wrap else env
         if mediated:
-            env = fairlead.mediate(env, selector="catch_up", transfer=("unfair_advantage", 2.0), settle="stage",
-                                   agent_history=["unfair_leads", "rank"])
+            env = fairlead.mediate(
+                env,
+                selector="catch_up",
+                transfer=("unfair_advantage", 2.0),
+                settle="stage",
+                agent_history=["unfair_leads", "rank"],
+            )
             env = _Transparent(env) if wrap else env
         rng, seen = np.random.default_rng(1), []
         if parallel:
@@ -233,8 +253,7 @@ def test_skipping_the_bookkeeping_of_quiet_steps_changes_nothing(mediated, paral
         env.reset(seed=3)
         for agent in env.agent_iter():
             obs, reward, terminated, truncated, info = env.last()
-            seen.append(repr((agent, obs, reward, terminated, truncated, info, env.rewards,
-                              env._cumulative_rewards)))
+            seen.append(repr((agent, obs, reward, terminated, truncated, info, env.rewards, env._cumulative_rewards)))
             env.step(None if terminated or truncated else int(rng.choice(np.flatnonzero(obs["action_mask"]))))
         return seen
 
@@ -272,8 +291,11 @@ def test_resource_collection_refuses_more_agents_than_its_pay_table_allows():
     from fairlead.envs import resource_collection_v0 as rc
 
     assert rc.MAX_AGENTS == 2_000 and "2 <= n <= 2,000" in rc.__doc__
-    with pytest.raises(ValueError, match=r"n_agents=2,001 is more than resource_collection_v0 allows \(2,000, "
-                                         r"MAX_AGENTS\): its unfair resources' pay is an n x n table"):
+    with pytest.raises(
+        ValueError,
+        match=r"n_agents=2,001 is more than resource_collection_v0 allows \(2,000, "
+        r"MAX_AGENTS\): its unfair resources' pay is an n x n table",
+    ):
         rc.env(n_agents=2_001, grid_size=(100, 100))
     with pytest.raises(ValueError, match=r"n_agents=100,000 is more than"):
         rc.env(n_agents=100_000, grid_size=(1000, 1000))
@@ -285,12 +307,16 @@ def test_pairwise_fairness_of_too_many_players_is_refused_with_the_limit(metric)
 
     assert fairness.MAX_PAIRWISE_AGENTS == 5_000
     returns = np.arange(5_001.0)
-    with pytest.raises(ValueError, match=r"compares every pair of the 5,001 players' returns, .* it is computed for "
-                                         r"at most 5,000 players .*use a metric that is O\(n\) \(cv, jain"):
+    with pytest.raises(
+        ValueError,
+        match=r"compares every pair of the 5,001 players' returns, .* it is computed for "
+        r"at most 5,000 players .*use a metric that is O\(n\) \(cv, jain",
+    ):
         fairness.fairness(returns, metric, **({"scale": 1e4} if metric == "pairwise_equality" else {}))
     assert fairness.fairness(np.arange(1_000.0), "jain") > 0
     assert np.isfinite(fairness.fairness(np.arange(100_000.0) + 1, "cv"))  # the O(n) metrics: any n
     with pytest.raises(ValueError, match=rf"metric '{metric}' \(the mediator agent's reward\) compares every pair"):
-        fairlead.mediate(fairlead.make("chicken_v0", n_agents=5_001, leader=None), mediator_as_agent=True,
-                         metric=metric)
+        fairlead.mediate(
+            fairlead.make("chicken_v0", n_agents=5_001, leader=None), mediator_as_agent=True, metric=metric
+        )
     fairlead.mediate(fairlead.make("chicken_v0", n_agents=5_001, leader=None), mediator_as_agent=True, metric="jain")

@@ -7,11 +7,11 @@ import math
 
 import numpy as np
 import pytest
+from conftest import suite_configs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fairlead
-from conftest import suite_configs
 from fairlead.fairness import DEFAULT_METRIC, fairness
 from fairlead.mediation import (
     HISTORY_FEATURES,
@@ -117,7 +117,7 @@ def test_random_is_seeded_and_reproducible():
         for _ in range(2):
             env.reset()
             leaders = []
-            for agent in env.agent_iter():
+            for _agent in env.agent_iter():
                 obs, _, term, trunc, _ = env.last()
                 if env.phase == "lead" and len(leaders) == env.stage:
                     leaders.append(env.leader)
@@ -134,10 +134,12 @@ def test_random_is_seeded_and_reproducible():
 
 def vote_script(votes_per_stage):
     """choose(): the given votes (agent indices) in the vote phase, action 0 in play."""
+
     def choose(env, agent, obs):
         if env.phase == "vote":
             return votes_per_stage[env.stage][env.players.index(agent)]
         return int(np.flatnonzero(obs["action_mask"])[0])
+
     return choose
 
 
@@ -224,6 +226,7 @@ def greedy_table_policy(env, seed):
 
 def test_learned_selector_deploys_a_policy_trained_as_the_mediator_agent():
     """The same greedy table picks the same leaders as the mediator agent and through selector="learned"."""
+
     def make(**mode):
         return mediate(chicken(3, 6), transfer=0.5, **mode)
 
@@ -236,7 +239,7 @@ def test_learned_selector_deploys_a_policy_trained_as_the_mediator_agent():
         as_agent = make(mediator_as_agent=True)
         agent_policy, agent_seen = greedy_table_policy(as_agent, seed)
 
-        def choose(env, agent, obs):
+        def choose(env, agent, obs, agent_policy=agent_policy):
             return agent_policy(obs["observation"]) if agent == MEDIATOR else players_act(env, agent, obs)
 
         _, agent_final, agent_leaders, _, _ = run_episode(as_agent, seed=seed, choose=choose)
@@ -359,13 +362,16 @@ def test_history_order_and_box_encoding():
     assert all(s.sum() == 1 for s in segments)
 
 
-@pytest.mark.parametrize("history, low", [
-    ((), []),
-    (("reputation",), []),
-    (("returns",), [-1.0] * 3),
-    (("leaders",), [0.0] * 3),
-    (HISTORY_FEATURES, [-1.0] * 3 + [0.0] * 3),
-])
+@pytest.mark.parametrize(
+    "history, low",
+    [
+        ((), []),
+        (("reputation",), []),
+        (("returns",), [-1.0] * 3),
+        (("leaders",), [0.0] * 3),
+        (HISTORY_FEATURES, [-1.0] * 3 + [0.0] * 3),
+    ],
+)
 def test_box_bounds_of_the_float_features(history, low):
     env = mediate(chicken(3, 4, obs_encoding="box"), mediator_as_agent=True, history=history)
     space = env.observation_space(MEDIATOR)["observation"]
@@ -379,8 +385,11 @@ def test_box_bounds_of_the_float_features(history, low):
 def test_box_float_features_follow_the_env_records(config, stages, seed):
     """The floats are (G - mean G) / return_scale and leader shares, G summed from the env's stage records."""
     name, kwargs = config
-    env = mediate(fairlead.make(name, **{**kwargs, "max_cycles": stages, "obs_encoding": "box"}),
-                  mediator_as_agent=True, history=HISTORY_FEATURES)
+    env = mediate(
+        fairlead.make(name, **{**kwargs, "max_cycles": stages, "obs_encoding": "box"}),
+        mediator_as_agent=True,
+        history=HISTORY_FEATURES,
+    )
     game = env.env.unwrapped
     players, scale = env.players, game.return_scale
     codes = int(env.mediator_observation.nvec.sum())
@@ -418,6 +427,7 @@ def test_box_returns_are_clipped_when_a_wrapper_inside_pays_beyond_the_game_rang
 
 def test_constant_game_with_a_mediator_agent():
     """return_scale 0: the default metric cannot normalise (clear error); the returns floats stay 0."""
+
     def flat(**kwargs):
         return fairlead.make("matrix_game_v0", payoff=[[1, 1], [1, 1]], max_cycles=2, **kwargs)
 
@@ -498,7 +508,7 @@ def test_transfer_rule_interface():
 def test_infos_carry_leader_and_stage_every_step(mode):
     env = mediate(chicken(3, 3), transfer=0.3, **mode)
     env.reset(seed=1)
-    for agent in env.agent_iter():
+    for _agent in env.agent_iter():
         obs, _, terminated, truncated, info = env.last()
         if terminated or truncated:
             keys = {"returns_before_transfer", "transfer", "returns_after_transfer", "last_stage"}
@@ -574,33 +584,36 @@ def test_mediator_choice_errors():
 
 
 # ---------------------------------------------------------------- bad input
-@pytest.mark.parametrize("kwargs, error, match", [
-    ({"selector": "round_robbin"}, ValueError, r"selector 'round_robbin' \(did you mean 'round_robin'\?\)"),
-    ({"selector": "catchup"}, ValueError, "did you mean 'catch_up'"),
-    ({"selector": 3}, TypeError, "selector must be a name"),
-    ({"selector": Recorder}, TypeError, r"pass an instance, e.g. Recorder\(\)"),
-    ({"selector": "round_robin", "leader": "player_1"}, TypeError, "takes no keyword arguments; got leader"),
-    ({"selector": "fixed", "leeder": "player_1"}, TypeError, "takes only leader; got leeder"),
-    ({"selector": "fixed", "leader": "player_9"}, ValueError, "leader 'player_9' is not an agent"),
-    ({"selector": "learned"}, TypeError, "needs policy="),
-    ({"selector": lambda v: "player_0", "leader": "x"}, TypeError, "only apply to a selector given by name"),
-    ({"transfer": 1.5}, ValueError, r"beta must be in \[0, 1\], got 1.5"),
-    ({"transfer": -0.1}, ValueError, r"beta must be in \[0, 1\]"),
-    ({"transfer": float("nan")}, ValueError, r"beta must be in \[0, 1\], got nan"),
-    ({"transfer": "0.5"}, TypeError, "must be a number"),
-    ({"transfer": True}, TypeError, "must be a number"),
-    ({"transfer": ("mean_deviaton", 0.5)}, ValueError, "did you mean 'mean_deviation'"),
-    ({"transfer": (mean_deviation, 2)}, ValueError, r"beta must be in \[0, 1\], got 2"),
-    ({"transfer": (mean_deviation,)}, TypeError, "takes 2 items"),
-    ({"history": ("return",)}, ValueError, r"unknown history feature 'return' \(did you mean 'returns'\?\)"),
-    ({"history": ("returns", "returns")}, ValueError, "names a feature twice"),
-    ({"history": 5}, TypeError, "history must be a tuple"),
-    ({"metric": "pairwise_equality"}, ValueError, "needs mediator_as_agent=True"),
-    ({"mediator_as_agent": True, "metric": "jian"}, ValueError, "did you mean 'jain'"),
-    ({"mediator_as_agent": True, "selector": "vote"}, ValueError, "leave selector unset"),
-    ({"mediator_as_agent": 1}, TypeError, "must be True or False"),
-    ({"seed": -1}, ValueError, "seed must be an integer >= 0"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"selector": "round_robbin"}, ValueError, r"selector 'round_robbin' \(did you mean 'round_robin'\?\)"),
+        ({"selector": "catchup"}, ValueError, "did you mean 'catch_up'"),
+        ({"selector": 3}, TypeError, "selector must be a name"),
+        ({"selector": Recorder}, TypeError, r"pass an instance, e.g. Recorder\(\)"),
+        ({"selector": "round_robin", "leader": "player_1"}, TypeError, "takes no keyword arguments; got leader"),
+        ({"selector": "fixed", "leeder": "player_1"}, TypeError, "takes only leader; got leeder"),
+        ({"selector": "fixed", "leader": "player_9"}, ValueError, "leader 'player_9' is not an agent"),
+        ({"selector": "learned"}, TypeError, "needs policy="),
+        ({"selector": lambda v: "player_0", "leader": "x"}, TypeError, "only apply to a selector given by name"),
+        ({"transfer": 1.5}, ValueError, r"beta must be in \[0, 1\], got 1.5"),
+        ({"transfer": -0.1}, ValueError, r"beta must be in \[0, 1\]"),
+        ({"transfer": float("nan")}, ValueError, r"beta must be in \[0, 1\], got nan"),
+        ({"transfer": "0.5"}, TypeError, "must be a number"),
+        ({"transfer": True}, TypeError, "must be a number"),
+        ({"transfer": ("mean_deviaton", 0.5)}, ValueError, "did you mean 'mean_deviation'"),
+        ({"transfer": (mean_deviation, 2)}, ValueError, r"beta must be in \[0, 1\], got 2"),
+        ({"transfer": (mean_deviation,)}, TypeError, "takes 2 items"),
+        ({"history": ("return",)}, ValueError, r"unknown history feature 'return' \(did you mean 'returns'\?\)"),
+        ({"history": ("returns", "returns")}, ValueError, "names a feature twice"),
+        ({"history": 5}, TypeError, "history must be a tuple"),
+        ({"metric": "pairwise_equality"}, ValueError, "needs mediator_as_agent=True"),
+        ({"mediator_as_agent": True, "metric": "jian"}, ValueError, "did you mean 'jain'"),
+        ({"mediator_as_agent": True, "selector": "vote"}, ValueError, "leave selector unset"),
+        ({"mediator_as_agent": 1}, TypeError, "must be True or False"),
+        ({"seed": -1}, ValueError, "seed must be an integer >= 0"),
+    ],
+)
 def test_bad_arguments(kwargs, error, match):
     with pytest.raises(error, match=match):
         mediate(chicken(), **kwargs)

@@ -18,6 +18,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import API_TEST_WARNINGS, config_id, cournot_configs, resource_collection_configs, suite_configs
 from gymnasium import spaces
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -25,7 +26,6 @@ from pettingzoo import AECEnv
 from pettingzoo.test import api_test, parallel_api_test, render_test, seed_test
 
 import fairlead
-from conftest import API_TEST_WARNINGS, config_id, cournot_configs, resource_collection_configs, suite_configs
 from fairlead.envs.parallel import PhaseParallelEnv
 from fairlead.envs.stackelberg import StackelbergEnv, StageRecord
 from fairlead.mediation import SELECTORS
@@ -36,17 +36,26 @@ pytestmark = pytest.mark.filterwarnings(*API_TEST_WARNINGS)
 MAX_CYCLES = 3
 # every registered selector (a new one is tested as soon as it is registered), with the arguments
 # the ones below need or make more telling, and the mediator agent
-SELECTOR_ARGS = {"fixed": {"leader": "player_1"}, "random": {"seed": 3},
-                 "learned": {"policy": lambda obs: int(obs[0]) % 2}}
-MODES = {**{name: {"selector": name, **SELECTOR_ARGS.get(name, {})} for name in SELECTORS},
-         "mediator_agent": {"mediator_as_agent": True}}
-PHASES_PER_STAGE = {mode: 3 if mode == "mediator_agent" or getattr(SELECTORS.get(mode), "vote_phase", False) else 2
-                    for mode in MODES}
+SELECTOR_ARGS = {
+    "fixed": {"leader": "player_1"},
+    "random": {"seed": 3},
+    "learned": {"policy": lambda obs: int(obs[0]) % 2},
+}
+MODES = {
+    **{name: {"selector": name, **SELECTOR_ARGS.get(name, {})} for name in SELECTORS},
+    "mediator_agent": {"mediator_as_agent": True},
+}
+PHASES_PER_STAGE = {
+    mode: 3 if mode == "mediator_agent" or getattr(SELECTORS.get(mode), "vote_phase", False) else 2 for mode in MODES
+}
 SETTINGS = list(itertools.product((0.0, 0.5), ("discrete", "box")))  # (transfer, obs_encoding)
 PAIRINGS = [((0.0, "discrete"), (0.5, "box")), ((0.5, "discrete"), (0.0, "box"))]
-CASES = [(config, mode, setting)
-         for i, config in enumerate(suite_configs()) for j, mode in enumerate(MODES)
-         for setting in PAIRINGS[(i + j) % 2]]
+CASES = [
+    (config, mode, setting)
+    for i, config in enumerate(suite_configs())
+    for j, mode in enumerate(MODES)
+    for setting in PAIRINGS[(i + j) % 2]
+]
 IDS = [f"{config_id(c)}-{mode}-beta{s[0]}-{s[1]}" for c, mode, s in CASES]
 
 
@@ -64,8 +73,9 @@ def make_mediated(config, mode, setting, render_mode=None, max_cycles=MAX_CYCLES
     so every mode and env meet both rules."""
     name, kwargs = config
     transfer, encoding = setting
-    base = fairlead.make(name, **{**kwargs, "max_cycles": max_cycles, "obs_encoding": encoding,
-                                  "render_mode": render_mode})
+    base = fairlead.make(
+        name, **{**kwargs, "max_cycles": max_cycles, "obs_encoding": encoding, "render_mode": render_mode}
+    )
     extra = {}
     if transfer:
         extra["agent_history"] = AGENT_HISTORY_FEATURES
@@ -100,8 +110,11 @@ def test_parallel_api(config, mode, setting):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         parallel_api_test(par_env, num_cycles=12)
-    problems = [str(w.message) for w in caught if "agent" in str(w.message).lower()
-                and "recommend agents to be named" not in str(w.message)]
+    problems = [
+        str(w.message)
+        for w in caught
+        if "agent" in str(w.message).lower() and "recommend agents to be named" not in str(w.message)
+    ]
     assert problems == []
 
 
@@ -141,10 +154,13 @@ def test_max_cycles(config, mode, setting, max_cycles):
 
 
 # --------------------------------------------------------- generated configurations
-@pytest.mark.parametrize("name, configs", [
-    ("cournot_v0", cournot_configs()),
-    ("resource_collection_v0", resource_collection_configs()),
-])
+@pytest.mark.parametrize(
+    "name, configs",
+    [
+        ("cournot_v0", cournot_configs()),
+        ("resource_collection_v0", resource_collection_configs()),
+    ],
+)
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_generated_configurations_mediated(name, configs, data):
@@ -178,8 +194,12 @@ class MeetEnv(AECEnv):
         self.possible_agents = [f"player_{i}" for i in range(n_agents)]
         self.max_cycles, self.obs_encoding = max_cycles, "discrete"
         self.return_scale = float(max_cycles)  # stage rewards lie in [0, 1]
-        self._obs_space = spaces.Dict({"observation": spaces.MultiDiscrete([2, 3, max_cycles + 1]),
-                                       "action_mask": spaces.Box(0, 1, (2,), np.int8)})
+        self._obs_space = spaces.Dict(
+            {
+                "observation": spaces.MultiDiscrete([2, 3, max_cycles + 1]),
+                "action_mask": spaces.Box(0, 1, (2,), np.int8),
+            }
+        )
         self._action_space = spaces.Discrete(2)
 
     def observation_space(self, agent):
@@ -219,8 +239,10 @@ class MeetEnv(AECEnv):
     def observe(self, agent):
         seen = self.actions[self.leader] + 1 if self.phase == "follow" else 0
         mask = [1, 1] if agent in self.acting_agents else [1, 0]
-        return {"observation": np.array([int(agent != self.leader), seen, self.stage], np.int64),
-                "action_mask": np.array(mask, np.int8)}
+        return {
+            "observation": np.array([int(agent != self.leader), seen, self.stage], np.int64),
+            "action_mask": np.array(mask, np.int8),
+        }
 
     def step(self, action):
         agent = self.agent_selection
@@ -261,11 +283,12 @@ def test_user_env_with_the_documented_protocol_can_be_mediated(mode):
     api_test(MeetEnv(), num_cycles=12)
     for transfer in (0.0, 0.5):
         api_test(fairlead.mediate(MeetEnv(), transfer=transfer, **MODES[mode]), num_cycles=12)
-        parallel_api_test(PhaseParallelEnv(fairlead.mediate(MeetEnv(), transfer=transfer, **MODES[mode])),
-                          num_cycles=12)
+        parallel_api_test(
+            PhaseParallelEnv(fairlead.mediate(MeetEnv(), transfer=transfer, **MODES[mode])), num_cycles=12
+        )
     env = fairlead.mediate(MeetEnv(), **MODES[mode])
     env.reset(seed=0)
-    for agent in env.agent_iter():
+    for _agent in env.agent_iter():
         obs, _, terminated, truncated, info = env.last()
         env.step(None if terminated or truncated else int(np.flatnonzero(obs["action_mask"])[-1]))
     expected = {"fixed": ["player_1"] * 3, "round_robin": ["player_0", "player_1", "player_2"]}

@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from conftest import API_TEST_WARNINGS
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "mediator.md"
@@ -30,8 +29,10 @@ def test_mediator_page_runs():
     assert "player_2 {'player_0': 'player_2', 'player_1': 'player_2', 'player_2': 'player_1', " in text
     assert "[11  3  3  3  3  3  3  3  3]\n72171" in text
     assert "[0.09375, -0.09375, 0.25, 0.0]\n[-1. -1.  0.  0.]" in text  # the box encoding's floats
-    for after in ("6.666666666666666, 'player_1': 4.666666666666666, 'player_2': 4.666666666666666}",
-                  "{'player_0': 6.0, 'player_1': 6.0, 'player_2': 4.0}"):
+    for after in (
+        "6.666666666666666, 'player_1': 4.666666666666666, 'player_2': 4.666666666666666}",
+        "{'player_0': 6.0, 'player_1': 6.0, 'player_2': 4.0}",
+    ):
         assert after in text  # the transfer rules' outcomes the page states
     assert "[7.0, 4.0] 0.75 0.75" in text
     assert namespace["steps"] == 12

@@ -7,12 +7,12 @@ import functools
 import numpy as np
 import pytest
 import supersuit
+from conftest import API_TEST_WARNINGS
 from gymnasium import spaces
 from pettingzoo.test import api_test, parallel_api_test, seed_test
 from pettingzoo.utils.wrappers import AssertOutOfBoundsWrapper, OrderEnforcingWrapper
 
 import fairlead
-from conftest import API_TEST_WARNINGS
 from fairlead.envs.parallel import PhaseParallelEnv
 from fairlead.mediation import MEDIATOR, MediatedEnv
 
@@ -53,7 +53,8 @@ def test_pettingzoo_wrappers_outside(mode):
     totals = play(env)
     assert env.unwrapped.last_stage.stage == 2 and env.agents == []
     assert sum(totals[p] for p in env.unwrapped.players) == pytest.approx(
-        sum(env.unwrapped.episode_returns.values()))  # the transfer is zero-sum
+        sum(env.unwrapped.episode_returns.values())
+    )  # the transfer is zero-sum
 
 
 @pytest.mark.parametrize("raw", [True, False])
@@ -65,6 +66,7 @@ def test_raw_and_wrapped_inner_envs(raw):
 
 def test_supersuit_reward_wrapper_inside():
     """A reward wrapper under the mediator: the mediator sees (and transfers) the wrapped rewards."""
+
     def build(selector):
         inner = fairlead.make("chicken_v0", max_cycles=4)
         inner = supersuit.clip_reward_v0(inner, lower_bound=0, upper_bound=2)
@@ -83,10 +85,12 @@ def test_supersuit_reward_wrapper_inside():
 def test_supersuit_reward_wrapper_outside(mode):
     env = supersuit.clip_reward_v0(
         fairlead.mediate(fairlead.make("chicken_v0", n_agents=3, max_cycles=3), **MODES[mode]),
-        lower_bound=-1, upper_bound=1)
+        lower_bound=-1,
+        upper_bound=1,
+    )
     api_test(env, num_cycles=10)
     env.reset(seed=0)
-    for agent in env.agent_iter():
+    for _agent in env.agent_iter():
         obs, reward, terminated, truncated, _ = env.last()
         assert -1 <= reward <= 1 * len(env.possible_agents)  # clipped per step, summed by last()
         env.step(None if terminated or truncated else int(np.flatnonzero(obs["action_mask"])[0]))
@@ -97,7 +101,8 @@ def test_supersuit_observation_and_dtype_wrappers_outside():
     """Unpack the dict observation (as for a library without masks), then change its dtype."""
     env = fairlead.mediate(fairlead.make("chicken_v0", max_cycles=3, obs_encoding="box"), "round_robin")
     unpacked = supersuit.observation_lambda_v0(
-        env, lambda obs, space: obs["observation"], lambda space: space["observation"])
+        env, lambda obs, space: obs["observation"], lambda space: space["observation"]
+    )
     as_double = supersuit.dtype_v0(unpacked, np.float64)
     assert as_double.observation_space("player_0").dtype == np.float64
     api_test(as_double, num_cycles=10)

@@ -23,6 +23,7 @@ def test_examples_from_the_cli():
 def test_unknown_name_lists_the_choices():
     err = unknown_name("selector", "round-robin", ["fixed", "round_robin"])
     assert isinstance(err, ValueError)
-    assert str(err) == ("unknown selector 'round-robin' (did you mean 'round_robin'?); "
-                        "valid selectors: fixed, round_robin")
+    assert str(err) == (
+        "unknown selector 'round-robin' (did you mean 'round_robin'?); valid selectors: fixed, round_robin"
+    )
     assert str(unknown_name("rule", "x", ["a"], valid="or pass a callable")) == "unknown rule 'x'; or pass a callable"

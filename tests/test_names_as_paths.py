@@ -20,17 +20,57 @@ from fairlead.experiments import comparison, directories, figures, runs, sweep
 from fairlead.names import NAME_PATTERN, RESERVED_NAMES, check_name
 from fairlead.trainers import config
 
-TRAIN = ["train", "--env", "chicken_v0", "--max-cycles", "3", "--seeds", "1", "--episodes", "5", "--no-progress",
-         "--jobs", "1"]
+TRAIN = [
+    "train",
+    "--env",
+    "chicken_v0",
+    "--max-cycles",
+    "3",
+    "--seeds",
+    "1",
+    "--episodes",
+    "5",
+    "--no-progress",
+    "--jobs",
+    "1",
+]
 METHOD = 'selector = "fixed"\n'
 _packages = itertools.count()
 
 
 # ------------------------------------------------------------------ the rule
 GOOD = ["jamql", "catch-up", "chicken_v0", "chicken-2p", "my.method_2-b", "A", "7", "x" * 100, "seed_0"]
-BAD = ["", ".", "..", "...", "../x", "../../x", "/tmp/x", "a/b", "a\\b", "a b", "-x", "_policy", ".hidden",
-       "x" * 101, "tab\t", "new\nline", "é", "a:b", "metrics.csv", "METRICS.CSV", "Run.Json", "summary.md",
-       ".lock", "checkpoint.npz", "result.json", "report.md", "eval.csv", "leader_shares.png", "sweep.json"]
+BAD = [
+    "",
+    ".",
+    "..",
+    "...",
+    "../x",
+    "../../x",
+    "/tmp/x",
+    "a/b",
+    "a\\b",
+    "a b",
+    "-x",
+    "_policy",
+    ".hidden",
+    "x" * 101,
+    "tab\t",
+    "new\nline",
+    "é",
+    "a:b",
+    "metrics.csv",
+    "METRICS.CSV",
+    "Run.Json",
+    "summary.md",
+    ".lock",
+    "checkpoint.npz",
+    "result.json",
+    "report.md",
+    "eval.csv",
+    "leader_shares.png",
+    "sweep.json",
+]
 
 
 @pytest.mark.parametrize("name", GOOD)
@@ -53,9 +93,22 @@ def test_every_shipped_name_follows_the_rule():
 
 
 def test_the_reserved_names_are_every_file_a_run_report_or_sweep_directory_holds():
-    held = {runs.RUN_FILE, runs.CHECKPOINT_FILE, runs.RESULT_FILE, directories.LOCK_FILE, comparison.METRICS_FILE,
-            comparison.CURVES_FILE, comparison.REPORT_FILE, "summary.md", "eval.csv", *figures.ALT_TEXT,
-            sweep.SWEEP_FILE, sweep.CSV_FILE, sweep.SUMMARY, *sweep.FIGURES}
+    held = {
+        runs.RUN_FILE,
+        runs.CHECKPOINT_FILE,
+        runs.RESULT_FILE,
+        directories.LOCK_FILE,
+        comparison.METRICS_FILE,
+        comparison.CURVES_FILE,
+        comparison.REPORT_FILE,
+        "summary.md",
+        "eval.csv",
+        *figures.ALT_TEXT,
+        sweep.SWEEP_FILE,
+        sweep.CSV_FILE,
+        sweep.SUMMARY,
+        *sweep.FIGURES,
+    }
     assert held <= set(RESERVED_NAMES)
     assert all(name == name.lower() for name in RESERVED_NAMES)  # compared with the name in lower case
 
@@ -83,51 +136,86 @@ def box(tmp_path, monkeypatch):
     scenarios.mkdir()
     for stem in ("..", "metrics.csv", "a b"):
         (scenarios / f"{stem}.toml").write_text('env = "chicken_v0"\n[kwargs]\nmax_cycles = 3\n')
-    (root / "policy.py").write_text("def swerve(agent, observation):\n    return 1\n\n\n"
-                                    "def _hidden(agent, observation):\n    return 1\n")
+    (root / "policy.py").write_text(
+        "def swerve(agent, observation):\n    return 1\n\n\ndef _hidden(agent, observation):\n    return 1\n"
+    )
     package = f"fairlead_names_plugin_{next(_packages)}"
     (tmp_path / package).mkdir()
     (tmp_path / package / "fixed-copy.toml").write_text(METHOD)
     (tmp_path / package / "__init__.py").write_text(
-        "from pathlib import Path\n\nMETHOD = Path(__file__).with_name('fixed-copy.toml')\n")
+        "from pathlib import Path\n\nMETHOD = Path(__file__).with_name('fixed-copy.toml')\n"
+    )
     monkeypatch.syspath_prepend(tmp_path)
-    names = {"../../escaped": f"{package}:METHOD", f"{tmp_path}/absolute": f"{package}:METHOD",
-             "curves.csv": f"{package}:METHOD", "fine-plugin": f"{package}:METHOD"}
+    names = {
+        "../../escaped": f"{package}:METHOD",
+        f"{tmp_path}/absolute": f"{package}:METHOD",
+        "curves.csv": f"{package}:METHOD",
+        "fine-plugin": f"{package}:METHOD",
+    }
 
     def entry_points(group):
-        return [EntryPoint(name=n, value=v, group=group) for n, v in names.items()] \
-            if group == config.METHOD_GROUP else []
+        return (
+            [EntryPoint(name=n, value=v, group=group) for n, v in names.items()] if group == config.METHOD_GROUP else []
+        )
 
     monkeypatch.setattr(config, "entry_points", entry_points)
     return root
 
 
 def _policy(box: Path, target: str, *name: str) -> list[str]:
-    return ["evaluate", "--env", "chicken_v0", "--max-cycles", "3", "--policy", f"{box / 'policy.py'}:{target}",
-            "--selector", "fixed", "--seeds", "1", "--episodes", "2", *name]
+    return [
+        "evaluate",
+        "--env",
+        "chicken_v0",
+        "--max-cycles",
+        "3",
+        "--policy",
+        f"{box / 'policy.py'}:{target}",
+        "--selector",
+        "fixed",
+        "--seeds",
+        "1",
+        "--episodes",
+        "2",
+        *name,
+    ]
 
 
 REFUSED = {  # command (without --out), what the error names
     "method file ...toml": (lambda box, tmp: [*TRAIN, "--method", str(box / "files" / "...toml")], "'..'"),
-    "method file metrics.csv.toml": (lambda box, tmp: [*TRAIN, "--method", f"fixed,{box}/files/metrics.csv.toml"],
-                                     "'metrics.csv'"),
-    "method file RUN.JSON.toml": (lambda box, tmp: [*TRAIN, "--method", str(box / "files" / "RUN.JSON.toml")],
-                                  "'RUN.JSON'"),
+    "method file metrics.csv.toml": (
+        lambda box, tmp: [*TRAIN, "--method", f"fixed,{box}/files/metrics.csv.toml"],
+        "'metrics.csv'",
+    ),
+    "method file RUN.JSON.toml": (
+        lambda box, tmp: [*TRAIN, "--method", str(box / "files" / "RUN.JSON.toml")],
+        "'RUN.JSON'",
+    ),
     "method file .lock.toml": (lambda box, tmp: [*TRAIN, "--method", str(box / "files" / ".lock.toml")], "'.lock'"),
-    "method file summary.md.toml": (lambda box, tmp: [*TRAIN, "--method", str(box / "files" / "summary.md.toml")],
-                                    "'summary.md'"),
-    "method file with a space": (lambda box, tmp: [*TRAIN, "--method", str(box / "files" / "my method.toml")],
-                                 "'my method'"),
+    "method file summary.md.toml": (
+        lambda box, tmp: [*TRAIN, "--method", str(box / "files" / "summary.md.toml")],
+        "'summary.md'",
+    ),
+    "method file with a space": (
+        lambda box, tmp: [*TRAIN, "--method", str(box / "files" / "my method.toml")],
+        "'my method'",
+    ),
     "entry point ../../escaped": (lambda box, tmp: [*TRAIN, "--method", "../../escaped"], "rename the entry point"),
     "entry point /abs/path": (lambda box, tmp: [*TRAIN, "--method", f"{tmp}/absolute"], "rename the entry point"),
     "entry point curves.csv": (lambda box, tmp: [*TRAIN, "--method", "fixed,curves.csv"], "'curves.csv'"),
-    "scenario file ...toml": (lambda box, tmp: [*TRAIN, "--env", str(box / "scenarios" / "...toml"),
-                                                "--method", "fixed"], "scenario name '..'"),
-    "scenario file metrics.csv.toml": (lambda box, tmp: [*TRAIN, "--env", str(box / "scenarios" / "metrics.csv.toml"),
-                                                         "--method", "fixed"], "scenario name 'metrics.csv'"),
+    "scenario file ...toml": (
+        lambda box, tmp: [*TRAIN, "--env", str(box / "scenarios" / "...toml"), "--method", "fixed"],
+        "scenario name '..'",
+    ),
+    "scenario file metrics.csv.toml": (
+        lambda box, tmp: [*TRAIN, "--env", str(box / "scenarios" / "metrics.csv.toml"), "--method", "fixed"],
+        "scenario name 'metrics.csv'",
+    ),
     "evaluate --name ../x": (lambda box, tmp: _policy(box, "swerve", "--name", "../x"), "policy name '../x'"),
-    "evaluate --name metrics.csv": (lambda box, tmp: _policy(box, "swerve", "--name", "metrics.csv"),
-                                    "policy name 'metrics.csv'"),
+    "evaluate --name metrics.csv": (
+        lambda box, tmp: _policy(box, "swerve", "--name", "metrics.csv"),
+        "policy name 'metrics.csv'",
+    ),
     "evaluate --name ''": (lambda box, tmp: _policy(box, "swerve", "--name", ""), "policy name ''"),
     "evaluate, function _hidden": (lambda box, tmp: _policy(box, "_hidden"), "name it with --name"),
 }

@@ -17,7 +17,7 @@ import pytest
 from fairlead.cli import main
 
 SMALL = ["--env", "chicken_v0", "--max-cycles", "3", "--seeds", "2", "--episodes", "20", "--no-progress"]
-SELECTOR = '''
+SELECTOR = """
 import os
 from fairlead.mediation import Selector
 
@@ -30,7 +30,7 @@ class Raises(Selector):
 class Exits(Selector):
     def select(self, view):
         os._exit(3)
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +40,30 @@ def inputs(tmp_path_factory) -> Path:
     (root / "sel.py").write_text(SELECTOR)
     (root / "raises.toml").write_text('selector = "sel.py:Raises"\n')
     (root / "exits.toml").write_text('selector = "sel.py:Exits"\n')
-    (root / "policy.py").write_text("def quits(agent, observation):\n    raise SystemExit(0)\n\n\n"
-                                    "def swerve(agent, observation):\n    return 1\n")
+    (root / "policy.py").write_text(
+        "def quits(agent, observation):\n    raise SystemExit(0)\n\n\ndef swerve(agent, observation):\n    return 1\n"
+    )
     assert main(["train", *SMALL, "--method", "jamql,fixed", "--out", str(root / "run"), "--jobs", "1"]) == 0
-    assert main(["evaluate", "--env", "chicken_v0", "--max-cycles", "3", "--policy", f"{root / 'policy.py'}:swerve",
-                 "--selector", "fixed", "--seeds", "1", "--out", str(root / "evaluation")]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--env",
+                "chicken_v0",
+                "--max-cycles",
+                "3",
+                "--policy",
+                f"{root / 'policy.py'}:swerve",
+                "--selector",
+                "fixed",
+                "--seeds",
+                "1",
+                "--out",
+                str(root / "evaluation"),
+            ]
+        )
+        == 0
+    )
     (root / "report").mkdir()
     (root / "report" / "notes.txt").write_text("mine")
     return root
@@ -68,27 +87,80 @@ def _binary_metrics(root: Path) -> Path:
 CASES = {  # command given the inputs' folder and the --out to use; None: the command takes no --out
     "unknown env": lambda r, out: ["train", *SMALL, "--env", "no_such_env", "--method", "fixed", "--out", out],
     "selector raises": lambda r, out: ["train", *SMALL, "--method", str(r / "raises.toml"), "--out", out],
-    "selector calls os._exit": lambda r, out: ["train", *SMALL, "--method", str(r / "exits.toml"), "--jobs", "2",
-                                               "--out", out],
-    "shard without pairs": lambda r, out: ["train", *SMALL, "--method", "fixed", "--seeds", "1", "--shard", "3/5",
-                                           "--out", out],
-    "run with other settings": lambda r, out: ["train", *SMALL, "--method", "fixed", "--episodes", "30",
-                                               "--out", str(r / "run")],
+    "selector calls os._exit": lambda r, out: [
+        "train",
+        *SMALL,
+        "--method",
+        str(r / "exits.toml"),
+        "--jobs",
+        "2",
+        "--out",
+        out,
+    ],
+    "shard without pairs": lambda r, out: [
+        "train",
+        *SMALL,
+        "--method",
+        "fixed",
+        "--seeds",
+        "1",
+        "--shard",
+        "3/5",
+        "--out",
+        out,
+    ],
+    "run with other settings": lambda r, out: [
+        "train",
+        *SMALL,
+        "--method",
+        "fixed",
+        "--episodes",
+        "30",
+        "--out",
+        str(r / "run"),
+    ],
     "resume of a copied seed": lambda r, out: ["train", "--resume", str(_copied_seed(r)), "--no-progress"],
     "eval of an evaluation": lambda r, out: ["eval", str(r / "evaluation")],
-    "policy exits": lambda r, out: ["evaluate", "--env", "chicken_v0", "--max-cycles", "3", "--policy",
-                                    f"{r / 'policy.py'}:quits", "--selector", "fixed", "--seeds", "1", "--out", out],
+    "policy exits": lambda r, out: [
+        "evaluate",
+        "--env",
+        "chicken_v0",
+        "--max-cycles",
+        "3",
+        "--policy",
+        f"{r / 'policy.py'}:quits",
+        "--selector",
+        "fixed",
+        "--seeds",
+        "1",
+        "--out",
+        out,
+    ],
     "report over a folder that is no report": lambda r, out: ["report", str(r / "run"), "--out", str(r / "report")],
     "report of a binary metrics.csv": lambda r, out: ["report", str(_binary_metrics(r)), "--out", out],
     "merge of a whole run": lambda r, out: ["merge", str(r / "run"), "--out", out],
-    "sweep with a bad grid": lambda r, out: ["sweep", "--env", "chicken_v0", "--grid", "n_agents=0,3",
-                                             "--method", "fixed", "--seeds", "1", "--out", out],
+    "sweep with a bad grid": lambda r, out: [
+        "sweep",
+        "--env",
+        "chicken_v0",
+        "--grid",
+        "n_agents=0,3",
+        "--method",
+        "fixed",
+        "--seeds",
+        "1",
+        "--out",
+        out,
+    ],
 }
 
 
 def _walk(root: Path, out: Path) -> dict:
-    return {str(p.relative_to(root)): p.read_bytes() if p.is_file() else None for p in sorted(root.rglob("*"))
-            if "__pycache__" not in p.parts and not p.is_relative_to(out) and not out.is_relative_to(p)}
+    return {
+        str(p.relative_to(root)): p.read_bytes() if p.is_file() else None
+        for p in sorted(root.rglob("*"))
+        if "__pycache__" not in p.parts and not p.is_relative_to(out) and not out.is_relative_to(p)
+    }
 
 
 @pytest.mark.parametrize("case", list(CASES))

@@ -80,7 +80,10 @@ def _pygame_imports(code: str) -> dict:
     """Run ``code`` in a fresh interpreter; what it tried to import of pygame, and whether it loaded."""
     done = subprocess.run(
         [sys.executable, "-c", _SPY + textwrap.dedent(code) + _REPORT],
-        capture_output=True, text=True, timeout=300, cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
         env={**os.environ, "PYGAME_HIDE_SUPPORT_PROMPT": "1"},
     )
     assert done.returncode == 0, done.stderr
@@ -93,9 +96,7 @@ def test_using_every_env_never_imports_pygame():
 
 def test_pygame_spy_sees_an_indirect_import():
     """The check above can fail: PettingZoo's own rps_v2 imports pygame, and the spy sees it."""
-    report = _pygame_imports(
-        "try:\n    from pettingzoo.classic import rps_v2\nexcept Exception:\n    pass\n"
-    )
+    report = _pygame_imports("try:\n    from pettingzoo.classic import rps_v2\nexcept Exception:\n    pass\n")
     assert report["attempts"][:1] == ["pygame"]
 
 

@@ -22,9 +22,27 @@ def test_fairlead_starts_and_lists_without_fcntl(command):
 
 def test_without_any_lock_a_command_that_writes_says_why_and_writes_nothing(tmp_path):
     out = tmp_path / "run"
-    done = subprocess.run([sys.executable, "-c", WITHOUT_FCNTL, "train", "--env", "chicken_v0", "--method", "fixed",
-                           "--seeds", "1", "--episodes", "2", "--no-progress", "--out", str(out)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            WITHOUT_FCNTL,
+            "train",
+            "--env",
+            "chicken_v0",
+            "--method",
+            "fixed",
+            "--seeds",
+            "1",
+            "--episodes",
+            "2",
+            "--no-progress",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 2
     assert "neither fcntl nor msvcrt, so fairlead cannot lock its output directories" in done.stderr
     assert "Traceback" not in done.stderr

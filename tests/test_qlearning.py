@@ -84,7 +84,8 @@ def test_a_state_a_checkpoint_cannot_restore_is_named():
     assert state_problem({"a": np.zeros(2), "b": {"c": [1, 2.5, None, "x", True]}}) is None
     assert state_problem({"b": {"c": [1, {2}]}}) == (
         "state_dict()['b']['c'][1] is of type set: a value must be a numpy array or JSON "
-        "(None, bool, int, float, str, list, dict)")
+        "(None, bool, int, float, str, list, dict)"
+    )
     assert state_problem({"index": 1}).startswith("state_dict() has the key 'index'")
     assert state_problem({3: 1}).startswith("state_dict() has the key 3; keys must be strings")
     assert state_problem([1]) == "state_dict() returned a list, not a dict"

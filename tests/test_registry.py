@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pettingzoo
 import pytest
+from conftest import API_TEST_WARNINGS
 from pettingzoo.test import api_test
 
 import fairlead
-from conftest import API_TEST_WARNINGS
 from fairlead.envs.parallel import PhaseParallelEnv
 from fairlead.envs.stackelberg import StackelbergEnv
 from fairlead.registry import catalogue_dir, load_scenario
@@ -18,8 +18,7 @@ from fairlead.registry import catalogue_dir, load_scenario
 pytestmark = pytest.mark.filterwarnings(*API_TEST_WARNINGS)
 
 REPO = Path(__file__).resolve().parents[1]
-MATRIX_GAMES = {"prisoners_dilemma_v0", "chicken_v0", "stag_hunt_v0", "battle_of_sexes_v0",
-                "matrix_game_v0"}
+MATRIX_GAMES = {"prisoners_dilemma_v0", "chicken_v0", "stag_hunt_v0", "battle_of_sexes_v0", "matrix_game_v0"}
 
 
 def test_list_envs():
@@ -105,14 +104,16 @@ def test_scenario_by_path_and_kwargs_override():
 
 
 def test_user_scenario_folder(tmp_path):
-    (tmp_path / "my-coordination.toml").write_text(textwrap.dedent("""
+    (tmp_path / "my-coordination.toml").write_text(
+        textwrap.dedent("""
         description = "pure coordination, 3 actions, 3 players"
         env = "matrix_game_v0"
         [kwargs]
         payoff = [[1, 0, 0], [0, 1, 0], [0, 0, 1]]
         n_agents = 3
         max_cycles = 4
-    """))
+    """)
+    )
     scenarios = fairlead.list_scenarios(tmp_path)
     assert list(scenarios) == ["my-coordination"]
     assert scenarios["my-coordination"].kwargs["n_agents"] == 3
@@ -137,7 +138,7 @@ def test_scenario_env_accepts_registry_id(tmp_path):
         ('env = "chicken_v0"\n[kwargs\nn_agents = 2\n', ["cannot read scenario file"]),
         ('env = "chicken_v0"\ncolour = "red"\n', ["unknown keys ['colour']", "env, kwargs, description"]),
         ('description = "no env"\n[kwargs]\nn_agents = 2\n', ["'env'", "required"]),
-        ('env = 3\n', ["'env'", "required"]),
+        ("env = 3\n", ["'env'", "required"]),
         ('env = "chiken_v0"\n', ["unknown environment 'chiken_v0'", "did you mean 'chicken_v0'"]),
         ('env = "chicken_v0"\nkwargs = 3\n', ["[kwargs] must be a table"]),
     ],
@@ -146,8 +147,11 @@ def test_scenario_env_accepts_registry_id(tmp_path):
 def test_bad_scenario_files(tmp_path, text, fragments):
     path = tmp_path / "broken.toml"
     path.write_text(text)
-    for call in (lambda: load_scenario(path), lambda: fairlead.make(str(path)),
-                 lambda: fairlead.list_scenarios(tmp_path)):
+    for call in (
+        lambda: load_scenario(path),
+        lambda: fairlead.make(str(path)),
+        lambda: fairlead.list_scenarios(tmp_path),
+    ):
         with pytest.raises(ValueError) as info:
             call()
         message = str(info.value)
@@ -172,8 +176,9 @@ def test_bad_kwargs_in_scenario_give_env_errors(tmp_path):
         fairlead.make(str(path))
 
 
-@pytest.mark.parametrize("typo, suggestion", [("chiken_v0", "chicken_v0"), ("chicken-5p", "chicken-4p"),
-                                              ("stag-hunt-2", "stag-hunt-2p")])
+@pytest.mark.parametrize(
+    "typo, suggestion", [("chiken_v0", "chicken_v0"), ("chicken-5p", "chicken-4p"), ("stag-hunt-2", "stag-hunt-2p")]
+)
 def test_unknown_name_suggests_env_or_scenario(typo, suggestion):
     with pytest.raises(ValueError) as info:
         fairlead.make(typo)
@@ -196,7 +201,7 @@ def test_pettingzoo_registration():
     env = pettingzoo.make("aec", "fairlead/stag_hunt-v0", max_cycles=3)
     env.reset()
     steps = 0
-    for agent in env.agent_iter():
+    for _agent in env.agent_iter():
         _, _, term, trunc, _ = env.last()
         assert not trunc
         env.step(None if term else 0)

@@ -9,8 +9,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fairlead.experiments.report import (RESAMPLES, bootstrap_distribution, bootstrap_seed, cell, interval, iqm,
-                                         mean_ci, summary_table)
+from fairlead.experiments.report import (
+    RESAMPLES,
+    bootstrap_distribution,
+    bootstrap_seed,
+    cell,
+    interval,
+    iqm,
+    mean_ci,
+    summary_table,
+)
 from fairlead.trainers.evaluation import HEADLINE
 
 SAMPLE = [0.91, 0.97, 0.88, 0.99, 0.95, 0.93, 0.96]
@@ -72,8 +80,10 @@ def test_bootstrap_is_scipys_percentile_bootstrap(statistic):
     mine = bootstrap_distribution(x, statistic)
     np.testing.assert_allclose(mine, ref.bootstrap_distribution, rtol=1e-14)  # the same resamples
     _, low, high = interval(x, statistic=statistic)
-    assert (low, high) == (pytest.approx(ref.confidence_interval.low, rel=1e-12),
-                           pytest.approx(ref.confidence_interval.high, rel=1e-12))
+    assert (low, high) == (
+        pytest.approx(ref.confidence_interval.low, rel=1e-12),
+        pytest.approx(ref.confidence_interval.high, rel=1e-12),
+    )
 
 
 def test_tied_seeds_give_a_zero_width_interval_shown_honestly():
@@ -164,13 +174,25 @@ def test_bounded_metric_keeps_its_bounds(values):
 
 # ------------------------------------------------------------------------------------------ table
 def rows(method, seeds, **values):
-    return [{"method": method, "seed": s, HEADLINE: 0.5 + s / 10, "total_return": 10.0 + s,
-             "trajectory_fairness": 0.4, "fair_action_rate": 0.25, "fair_action_rate_last": 0.0, **values}
-            for s in range(seeds)]
+    return [
+        {
+            "method": method,
+            "seed": s,
+            HEADLINE: 0.5 + s / 10,
+            "total_return": 10.0 + s,
+            "trajectory_fairness": 0.4,
+            "fair_action_rate": 0.25,
+            "fair_action_rate_last": 0.0,
+            **values,
+        }
+        for s in range(seeds)
+    ]
 
 
-HEADER = ("| method | seeds | fairness | fairness IQM | total return | trajectory fairness | fair-action rate "
-          "| fair-action rate, last stage |")
+HEADER = (
+    "| method | seeds | fairness | fairness IQM | total return | trajectory fairness | fair-action rate "
+    "| fair-action rate, last stage |"
+)
 
 
 def cells(line):
@@ -187,8 +209,16 @@ def test_summary_table_bootstrap():
     point, low, high = interval([0.5, 0.6, 0.7, 0.8, 0.9], statistic="iqm")
     assert a[3] == f"{point:.3f} [{low:.3f}, {high:.3f}]" and point == pytest.approx(0.7)
     assert a[5:] == ["0.400 [0.400, 0.400]", "0.250 [0.250, 0.250]", "0.000 [0.000, 0.000]"]  # tied seeds
-    assert cells(lines[3]) == ["b", "1", "0.500 [n/a]", "0.500 [n/a]", "10.000 [n/a]", "0.400 [n/a]", "0.250 [n/a]",
-                               "0.000 [n/a]"]
+    assert cells(lines[3]) == [
+        "b",
+        "1",
+        "0.500 [n/a]",
+        "0.500 [n/a]",
+        "10.000 [n/a]",
+        "0.400 [n/a]",
+        "0.250 [n/a]",
+        "0.000 [n/a]",
+    ]
     assert "95% percentile bootstrap interval" in table and "10,000 resamples" in table and "nan" not in table
     assert summary_table(rows("a", 5), ["a"], HEADLINE) == summary_table(rows("a", 5)[::-1], ["a"], HEADLINE)
 
@@ -199,8 +229,14 @@ def test_summary_table_t():
     assert lines[0] == HEADER
     a = cells(lines[2])
     assert a[2] == "0.550 ± 0.635" and a[3] == cell([0.5, 0.6], "bootstrap")  # the IQM keeps its bootstrap interval
-    assert cells(lines[3])[2:] == ["0.500 ± n/a", "0.500 [n/a]", "10.000 ± n/a", "0.400 ± n/a", "0.250 ± n/a",
-                                   "0.000 ± n/a"]
+    assert cells(lines[3])[2:] == [
+        "0.500 ± n/a",
+        "0.500 [n/a]",
+        "10.000 ± n/a",
+        "0.400 ± n/a",
+        "0.250 ± n/a",
+        "0.000 ± n/a",
+    ]
     assert "Student-t" in table
 
 

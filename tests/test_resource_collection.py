@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pettingzoo
 import pytest
-from hypothesis import HealthCheck, given, settings
 from conftest import API_TEST_WARNINGS, assert_pettingzoo_api, resource_collection_configs
+from hypothesis import HealthCheck, given, settings
 
 import fairlead
 from fairlead.envs import resource_collection_v0 as rc
@@ -181,7 +181,6 @@ def test_fair_action_rule(leader_cell, move, fair, heads):
     assert env.infos["player_0"]["last_stage"]["leader_fair"] is fair
 
 
-
 @pytest.mark.parametrize(
     "kwargs, fair",
     [
@@ -202,6 +201,7 @@ def test_unfair_move_only_when_the_resource_favours_the_leader(kwargs, fair):
     assert env.observe("player_1")["observation"][-1] == 3  # heads for an unfair resource, either way
     record = stage(env, dict.fromkeys([f"player_{i}" for i in range(1, n)], STAY))
     assert record.leader_fair is fair
+
 
 def test_observation_features():
     layout = {"agents": [[2, 0], [2, 2], [0, 2]], "fair": [[0, 0]], "unfair": [[2, 2]]}

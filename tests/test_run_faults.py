@@ -10,24 +10,28 @@ from multiprocessing import Value
 from pathlib import Path
 
 import pytest
+from support import SLOW, children, tree_digest, wait_dead
+from test_cli_runs import SMALL, interrupt, train
 
 from fairlead.cli import main
 from fairlead.experiments import runs
 from fairlead.experiments.runs import RunSpec, load_spec, lock_run_dir, prepare_run_dir, train_seed
-from test_cli_runs import SMALL, interrupt, train, tree_digest
 
-# A training slowed to ~20 ms per episode, so that a signal reliably arrives mid-run. Ctrl-C acts as in a
-# terminal even when the test runs where SIGINT is ignored (a background job of a shell inherits SIG_IGN).
-SLOW = """import signal, sys, time
-signal.signal(signal.SIGINT, signal.default_int_handler)
-from fairlead.trainers.jamql import Trainer
-real = Trainer.train_episode
-Trainer.train_episode = lambda self: (time.sleep(0.02), real(self))[1]
-from fairlead.cli import main
-sys.exit(main(sys.argv[1:]))
-"""
-LONG = ["--env", "chicken_v0", "--max-cycles", "3", "--seeds", "2", "--episodes", "200",
-        "--method", "jamql,catch-up", "--no-progress", "--engine", "reference"]  # the trainer SLOW slows down
+LONG = [
+    "--env",
+    "chicken_v0",
+    "--max-cycles",
+    "3",
+    "--seeds",
+    "2",
+    "--episodes",
+    "200",
+    "--method",
+    "jamql,catch-up",
+    "--no-progress",
+    "--engine",
+    "reference",
+]  # the trainer SLOW slows down
 REPORTS = ("metrics.csv", "curves.csv", "summary.md")
 
 
@@ -46,45 +50,15 @@ def reference(tmp_path_factory, config):
     return out
 
 
-def children(pid: int) -> list[int]:
-    """The live child processes of ``pid`` (from /proc)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.append(int(stat.parent.name))
-    return found
-
-
-def alive(pids: list[int]) -> list[int]:
-    living = []
-    for pid in pids:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != "Z":
-            living.append(pid)
-    return living
-
-
-@pytest.fixture
-def started():
-    """The processes a test starts, killed at its end if still there (a failed test leaves none behind)."""
-    pids = []
-    yield pids
-    for pid in alive(pids):
-        os.kill(pid, signal.SIGKILL)
-
-
 def start_slow_training(out: Path, config: Path, started: list) -> tuple[subprocess.Popen, list[int]]:
     """`fairlead train` (2 workers) in its own process group; returns once both workers have checkpointed."""
-    proc = subprocess.Popen([sys.executable, "-c", SLOW, "train", *LONG, "--config", str(config), "--out", str(out),
-                             "--jobs", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SLOW, "train", *LONG, "--config", str(config), "--out", str(out), "--jobs", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     started.append(proc.pid)
     deadline = time.monotonic() + 30
     while len(list(out.rglob("checkpoint.npz"))) < 2:
@@ -94,13 +68,6 @@ def start_slow_training(out: Path, config: Path, started: list) -> tuple[subproc
     started.extend(workers)
     assert len(workers) == 2
     return proc, workers
-
-
-def wait_dead(pids: list[int], seconds: float = 5) -> list[int]:
-    deadline = time.monotonic() + seconds
-    while alive(pids) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return alive(pids)
 
 
 def assert_same_reports(out: Path, reference: Path) -> None:
@@ -142,13 +109,17 @@ def edit_result(path: Path, change) -> None:
     path.write_text(json.dumps(record))
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda r: r["row"].pop("total_return"), "is incomplete: its row lacks total_return"),
-    (lambda r: [r["row"].pop(k) for k in ("method", "seed")], "is incomplete: its row lacks method, seed"),
-    (lambda r: r["row"].update(seed=1), "is method jamql seed 1's, not method jamql seed 0's"),
-    (lambda r: r["row"].update(total_return="high"), "is malformed"),
-    (lambda r: r["curve"][0].pop("episode"), "is malformed"),
-], ids=["metric", "method-seed", "other-seed", "text", "curve-point"])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda r: r["row"].pop("total_return"), "is incomplete: its row lacks total_return"),
+        (lambda r: [r["row"].pop(k) for k in ("method", "seed")], "is incomplete: its row lacks method, seed"),
+        (lambda r: r["row"].update(seed=1), "is method jamql seed 1's, not method jamql seed 0's"),
+        (lambda r: r["row"].update(total_return="high"), "is malformed"),
+        (lambda r: r["curve"][0].pop("episode"), "is malformed"),
+    ],
+    ids=["metric", "method-seed", "other-seed", "text", "curve-point"],
+)
 def test_a_bad_result_file_is_refused_before_anything_is_written(tmp_path, capsys, change, message):
     out = tmp_path / "run"
     assert train(out) == 0
@@ -168,7 +139,8 @@ def test_a_bad_result_file_is_refused_before_anything_is_written(tmp_path, capsy
 
 @pytest.mark.parametrize("how, code", [("group", 130), ("main", 130), ("term", 143)])
 def test_ctrl_c_or_sigterm_stops_every_worker_and_the_run_resumes_identically(
-        tmp_path, capsys, config, reference, started, how, code):
+    tmp_path, capsys, config, reference, started, how, code
+):
     out = tmp_path / "run"
     proc, workers = start_slow_training(out, config, started)
     assert train(out) == 2  # a second run into the same directory, while the first holds it
@@ -220,11 +192,30 @@ def test_a_constant_payoff_scenario_is_refused_before_anything_is_written(tmp_pa
     scenario = tmp_path / "flat.toml"
     scenario.write_text('env = "matrix_game_v0"\n[kwargs]\npayoff = [[1, 1], [1, 1]]\nmax_cycles = 3\n')
     out = tmp_path / "o"
-    assert main(["train", "--env", str(scenario), "--method", method, "--seeds", "1", "--episodes", "5",
-                 "--out", str(out), "--no-progress"]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "--env",
+                str(scenario),
+                "--method",
+                method,
+                "--seeds",
+                "1",
+                "--episodes",
+                "5",
+                "--out",
+                str(out),
+                "--no-progress",
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
-    assert ("pays every agent the same in every stage (return_scale 0.0): fairness cannot be measured on it; "
-            "choose payoffs that differ") in err
+    assert (
+        "pays every agent the same in every stage (return_scale 0.0): fairness cannot be measured on it; "
+        "choose payoffs that differ"
+    ) in err
     assert "metric=" not in err
     assert not out.exists()
 
@@ -284,8 +275,9 @@ def test_a_config_file_that_is_not_utf8_is_named(tmp_path, capsys):
 
 
 def test_a_reader_that_stops_early_gets_no_broken_pipe_error():
-    proc = subprocess.Popen([sys.executable, "-m", "fairlead.cli", "list"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fairlead.cli", "list"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     proc.stdout.close()  # `fairlead list | head -0`: the reader is gone before anything is written
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=30) == 1
@@ -316,8 +308,14 @@ def test_prepare_run_dir_ignores_only_its_own_lock_file(tmp_path):
 
 # --- issue 23, item 6: `report --out` refuses a directory that is not a report, and locks it
 
-REPORT_FILES = {"report.md", "metrics.csv", "curves.csv", "learning_curves.png", "final_fairness.png",
-                "leader_shares.png"}
+REPORT_FILES = {
+    "report.md",
+    "metrics.csv",
+    "curves.csv",
+    "learning_curves.png",
+    "final_fairness.png",
+    "leader_shares.png",
+}
 
 
 @pytest.fixture(scope="module")
@@ -326,14 +324,37 @@ def finished(tmp_path_factory):
     root = tmp_path_factory.mktemp("finished")
     assert train(root / "run", method="fixed,catch-up") == 0
     (root / "policy.py").write_text("def swerve(agent, observation):\n    return 1\n")
-    assert main(["evaluate", *SMALL[:4], "--policy", f"{root / 'policy.py'}:swerve", "--selector", "fixed",
-                 "--seeds", "2", "--out", str(root / "scored")]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                *SMALL[:4],
+                "--policy",
+                f"{root / 'policy.py'}:swerve",
+                "--selector",
+                "fixed",
+                "--seeds",
+                "2",
+                "--out",
+                str(root / "scored"),
+            ]
+        )
+        == 0
+    )
     return root
 
 
-@pytest.mark.parametrize("held", [{"notes.txt": "mine"}, {"metrics.csv": "mine"}, {"data/x.csv": "mine"},
-                                  {"report.md": "mine", "notes.txt": "mine"}, {"report.md": "", "curves.csv/": ""}],
-                         ids=["a-file", "metrics-only", "a-subdirectory", "report-and-more", "a-report-name-as-dir"])
+@pytest.mark.parametrize(
+    "held",
+    [
+        {"notes.txt": "mine"},
+        {"metrics.csv": "mine"},
+        {"data/x.csv": "mine"},
+        {"report.md": "mine", "notes.txt": "mine"},
+        {"report.md": "", "curves.csv/": ""},
+    ],
+    ids=["a-file", "metrics-only", "a-subdirectory", "report-and-more", "a-report-name-as-dir"],
+)
 def test_report_refuses_a_non_empty_out_that_is_no_report_and_leaves_it_untouched(finished, tmp_path, capsys, held):
     out = tmp_path / "mine"
     for name, text in held.items():
@@ -375,13 +396,26 @@ def test_report_rewrites_its_own_out_whole_and_locks_it(finished, tmp_path, caps
 
 # --- issue 23, item 7: a shard without pairs is refused before anything is written
 
+
 @pytest.mark.parametrize("exists", [False, True], ids=["new-out", "empty-out"])
 def test_a_shard_without_pairs_writes_nothing_and_the_directory_stays_usable(tmp_path, capsys, exists):
     out = tmp_path / "run"
     if exists:
         out.mkdir()
-    command = ["train", "--env", "chicken_v0", "--method", "fixed", "--seeds", "1", "--episodes", "5",
-               "--no-progress", "--out", str(out)]
+    command = [
+        "train",
+        "--env",
+        "chicken_v0",
+        "--method",
+        "fixed",
+        "--seeds",
+        "1",
+        "--episodes",
+        "5",
+        "--no-progress",
+        "--out",
+        str(out),
+    ]
     assert main([*command, "--shard", "3/5"]) == 2
     assert "shard 3/5 of a run of 1 (method, seed) pairs has none; use fewer shards" in capsys.readouterr().err
     assert (list(out.iterdir()) == []) if exists else not out.exists()
@@ -399,8 +433,11 @@ def test_prepare_run_dir_refuses_a_shard_without_pairs_before_writing_run_json(t
 
 # --- results tied to their seed and to their checkpoint (issue 23, item 5)
 
-@pytest.mark.parametrize("command", [["eval", "{out}"], ["train", "--resume", "{out}", "--no-progress"],
-                                     ["merge", "{out}", "--out", "{merged}"]])
+
+@pytest.mark.parametrize(
+    "command",
+    [["eval", "{out}"], ["train", "--resume", "{out}", "--no-progress"], ["merge", "{out}", "--out", "{merged}"]],
+)
 def test_a_seed_folder_copied_over_another_is_refused(tmp_path, capsys, command):
     out = tmp_path / "run"
     assert train(out, *(["--shard", "0/1"] if command[0] == "merge" else [])) == 0
@@ -428,8 +465,11 @@ def test_an_edited_result_is_refused_and_rewritten_from_its_checkpoint_once_remo
     (out / "metrics.csv").unlink()
     before = tree_digest(out)
     capsys.readouterr()
-    again = (["train", "--resume", str(out), "--no-progress"] if command == "resume"
-             else ["merge", str(out), "--out", str(tmp_path / "merged")])
+    again = (
+        ["train", "--resume", str(out), "--no-progress"]
+        if command == "resume"
+        else ["merge", str(out), "--out", str(tmp_path / "merged")]
+    )
     assert main(again) == 2
     err = capsys.readouterr().err
     assert f"{target} is not what its checkpoint" in err and "remove it to have it written again" in err

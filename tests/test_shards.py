@@ -7,18 +7,32 @@ import subprocess
 import sys
 
 import pytest
+from support import tree_digest
 
 from fairlead.cli import main
 from fairlead.experiments import runs
 from fairlead.experiments.comparison import ReportError, read_run
 from fairlead.experiments.runs import load_spec
 from fairlead.trainers.config import HyperParams, TrainingConfig
-from test_cli_runs import tree_digest
 
-RUN = ["--env", "chicken_v0", "--max-cycles", "3", "--method", "jamql,catch-up,fixed", "--seeds", "2",
-       "--episodes", "30", "--no-progress", "--jobs", "1"]
-TINY = HyperParams(training=TrainingConfig(episodes=20, eval_episodes=2, log_every=10, curve_episodes=1,
-                                           checkpoint_every=10))
+RUN = [
+    "--env",
+    "chicken_v0",
+    "--max-cycles",
+    "3",
+    "--method",
+    "jamql,catch-up,fixed",
+    "--seeds",
+    "2",
+    "--episodes",
+    "30",
+    "--no-progress",
+    "--jobs",
+    "1",
+]
+TINY = HyperParams(
+    training=TrainingConfig(episodes=20, eval_episodes=2, log_every=10, curve_episodes=1, checkpoint_every=10)
+)
 
 
 @pytest.fixture(scope="module")
@@ -48,13 +62,17 @@ def test_merged_shards_are_the_whole_run_byte_for_byte(whole, shards, tmp_path, 
     assert tree_digest(tmp_path / "merged") == tree_digest(whole)
 
 
-@pytest.mark.parametrize("pick, message", [
-    (lambda s, w: s[:3], "the shards do not make one whole run: 0/4; 1/4; 2/4 given, 3/4 missing"),
-    (lambda s, w: [*s, s[1]], "are both shard 1/4; give each once"),
-    (lambda s, w: [*s, w], "is not a shard of a run"),
-])
-def test_merge_refuses_shards_that_do_not_make_one_run_and_writes_nothing(whole, shards, tmp_path, capsys,
-                                                                          pick, message):
+@pytest.mark.parametrize(
+    "pick, message",
+    [
+        (lambda s, w: s[:3], "the shards do not make one whole run: 0/4; 1/4; 2/4 given, 3/4 missing"),
+        (lambda s, w: [*s, s[1]], "are both shard 1/4; give each once"),
+        (lambda s, w: [*s, w], "is not a shard of a run"),
+    ],
+)
+def test_merge_refuses_shards_that_do_not_make_one_run_and_writes_nothing(
+    whole, shards, tmp_path, capsys, pick, message
+):
     assert main(["merge", *map(str, pick(shards, whole)), "--out", str(tmp_path / "merged")]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "merged").exists()
@@ -64,8 +82,10 @@ def test_merge_refuses_shards_of_another_run_and_an_unfinished_shard(shards, tmp
     other = tmp_path / "other"
     assert main(["train", *RUN, "--episodes", "20", "--shard", "3/4", "--out", str(other)]) == 0  # last wins
     assert main(["merge", *map(str, shards[:3]), str(other), "--out", str(tmp_path / "m1")]) == 2
-    assert "are shards of different runs (training.episodes (--episodes or --config): recorded 30, asked 20)" \
+    assert (
+        "are shards of different runs (training.episodes (--episodes or --config): recorded 30, asked 20)"
         in capsys.readouterr().err
+    )
     unfinished = tmp_path / "unfinished"
     assert main(["train", *RUN, "--shard", "3/4", "--out", str(unfinished)]) == 0
     next(unfinished.glob("*/seed_*/result.json")).unlink()
@@ -103,8 +123,10 @@ def test_a_shard_without_pairs_is_refused(tmp_path, capsys):
 
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity on this platform")
 def test_the_default_workers_are_the_cpus_this_process_may_use():
-    code = ("import os; os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]}); "
-            "from fairlead.experiments.runs import usable_cpus; print(usable_cpus(), os.cpu_count())")
+    code = (
+        "import os; os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]}); "
+        "from fairlead.experiments.runs import usable_cpus; print(usable_cpus(), os.cpu_count())"
+    )
     used, machine = map(int, subprocess.check_output([sys.executable, "-c", code], text=True).split())
     assert used == 1 and machine >= 1
 
@@ -125,7 +147,8 @@ def test_spawned_workers_import_user_selectors_and_learners_from_their_files(tmp
         "        return view.agents[-1]\n\n\n"
         "class Greedy(TabularQLearner):\n"
         "    def begin_episode(self, episode):\n"
-        "        self.epsilon = 0.0\n")
+        "        self.epsilon = 0.0\n"
+    )
     (tmp_path / "mine.toml").write_text('selector = "mine.py:Last"\nlearner = "mine.py:Greedy"\n')
     spec = runs.RunSpec("chicken_v0", {"max_cycles": 3}, ("fixed", str(tmp_path / "mine.toml")), (0, 1), TINY)
     for method in ("fork", "spawn"):
@@ -135,11 +158,13 @@ def test_spawned_workers_import_user_selectors_and_learners_from_their_files(tmp
 
 
 def test_a_ray_address_without_the_ray_backend_and_a_missing_ray_are_refused_before_anything_is_written(
-        tmp_path, capsys):
+    tmp_path, capsys
+):
     assert main(["train", *RUN, "--address", "127.0.0.1:6379", "--out", str(tmp_path / "a")]) == 2
     assert "--address names a Ray cluster: use it with --backend ray" in capsys.readouterr().err
     if importlib.util.find_spec("ray") is None:
         assert main(["train", *RUN, "--backend", "ray", "--out", str(tmp_path / "b")]) == 2
-        assert 'the Ray backend needs Ray, which is not installed: pip install "fairlead[ray]"' \
-            in capsys.readouterr().err
+        assert (
+            'the Ray backend needs Ray, which is not installed: pip install "fairlead[ray]"' in capsys.readouterr().err
+        )
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

@@ -236,8 +236,10 @@ def test_matches_brute_force(args):
     ],
 )
 def test_bad_input(payoffs, leader, tie_break, fragments):
-    for call in (lambda: stackelberg_outcome(payoffs, leader, tie_break),
-                 lambda: follower_response(payoffs, leader, 0, tie_break)):
+    for call in (
+        lambda: stackelberg_outcome(payoffs, leader, tie_break),
+        lambda: follower_response(payoffs, leader, 0, tie_break),
+    ):
         with pytest.raises(ValueError) as info:
             call()
         for fragment in fragments:

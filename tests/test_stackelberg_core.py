@@ -7,9 +7,9 @@ import itertools
 import numpy as np
 import pettingzoo
 import pytest
+from conftest import config_id, suite_configs
 
 import fairlead
-from conftest import config_id, suite_configs
 from fairlead.envs.stackelberg import StackelbergEnv
 from fairlead.solver import stackelberg_outcome
 
@@ -34,7 +34,7 @@ def decode(env, obs):
     assert set(np.unique(obs)) <= {0.0, 1.0}
     features, start = [], 0
     for size in nvec:
-        segment = obs[start:start + size]
+        segment = obs[start : start + size]
         assert segment.sum() == 1.0, f"one-hot segment {segment} must have exactly one 1"
         features.append(int(np.argmax(segment)))
         start += size
@@ -53,8 +53,7 @@ def play(env, actions):
 def test_follower_observes_leader_action(encoding, payoff):
     k = len(payoff)
     for leader_action in range(k):
-        env = fairlead.make("matrix_game_v0", payoff=payoff, n_agents=3, max_cycles=5,
-                            obs_encoding=encoding)
+        env = fairlead.make("matrix_game_v0", payoff=payoff, n_agents=3, max_cycles=5, obs_encoding=encoding)
         env.reset(seed=0)
         play(env, [0, 1, 0])  # stage 0
         assert env.agent_selection == "player_0"
@@ -96,8 +95,9 @@ def test_followers_do_not_see_each_other(encoding, n_agents, leader):
     for leader_action in range(3):
         views = []
         for earlier in itertools.product(range(3), repeat=n_agents - 2):
-            env = fairlead.make("matrix_game_v0", payoff=payoff, n_agents=n_agents,
-                                max_cycles=3, obs_encoding=encoding, leader=leader)
+            env = fairlead.make(
+                "matrix_game_v0", payoff=payoff, n_agents=n_agents, max_cycles=3, obs_encoding=encoding, leader=leader
+            )
             env.reset(seed=1)
             env.step(leader_action)
             play(env, earlier)  # all followers but the last
@@ -180,8 +180,7 @@ def test_masks_of_waiting_agents(config):
     raw = env.unwrapped
     while raw.phase != "done":
         acting = raw.acting_agents
-        assert acting == ([raw.leader] if raw.phase == "lead" else
-                          [a for a in raw.possible_agents if a != raw.leader])
+        assert acting == ([raw.leader] if raw.phase == "lead" else [a for a in raw.possible_agents if a != raw.leader])
         for agent in raw.possible_agents:
             mask = env.observe(agent)["action_mask"]
             assert mask.dtype == np.int8 and mask.shape == (k,)
@@ -342,11 +341,16 @@ def test_an_env_with_its_own_leader_rule_refuses_set_leader():
     assert env.unwrapped.leader == "player_0"
 
 
-@pytest.mark.parametrize("rule, expected", [
-    ("catch_up", ["player_0", "player_1", "player_2", "player_0"]),  # the lowest return leads, ties to index
-    (fairlead.mediation.CallableSelector(lambda view: view.agents[-1 - view.stage % 2]),
-     ["player_2", "player_1", "player_2", "player_1"]),
-])
+@pytest.mark.parametrize(
+    "rule, expected",
+    [
+        ("catch_up", ["player_0", "player_1", "player_2", "player_0"]),  # the lowest return leads, ties to index
+        (
+            fairlead.mediation.CallableSelector(lambda view: view.agents[-1 - view.stage % 2]),
+            ["player_2", "player_1", "player_2", "player_1"],
+        ),
+    ],
+)
 def test_any_selector_is_an_env_leader_rule(rule, expected):
     env = _raw(n_agents=3, max_cycles=4, leader=rule)
     env.reset(seed=0)
@@ -366,6 +370,7 @@ def test_random_leader_rule_is_seeded():
             out.append(env.leader)
             play(env, [0, 0, 0])
         return out
+
     assert leaders(1) == leaders(1) and len(set(leaders(1) + leaders(2))) > 1
 
 
@@ -402,12 +407,12 @@ def test_three_player_chicken_is_mean_of_pairwise(leader):
     # pairwise (row's reward): DD 0, DC 4, CD 1, CC 3
     by_hand = {
         (DARE, DARE, DARE): (0, 0, 0),
-        (DARE, CHICKEN, CHICKEN): (4, 2, 2),        # D vs C,C: 4,4; C vs D,C: 1,3
-        (DARE, DARE, CHICKEN): (2, 2, 1),           # D vs D,C: 0,4; C vs D,D: 1,1
+        (DARE, CHICKEN, CHICKEN): (4, 2, 2),  # D vs C,C: 4,4; C vs D,C: 1,3
+        (DARE, DARE, CHICKEN): (2, 2, 1),  # D vs D,C: 0,4; C vs D,D: 1,1
         (CHICKEN, CHICKEN, CHICKEN): (3, 3, 3),
         (CHICKEN, DARE, CHICKEN): (2, 4, 2),
         (CHICKEN, CHICKEN, DARE): (2, 2, 4),
-        (CHICKEN, DARE, DARE): (1, 2, 2),           # C vs D,D: 1,1; D vs C,D: 4,0
+        (CHICKEN, DARE, DARE): (1, 2, 2),  # C vs D,D: 1,1; D vs C,D: 4,0
     }
     for actions, expected in by_hand.items():
         env = _raw(n_agents=3, max_cycles=1, leader=None)
@@ -441,26 +446,37 @@ def test_mean_pairwise_general(n_agents):
 PUBLISHED = {
     # Axelrod, The Evolution of Cooperation (1984): T=5, R=3, P=1, S=0
     "prisoners_dilemma_v0": (
-        {("Cooperate", "Cooperate"): (3, 3), ("Cooperate", "Defect"): (0, 5),
-         ("Defect", "Cooperate"): (5, 0), ("Defect", "Defect"): (1, 1)},
+        {
+            ("Cooperate", "Cooperate"): (3, 3),
+            ("Cooperate", "Defect"): (0, 5),
+            ("Defect", "Cooperate"): (5, 0),
+            ("Defect", "Defect"): (1, 1),
+        },
         ("Defect", 1, 1),
     ),
     # OpenSpiel matrix_cd (Dare/Chicken)
     "chicken_v0": (
-        {("Dare", "Dare"): (0, 0), ("Dare", "Chicken"): (4, 1),
-         ("Chicken", "Dare"): (1, 4), ("Chicken", "Chicken"): (3, 3)},
+        {
+            ("Dare", "Dare"): (0, 0),
+            ("Dare", "Chicken"): (4, 1),
+            ("Chicken", "Dare"): (1, 4),
+            ("Chicken", "Chicken"): (3, 3),
+        },
         ("Dare", 4, 1),
     ),
     # OpenSpiel matrix_sh
     "stag_hunt_v0": (
-        {("Stag", "Stag"): (2, 2), ("Stag", "Hare"): (0, 1),
-         ("Hare", "Stag"): (1, 0), ("Hare", "Hare"): (1, 1)},
+        {("Stag", "Stag"): (2, 2), ("Stag", "Hare"): (0, 1), ("Hare", "Stag"): (1, 0), ("Hare", "Hare"): (1, 1)},
         ("Stag", 2, 2),
     ),
     # OpenSpiel matrix_bos: player_0 prefers Bach, player_1 Stravinsky
     "battle_of_sexes_v0": (
-        {("Bach", "Bach"): (3, 2), ("Stravinsky", "Stravinsky"): (2, 3),
-         ("Bach", "Stravinsky"): (0, 0), ("Stravinsky", "Bach"): (0, 0)},
+        {
+            ("Bach", "Bach"): (3, 2),
+            ("Stravinsky", "Stravinsky"): (2, 3),
+            ("Bach", "Stravinsky"): (0, 0),
+            ("Stravinsky", "Bach"): (0, 0),
+        },
         ("Bach", 3, 2),
     ),
 }
@@ -568,9 +584,10 @@ def test_missing_payoff():
         fairlead.make("matrix_game_v0")
 
 
-@pytest.mark.parametrize("typo, suggestion", [("chiken_v0", "chicken_v0"),
-                                              ("prisoner_dilemma_v0", "prisoners_dilemma_v0"),
-                                              ("stag_hunt_v1", "stag_hunt_v0")])
+@pytest.mark.parametrize(
+    "typo, suggestion",
+    [("chiken_v0", "chicken_v0"), ("prisoner_dilemma_v0", "prisoners_dilemma_v0"), ("stag_hunt_v1", "stag_hunt_v0")],
+)
 def test_unknown_env_name_suggests_nearest(typo, suggestion):
     with pytest.raises(ValueError) as info:
         fairlead.make(typo)
@@ -689,10 +706,13 @@ CORNER = {"agents": [[0, 0], [2, 2]], "fair": [[0, 2]], "unfair": [[2, 0]]}
 @pytest.mark.parametrize(
     "name, kwargs, action, message",
     [
-        ("resource_collection_v0", {"layout": CORNER}, 1,
-         r"player_0's action 1 is masked now; legal actions: \[0, 2, 4\]"),
-        ("chicken_v0", {}, 2,
-         r"player_0's action 2 is out of range; valid actions are 0..1 \(Dare, Chicken\)"),
+        (
+            "resource_collection_v0",
+            {"layout": CORNER},
+            1,
+            r"player_0's action 1 is masked now; legal actions: \[0, 2, 4\]",
+        ),
+        ("chicken_v0", {}, 2, r"player_0's action 2 is out of range; valid actions are 0..1 \(Dare, Chicken\)"),
     ],
     ids=["masked", "out-of-range"],
 )
@@ -711,7 +731,6 @@ def test_illegal_action_through_public_envs(parallel, name, kwargs, action, mess
     assert aec.unwrapped.phase == "follow" and aec.unwrapped.stage == 0
 
 
-
 @pytest.mark.parametrize("bad, message", [(5, "out of range"), (2.0, "must be an integer")])
 def test_parallel_step_is_all_or_nothing(bad, message):
     """An illegal follower action applies no action of the phase; the corrected step then works."""
@@ -719,18 +738,21 @@ def test_parallel_step_is_all_or_nothing(bad, message):
     par.reset(seed=0)
     par.step({"player_0": 0, "player_1": 0, "player_2": 0})  # the leader dares
     game = par.aec_env.unwrapped
-    with pytest.raises((ValueError, TypeError), match=f"player_2's action .*{message}.*no action of this phase was applied"):
+    with pytest.raises(
+        (ValueError, TypeError), match=f"player_2's action .*{message}.*no action of this phase was applied"
+    ):
         par.step({"player_0": 0, "player_1": 1, "player_2": bad})
     assert game.phase == "follow" and game.stage == 0 and par.aec_env.agent_selection == "player_1"
     _, rewards, _, _, _ = par.step({"player_0": 0, "player_1": 1, "player_2": 1})
     assert game.last_stage.actions == {"player_0": 0, "player_1": 1, "player_2": 1}
     assert rewards == game.last_stage.rewards
 
+
 @pytest.mark.parametrize("raw", RAW_AND_WRAPPED)
 def test_step_after_end(raw):
     env = fairlead.make("chicken_v0", max_cycles=1, raw=raw)
     env.reset()
-    for agent in env.agent_iter():
+    for _agent in env.agent_iter():
         env.step(None if env.last()[2] else 0)
     assert env.agents == []
     for action in (0, None):

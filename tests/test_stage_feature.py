@@ -10,9 +10,9 @@ import inspect
 
 import numpy as np
 import pytest
+from conftest import config_id, suite_configs
 
 import fairlead
-from conftest import config_id, suite_configs
 from fairlead.envs.stackelberg import STAGE_FEATURES
 from fairlead.registry import env_module
 
@@ -47,14 +47,18 @@ def test_stage_feature_values_over_an_episode(config, stage_feature, encoding):
     """Every agent, at every turn and in the final observation, sees the feature of the stage."""
     name, kwargs = config
     max_cycles = 4
-    env = fairlead.make(name, **kwargs, max_cycles=max_cycles, stage_feature=stage_feature,
-                        obs_encoding=encoding)
+    env = fairlead.make(name, **kwargs, max_cycles=max_cycles, stage_feature=stage_feature, obs_encoding=encoding)
     reference = fairlead.make(name, **kwargs, max_cycles=max_cycles, obs_encoding=encoding)
     size = {"index": max_cycles + 1, "last": 2, "none": 1}[stage_feature]
     assert env.unwrapped.obs_nvec[STAGE] == size
     nvec = env.unwrapped.obs_nvec.tolist()
-    assert nvec[:STAGE] + nvec[STAGE + 1:] == [  # every other feature keeps its position and size
-        *reference.unwrapped.obs_nvec[:STAGE].tolist(), *reference.unwrapped.obs_nvec[STAGE + 1:].tolist()]
+    assert (
+        nvec[:STAGE] + nvec[STAGE + 1 :]
+        == [  # every other feature keeps its position and size
+            *reference.unwrapped.obs_nvec[:STAGE].tolist(),
+            *reference.unwrapped.obs_nvec[STAGE + 1 :].tolist(),
+        ]
+    )
     seen = []
     env.reset(seed=7)
     reference.reset(seed=7)
@@ -65,7 +69,7 @@ def test_stage_feature_values_over_an_episode(config, stage_feature, encoding):
             features = observed_features(env, other)
             assert features[STAGE] == expected_value(stage_feature, stage, max_cycles)
             same = observed_features(reference, other)  # only the stage feature differs from "index"
-            assert features[:STAGE] + features[STAGE + 1:] == same[:STAGE] + same[STAGE + 1:]
+            assert features[:STAGE] + features[STAGE + 1 :] == same[:STAGE] + same[STAGE + 1 :]
         seen.append(observed_features(env, agent)[STAGE])
         action = None if terminated or truncated else int(np.flatnonzero(obs["action_mask"])[-1])
         env.step(action)
@@ -90,11 +94,12 @@ def test_default_is_the_stage_index():
 
 def test_table_sizes():
     """The sizes the env cards state."""
-    sizes = {sf: int(fairlead.make("resource_collection_v0", raw=True, stage_feature=sf).obs_nvec.prod())
-             for sf in STAGE_FEATURES}
+    sizes = {
+        sf: int(fairlead.make("resource_collection_v0", raw=True, stage_feature=sf).obs_nvec.prod())
+        for sf in STAGE_FEATURES
+    }
     assert sizes == {"index": 52_800, "last": 9_600, "none": 4_800}
-    sizes = {sf: int(fairlead.make("cournot_v0", raw=True, stage_feature=sf).obs_nvec.prod())
-             for sf in STAGE_FEATURES}
+    sizes = {sf: int(fairlead.make("cournot_v0", raw=True, stage_feature=sf).obs_nvec.prod()) for sf in STAGE_FEATURES}
     assert sizes == {"index": 308, "last": 56, "none": 28}
     box = fairlead.make("resource_collection_v0", raw=True, stage_feature="last", obs_encoding="box")
     assert box.observation_space("player_0")["observation"].shape == (2 + 2 * 2 + 22,)

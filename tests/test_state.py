@@ -17,16 +17,16 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import API_TEST_WARNINGS, config_id, cournot_configs, resource_collection_configs, suite_configs
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from test_envs_api import matrix_game_configs
+from test_mediation_api import CASES, IDS, MODES, MeetEnv, make_mediated
 
 import fairlead
-from conftest import API_TEST_WARNINGS, config_id, cournot_configs, resource_collection_configs, suite_configs
 from fairlead.envs.parallel import PhaseParallelEnv
 from fairlead.envs.stackelberg import StackelbergEnv
 from fairlead.mediation.mediator import MediatedEnv
-from test_envs_api import matrix_game_configs
-from test_mediation_api import CASES, IDS, MODES, MeetEnv, make_mediated
 
 # the module, not the function of the same name that pettingzoo.test exports
 pz_state = importlib.import_module("pettingzoo.test.state_test")
@@ -38,8 +38,9 @@ CONFIGS = suite_configs()
 CONFIG_IDS = [config_id(c) for c in CONFIGS]
 # the game-specific codes at the end of the state, per env (default: none)
 GAME_STATE = {
-    "resource_collection_v0": lambda raw: list(itertools.chain(
-        *raw.positions.values(), *raw.resources["fair"], *raw.resources["unfair"])),
+    "resource_collection_v0": lambda raw: list(
+        itertools.chain(*raw.positions.values(), *raw.resources["fair"], *raw.resources["unfair"])
+    ),
 }
 
 
@@ -122,7 +123,7 @@ def check_mediated_state(env) -> np.ndarray:
         for i, player in enumerate(env.players):
             seen = decode(env.observe(player)["observation"][-width:], tail, encoding)[: len(history)]
             start = len(flag) + i * len(history)
-            assert own[start: start + len(history)].tolist() == seen.tolist()
+            assert own[start : start + len(history)].tolist() == seen.tolist()
     return state
 
 
@@ -135,7 +136,7 @@ def play(env, seed: int, check) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     env.reset(seed=seed)
     states = [check(env)]
-    for agent in env.agent_iter():
+    for _agent in env.agent_iter():
         obs, _, terminated, truncated, _ = env.last()
         where = (env.unwrapped.stage, env.unwrapped.phase)
         env.step(None if terminated or truncated else int(rng.choice(np.flatnonzero(obs["action_mask"]))))
@@ -234,11 +235,14 @@ def test_pettingzoo_state_test(config, encoding):
     pettingzoo_state_test(env, par, env.unwrapped.max_cycles + 2, every_action_legal(env.unwrapped))
 
 
-@pytest.mark.parametrize("name, configs", [
-    ("matrix_game_v0", matrix_game_configs()),
-    ("cournot_v0", cournot_configs()),
-    ("resource_collection_v0", resource_collection_configs()),
-])
+@pytest.mark.parametrize(
+    "name, configs",
+    [
+        ("matrix_game_v0", matrix_game_configs()),
+        ("cournot_v0", cournot_configs()),
+        ("resource_collection_v0", resource_collection_configs()),
+    ],
+)
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_generated_configurations(name, configs, data):
@@ -262,14 +266,18 @@ def test_mediated_state_through_episodes(config, mode, setting):
 def test_mediated_pettingzoo_state_test(config, mode, setting):
     env = make_mediated(config, mode, setting)
     unmasked_ok = mode != "vote" and every_action_legal(env.env.unwrapped)  # votes are agent indices
-    pettingzoo_state_test(env, PhaseParallelEnv(make_mediated(config, mode, setting)), 2 * env.max_cycles + 2,
-                          unmasked_ok)
+    pettingzoo_state_test(
+        env, PhaseParallelEnv(make_mediated(config, mode, setting)), 2 * env.max_cycles + 2, unmasked_ok
+    )
 
 
-@pytest.mark.parametrize("name, configs", [
-    ("cournot_v0", cournot_configs()),
-    ("resource_collection_v0", resource_collection_configs()),
-])
+@pytest.mark.parametrize(
+    "name, configs",
+    [
+        ("cournot_v0", cournot_configs()),
+        ("resource_collection_v0", resource_collection_configs()),
+    ],
+)
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_generated_configurations_mediated(name, configs, data):
@@ -297,6 +305,7 @@ def test_mediated_env_over_an_env_without_a_state_has_none():
 # ------------------------------------------------------------------ speed
 def test_stepping_never_computes_the_state(monkeypatch):
     """state() is computed on request only, so the envs' speed does not depend on it."""
+
     def refuse(self):
         raise AssertionError("state() was computed without being asked for")
 

@@ -23,11 +23,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import supersuit as ss
+from conftest import API_TEST_WARNINGS
 from gymnasium import spaces
 from pettingzoo.test import api_test, parallel_api_test, seed_test
 
 import fairlead
-from conftest import API_TEST_WARNINGS
 from fairlead.envs.parallel import PhaseParallelEnv
 from fairlead.integrations import FlatBoxParallelEnv
 from fairlead.mediation import MEDIATOR, MediatedEnv

@@ -17,12 +17,11 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support import SLOW, children, tree_digest, wait_dead
 
 from fairlead.cli import main
 from fairlead.experiments import sweep as sweeping
 from fairlead.experiments.sweep import cells, grid_items, parse_grid
-from test_cli_runs import tree_digest
-from test_run_faults import SLOW, children, started, wait_dead  # noqa: F401 (started: a fixture)
 
 TINY = ["--env", "chicken_v0", "--seeds", "2", "--episodes", "20", "--jobs", "1", "--no-progress"]
 GRID = ["--grid", "n_agents=2,3", "max_cycles=2,3"]
@@ -56,9 +55,14 @@ def no_matplotlib(monkeypatch):
 
 def same_files(a: Path, b: Path) -> bool:
     """The same files with the same bytes, but for the cells' summary.md, which name their own path without figures."""
+
     def files(folder):
-        return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*"))
-                if p.is_file() and not (p.name == "summary.md" and p.parent != folder)}
+        return {
+            p.relative_to(folder): p.read_bytes()
+            for p in sorted(folder.rglob("*"))
+            if p.is_file() and not (p.name == "summary.md" and p.parent != folder)
+        }
+
     return files(a) == files(b)
 
 
@@ -71,7 +75,8 @@ def read_csv(path: Path) -> list[dict]:
 def test_a_sweep_writes_a_run_directory_per_cell_a_csv_a_summary_and_heatmaps(swept):
     out, printed = swept
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [*CELLS, "sweep.json", "sweep.csv", "summary.md", *(HEATMAPS if PLOT else [])])
+        [*CELLS, "sweep.json", "sweep.csv", "summary.md", *(HEATMAPS if PLOT else [])]
+    )
     summary = (out / "summary.md").read_text()
     assert summary in printed
     assert summary.startswith("# fairlead sweep: chicken_v0 over n_agents x max_cycles (4 cells)")
@@ -84,25 +89,41 @@ def test_a_sweep_writes_a_run_directory_per_cell_a_csv_a_summary_and_heatmaps(sw
     assert record["methods"] == ["jamql", "fixed", "catch-up"] and record["seeds"] == [0, 1]
     for cell in CELLS:
         rows = read_csv(out / cell / "metrics.csv")
-        assert {(r["method"], r["seed"]) for r in rows} == {(m, s) for m in ("jamql", "fixed", "catch-up")
-                                                            for s in "01"}
+        assert {(r["method"], r["seed"]) for r in rows} == {
+            (m, s) for m in ("jamql", "fixed", "catch-up") for s in "01"
+        }
 
 
 def test_sweep_csv_has_one_row_per_cell_and_method_with_intervals_and_the_subjects_verdicts(swept):
     out, _ = swept
     rows = read_csv(out / "sweep.csv")
-    numbers = [f"{c}{s}" for c in ("fairness_pairwise_equality", "fair_action_rate", "total_return")
-               for s in ("", "_low", "_high")]
-    assert list(rows[0]) == ["n_agents", "max_cycles", "cell", "method", "seeds", *numbers, "fairness_margin",
-                             "best_baseline", "verdict_leaders_act_fairly", "verdict_fairer_than_fixed",
-                             "verdict_fairer_than_catch-up"]
+    numbers = [
+        f"{c}{s}"
+        for c in ("fairness_pairwise_equality", "fair_action_rate", "total_return")
+        for s in ("", "_low", "_high")
+    ]
+    assert list(rows[0]) == [
+        "n_agents",
+        "max_cycles",
+        "cell",
+        "method",
+        "seeds",
+        *numbers,
+        "fairness_margin",
+        "best_baseline",
+        "verdict_leaders_act_fairly",
+        "verdict_fairer_than_fixed",
+        "verdict_fairer_than_catch-up",
+    ]
     assert [(r["cell"], r["method"]) for r in rows] == [(c, m) for c in CELLS for m in ("jamql", "fixed", "catch-up")]
     verdicts = {"holds", "ties at the ceiling", "does not hold"}
     for row in rows:
         cell = read_csv(out / row["cell"] / "metrics.csv")
         mine = [float(r["fairness_pairwise_equality"]) for r in cell if r["method"] == row["method"]]
         assert float(row["fairness_pairwise_equality"]) == pytest.approx(sum(mine) / len(mine))
-        assert float(row["fair_action_rate_low"]) <= float(row["fair_action_rate"]) <= float(row["fair_action_rate_high"])
+        assert (
+            float(row["fair_action_rate_low"]) <= float(row["fair_action_rate"]) <= float(row["fair_action_rate_high"])
+        )
         assert row["seeds"] == "2" and row["cell"] == f"n_agents-{row['n_agents']}_max_cycles-{row['max_cycles']}"
         filled = [row[k] for k in row if k.startswith("verdict_")] + [row["best_baseline"], row["fairness_margin"]]
         if row["method"] == "jamql":
@@ -115,23 +136,43 @@ def test_sweep_csv_has_one_row_per_cell_and_method_with_intervals_and_the_subjec
 
 
 def test_with_alternating_among_the_methods_the_sweep_judges_whether_jamql_collects(tmp_path, no_matplotlib):
-    """"total return >= 0.8 x alternating's": fair, but not by collecting less (mean against mean, each cell)."""
+    """ "total return >= 0.8 x alternating's": fair, but not by collecting less (mean against mean, each cell)."""
     out = tmp_path / "sweep"
     assert sweep_cli(out, grid=["--grid", "n_agents=2,3", "max_cycles=3"], method="jamql,alternating") == 0
     rows = read_csv(out / "sweep.csv")
     assert "verdict_total_return_vs_alternating" in rows[0]
     for cell in ("n_agents-2_max_cycles-3", "n_agents-3_max_cycles-3"):
         total = {r["method"]: float(r["total_return"]) for r in rows if r["cell"] == cell}
-        verdict = next(r for r in rows if r["cell"] == cell and r["method"] == "jamql")["verdict_total_return_vs_alternating"]
+        verdict = next(r for r in rows if r["cell"] == cell and r["method"] == "jamql")[
+            "verdict_total_return_vs_alternating"
+        ]
         assert verdict == ("holds" if total["jamql"] >= 0.8 * total["alternating"] else "does not hold")
-    assert re.search(r"^\| total return >= 0.8 x alternating's \| \d of 2 \| 0 of 2 \| \d of 2 \|$",
-                     (out / "summary.md").read_text(), re.M)
+    assert re.search(
+        r"^\| total return >= 0.8 x alternating's \| \d of 2 \| 0 of 2 \| \d of 2 \|$",
+        (out / "summary.md").read_text(),
+        re.M,
+    )
 
 
 def test_a_cell_is_byte_identical_to_fairlead_train_with_its_arguments(swept, tmp_path):
     out, _ = swept
-    assert main(["train", *TINY, "--n-agents", "3", "--max-cycles", "2", "--method", "jamql,fixed,catch-up",
-                 "--out", str(tmp_path / "train")]) == 0
+    assert (
+        main(
+            [
+                "train",
+                *TINY,
+                "--n-agents",
+                "3",
+                "--max-cycles",
+                "2",
+                "--method",
+                "jamql,fixed,catch-up",
+                "--out",
+                str(tmp_path / "train"),
+            ]
+        )
+        == 0
+    )
     assert tree_digest(tmp_path / "train") == tree_digest(out / "n_agents-3_max_cycles-2")
 
 
@@ -154,15 +195,26 @@ def test_the_heatmaps_show_every_cell_and_nothing_overlaps(swept):
         data = (out / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
     rows = read_csv(out / "sweep.csv")
-    rate = [[float(r["fair_action_rate"]) for r in rows if r["method"] == "jamql" and r["n_agents"] == n]
-            for n in ("2", "3")]
+    rate = [
+        [float(r["fair_action_rate"]) for r in rows if r["method"] == "jamql" and r["n_agents"] == n]
+        for n in ("2", "3")
+    ]
     fig = heatmap_figure({"rate": rate}, ["2", "3"], ["2", "3"], "n_agents", "max_cycles", "t", "rate", "rate")
     labels = [t.get_text() for t in fig.axes[0].texts]
     assert labels == [f"{v:.2f}" for row in rate for v in row]  # the numbers, cell by cell, rows = first key
     many = {f"fairer than method-{i}": [["holds", "does not hold", None] * 4] * 6 for i in range(5)}
-    for fig in (heatmap_figure(many, list("345678"), [f"{c}, last" for c in range(12)], "n_agents",
-                               "max_cycles, stage_feature", "a long title " * 12, "verdict"),
-                heatmap_figure({"m": [[0.1, -0.2, None]]}, [""], ["a", "b", "c"], "", "k", "t", "margin", "x")):
+    for fig in (
+        heatmap_figure(
+            many,
+            list("345678"),
+            [f"{c}, last" for c in range(12)],
+            "n_agents",
+            "max_cycles, stage_feature",
+            "a long title " * 12,
+            "verdict",
+        ),
+        heatmap_figure({"m": [[0.1, -0.2, None]]}, [""], ["a", "b", "c"], "", "k", "t", "margin", "x"),
+    ):
         renderer = fig.canvas.get_renderer()
         fig.canvas.draw()
         boxes = {f"panel {i}": ax.get_tightbbox(renderer) for i, ax in enumerate(fig.axes) if ax.get_visible()}
@@ -185,7 +237,7 @@ def test_a_sweep_grows_by_methods_and_seeds_and_resumes_with_its_recorded_option
     assert {p: p.stat().st_mtime_ns for p in first} == first  # trained once
     assert json.loads((out / "sweep.json").read_text())["methods"] == ["fixed", "jamql"]
     assert {r["method"] for r in read_csv(out / "sweep.csv")} == {"fixed", "jamql"}
-    assert "Figures: `pip install \"fairlead[plot]\"`" in (out / "summary.md").read_text()
+    assert 'Figures: `pip install "fairlead[plot]"`' in (out / "summary.md").read_text()
     assert not list(out.glob("*.png"))
     done = {p: p.stat().st_mtime_ns for p in out.rglob("result.json")}
     assert len(done) == 2 * 2 * 2
@@ -204,38 +256,61 @@ def test_another_grid_env_or_budget_into_a_sweep_is_refused_and_changes_nothing(
     capsys.readouterr()
     for other, message in [
         (["--grid", "max_cycles=2,4"], "grid.max_cycles (--grid): recorded 'max_cycles=2,3', asked 'max_cycles=2,4'"),
-        (["--grid", "max_cycles=2,3", "n_agents=2"], "grid (--grid): recorded ['max_cycles'], asked ['max_cycles', "
-                                                    "'n_agents']"),
-        (["--grid", "max_cycles=2,3", "--episodes", "30"], "training.episodes (--episodes or --config): recorded 20, "
-                                                          "asked 30"),
-        (["--grid", "max_cycles=2,3", "--env", "stag_hunt_v0"], "env (--env): recorded 'chicken_v0', asked "
-                                                                "'stag_hunt_v0'"),
+        (
+            ["--grid", "max_cycles=2,3", "n_agents=2"],
+            "grid (--grid): recorded ['max_cycles'], asked ['max_cycles', 'n_agents']",
+        ),
+        (
+            ["--grid", "max_cycles=2,3", "--episodes", "30"],
+            "training.episodes (--episodes or --config): recorded 20, asked 30",
+        ),
+        (
+            ["--grid", "max_cycles=2,3", "--env", "stag_hunt_v0"],
+            "env (--env): recorded 'chicken_v0', asked 'stag_hunt_v0'",
+        ),
     ]:
         assert main(["sweep", *TINY, "--method", "fixed", "--out", str(out), *other]) == 2
         err = capsys.readouterr().err
         assert f"{out} holds a sweep with other settings" in err and message in err, err
     assert tree_digest(out) == before
-    summary = sweeping.sweep(tmp_path / "api", env="chicken_v0", grid={"max_cycles": [2, 3]}, methods="fixed",
-                             seeds=2, episodes=20, jobs=1, progress=False)  # the Python API: the CLI's files
+    summary = sweeping.sweep(
+        tmp_path / "api",
+        env="chicken_v0",
+        grid={"max_cycles": [2, 3]},
+        methods="fixed",
+        seeds=2,
+        episodes=20,
+        jobs=1,
+        progress=False,
+    )  # the Python API: the CLI's files
     assert summary == (out / "summary.md").read_text() and same_files(out, tmp_path / "api")
 
 
 # ------------------------------------------------------------------------------------------- bad input
-@pytest.mark.parametrize("grid, message", [
-    (["n_agents"], "--grid item 'n_agents' has no '=': give KEY=VALUE,VALUE,..., e.g. n_agents=3,4,5"),
-    (["n_agents="], "--grid n_agents: an empty value"),
-    (["n_agents=2,,3"], "--grid n_agents: an empty value"),
-    (["n_agents=2", "n_agents=3"], "--grid gives n_agents twice"),
-    (["n_agents=2,02"], "--grid n_agents: 2, 2 would be one cell"),
-    (["stage_feature=last,LAST"], "--grid stage_feature: last, LAST would be one cell (the same value, or values "
-                                  "that differ only in letter case)"),
-    (["stage_feature=a/b"], "--grid stage_feature: 'a/b' would not make a portable directory name"),
-    (["2n=3"], "--grid item '2n=3': '2n' is not an argument name"),
-    (["grid_size=[3,x]"], "--grid grid_size: '[3,x]' is not a list of numbers such as [3,3]"),
-    (["n_agent=2,3"], "--grid: environment chicken_v0 has no argument 'n_agent' (did you mean 'n_agents'?); "
-                      "valid arguments: n_agents, max_cycles, stage_feature, obs_encoding, leader, render_mode"),
-    (["n_agents=1,2"], "--grid cell n_agents-1: "),
-])
+@pytest.mark.parametrize(
+    "grid, message",
+    [
+        (["n_agents"], "--grid item 'n_agents' has no '=': give KEY=VALUE,VALUE,..., e.g. n_agents=3,4,5"),
+        (["n_agents="], "--grid n_agents: an empty value"),
+        (["n_agents=2,,3"], "--grid n_agents: an empty value"),
+        (["n_agents=2", "n_agents=3"], "--grid gives n_agents twice"),
+        (["n_agents=2,02"], "--grid n_agents: 2, 2 would be one cell"),
+        (
+            ["stage_feature=last,LAST"],
+            "--grid stage_feature: last, LAST would be one cell (the same value, or values "
+            "that differ only in letter case)",
+        ),
+        (["stage_feature=a/b"], "--grid stage_feature: 'a/b' would not make a portable directory name"),
+        (["2n=3"], "--grid item '2n=3': '2n' is not an argument name"),
+        (["grid_size=[3,x]"], "--grid grid_size: '[3,x]' is not a list of numbers such as [3,3]"),
+        (
+            ["n_agent=2,3"],
+            "--grid: environment chicken_v0 has no argument 'n_agent' (did you mean 'n_agents'?); "
+            "valid arguments: n_agents, max_cycles, stage_feature, obs_encoding, leader, render_mode",
+        ),
+        (["n_agents=1,2"], "--grid cell n_agents-1: "),
+    ],
+)
 def test_a_bad_grid_is_named_before_anything_is_written(tmp_path, capsys, grid, message):
     out = tmp_path / "sweep"
     assert sweep_cli(out, grid=["--grid", *grid]) == 2
@@ -264,11 +339,18 @@ def test_a_bad_out_or_a_missing_option_is_refused_and_left_untouched(tmp_path, c
 # ------------------------------------------------------------------------------------------- the grid parser
 KEYS = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,12}", fullmatch=True)
 WORDS = st.from_regex(r"[A-Za-z][A-Za-z0-9.+-]{0,8}", fullmatch=True)
-VALUES = st.one_of(st.integers(-10**6, 10**6), st.floats(allow_nan=False, allow_infinity=False), WORDS,
-                   st.lists(st.one_of(st.integers(0, 99), st.floats(0, 99)), min_size=1, max_size=3).map(tuple))
-GRIDS = st.dictionaries(KEYS, st.lists(VALUES, min_size=1, max_size=3,
-                                       unique_by=lambda v: sweeping._token(v).lower()).map(tuple),
-                        min_size=1, max_size=3)
+VALUES = st.one_of(
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=False, allow_infinity=False),
+    WORDS,
+    st.lists(st.one_of(st.integers(0, 99), st.floats(0, 99)), min_size=1, max_size=3).map(tuple),
+)
+GRIDS = st.dictionaries(
+    KEYS,
+    st.lists(VALUES, min_size=1, max_size=3, unique_by=lambda v: sweeping._token(v).lower()).map(tuple),
+    min_size=1,
+    max_size=3,
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -293,7 +375,8 @@ def test_any_other_grid_is_parsed_and_round_trips_or_raises_a_value_error(items)
 
 # ------------------------------------------------------------------------------------------- shards, Ctrl-C
 def test_shards_train_their_cells_into_one_directory_and_the_whole_command_then_writes_the_reports(
-        tmp_path, no_matplotlib, capsys):
+    tmp_path, no_matplotlib, capsys
+):
     out, whole = tmp_path / "sharded", tmp_path / "whole"
     assert sweep_cli(out, "--shard", "1/3") == 0
     assert "shard 1/3: trained the cells n_agents-2_max_cycles-3" in capsys.readouterr().out
@@ -312,11 +395,32 @@ def test_shards_train_their_cells_into_one_directory_and_the_whole_command_then_
 def test_ctrl_c_stops_the_sweep_and_the_recorded_command_completes_it_identically(tmp_path, started):
     config = tmp_path / "often.toml"
     config.write_text("[training]\ncheckpoint_every = 10\nlog_every = 20\n")
-    args = ["sweep", "--env", "chicken_v0", "--grid", "max_cycles=2,3", "--method", "fixed", "--seeds", "1",
-            "--episodes", "80", "--config", str(config), "--jobs", "2", "--no-progress"]
+    args = [
+        "sweep",
+        "--env",
+        "chicken_v0",
+        "--grid",
+        "max_cycles=2,3",
+        "--method",
+        "fixed",
+        "--seeds",
+        "1",
+        "--episodes",
+        "80",
+        "--config",
+        str(config),
+        "--jobs",
+        "2",
+        "--no-progress",
+    ]
     out = tmp_path / "cut"
-    proc = subprocess.Popen([sys.executable, "-c", SLOW, *args, "--engine", "reference", "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SLOW, *args, "--engine", "reference", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     started.append(proc.pid)
     deadline = time.monotonic() + 60
     while len(list(out.rglob("checkpoint.npz"))) < 2:
@@ -341,8 +445,23 @@ def test_the_benchmark_times_its_sweep_and_prints_its_claims(monkeypatch, capsys
     spec = importlib.util.spec_from_file_location("bench_sweep", path)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    monkeypatch.setattr(bench, "SWEEP", ["--env", "chicken_v0", "--grid", "max_cycles=2", "--method", "fixed",
-                                         "--seeds", "1", "--episodes", "5", "--no-progress"])
+    monkeypatch.setattr(
+        bench,
+        "SWEEP",
+        [
+            "--env",
+            "chicken_v0",
+            "--grid",
+            "max_cycles=2",
+            "--method",
+            "fixed",
+            "--seeds",
+            "1",
+            "--episodes",
+            "5",
+            "--no-progress",
+        ],
+    )
     assert bench.main(["--jobs", "1"]) == 0
     printed = capsys.readouterr().out
     assert re.search(r"warm numba cache: \d+\.\d s \(runs: \d+\.\d s\)   target <= 120 s: met", printed), printed

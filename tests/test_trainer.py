@@ -4,17 +4,24 @@ import csv
 
 import numpy as np
 import pytest
+from conftest import config_id, suite_configs
 
 import fairlead
-from conftest import config_id, suite_configs
 from fairlead.envs.matrix import MatrixGameEnv
+from fairlead.envs.resource_collection_v0 import scripted_total_return
 from fairlead.experiments.report import mean_ci
 from fairlead.experiments.runs import RunSpec, run
-from fairlead.envs.resource_collection_v0 import scripted_total_return
 from fairlead.registry import env_module, make, resolve
 from fairlead.solver import stackelberg_outcome
-from fairlead.trainers.config import (HyperParams, Method, TrainingConfig, get_method, load_hyperparams, load_methods,
-                                      method_names)
+from fairlead.trainers.config import (
+    HyperParams,
+    Method,
+    TrainingConfig,
+    get_method,
+    load_hyperparams,
+    load_methods,
+    method_names,
+)
 from fairlead.trainers.evaluation import HEADLINE, summarise
 from fairlead.trainers.jamql import MEDIATOR, Trainer
 from fairlead.trainers.qlearning import QConfig
@@ -36,10 +43,15 @@ def trained(env, method, seed, episodes=600, **env_kwargs):
 # matrix_game_v0's payoff for the convergence test: a 3-action bimatrix where committing pays.
 # player_0 leading commits to action 0 (answered by 0: rewards 3, 2), an action it never plays
 # in the simultaneous game (its action 1 strictly dominates it); player_1 leading commits to 2.
-COMMITMENT = [[[3, 1, 0], [4, 2, 1], [0, 0, 2]],  # player_0's reward for (a_0, a_1)
-              [[2, 0, 1], [0, 2, 1], [1, 0, 3]]]  # player_1's reward
-MATRIX_GAMES = [(name, {"payoff": COMMITMENT} if name == "matrix_game_v0" else {})
-                for name in fairlead.list_envs() if issubclass(env_module(name).raw_env, MatrixGameEnv)]
+COMMITMENT = [
+    [[3, 1, 0], [4, 2, 1], [0, 0, 2]],  # player_0's reward for (a_0, a_1)
+    [[2, 0, 1], [0, 2, 1], [1, 0, 3]],
+]  # player_1's reward
+MATRIX_GAMES = [
+    (name, {"payoff": COMMITMENT} if name == "matrix_game_v0" else {})
+    for name in fairlead.list_envs()
+    if issubclass(env_module(name).raw_env, MatrixGameEnv)
+]
 
 
 def unique_outcome(payoffs, leader):
@@ -67,11 +79,14 @@ def test_the_convergence_test_covers_every_two_player_matrix_game():
 # The convergence budget: the shipped defaults (trainers/defaults.toml).
 DEFAULT_BUDGET = HyperParams()
 # Every player leads in the bimatrix games; in a symmetric game player_1 leading is the mirror image.
-LEADS = [(name, kwargs, leader) for name, kwargs in MATRIX_GAMES
-         for leader in ((0, 1) if fairlead.make(name, raw=True, **kwargs).bimatrix else (0,))]
+LEADS = [
+    (name, kwargs, leader)
+    for name, kwargs in MATRIX_GAMES
+    for leader in ((0, 1) if fairlead.make(name, raw=True, **kwargs).bimatrix else (0,))
+]
 
 
-@pytest.mark.parametrize("env, env_kwargs, leader", LEADS, ids=[f"{n}-leader{l}" for n, _, l in LEADS])
+@pytest.mark.parametrize("env, env_kwargs, leader", LEADS, ids=[f"{n}-leader{lead}" for n, _, lead in LEADS])
 @pytest.mark.parametrize("seed", [0, 1, 2, *(pytest.param(s, marks=pytest.mark.slow) for s in range(3, 10))])
 def test_fixed_leader_learners_reach_the_subgame_perfect_outcome(env, env_kwargs, leader, seed):
     """Budget: DEFAULT_BUDGET (the shipped training episodes) on a 3-stage game; in every greedy stage the leader's
@@ -131,8 +146,11 @@ def test_each_ablation_removes_exactly_one_mechanism(ablation):
     allowed = set(MECHANISMS[mechanism]) | ({"history"} if mechanism == "selection" else set())
     # (only a learned mediator reads its `history`: a rotation has no use for it)
     assert changed_fields(jamql, other) and changed_fields(jamql, other) <= allowed
-    off = {"selection": other.selector == "round_robin", "history": not other.history and not other.agent_history,
-           "endgame": other.transfer == 0.0}
+    off = {
+        "selection": other.selector == "round_robin",
+        "history": not other.history and not other.agent_history,
+        "endgame": other.transfer == 0.0,
+    }
     assert off[mechanism]
 
 
@@ -174,8 +192,11 @@ def test_action_transfer_charges_the_advantage_taken_in_unfair_leads():
 
 
 def test_scalar_variant_keeps_the_return_based_transfer():
-    moved = [r for r in trained("chicken_v0", "jamql-scalar", seed=0, episodes=20).evaluate(2)
-             if not np.allclose(r.returns, r.returns.mean())]
+    moved = [
+        r
+        for r in trained("chicken_v0", "jamql-scalar", seed=0, episodes=20).evaluate(2)
+        if not np.allclose(r.returns, r.returns.mean())
+    ]
     assert moved, "need an unequal episode to see the transfer"
     for r in moved:
         assert r.returns_after_transfer.sum() == pytest.approx(r.returns.sum())
@@ -264,8 +285,9 @@ def test_selection_switch_decides_who_chooses_the_leader(method):
     if spec.vector_mediator:
         assert trainer.mediator.values.any()  # it learned
         for result in trainer.evaluate(3):
-            assert list(result.leaders) == [vector_choice(trainer.mediator, t, result.stages[:t], trainer.players)
-                                            for t in range(stages)]
+            assert list(result.leaders) == [
+                vector_choice(trainer.mediator, t, result.stages[:t], trainer.players) for t in range(stages)
+            ]
 
 
 def documented_mediator_state(past, players, tolerance):
@@ -298,7 +320,8 @@ def test_history_switch_sets_what_the_mediator_sees():
         seen_off.clear()
         result = with_history.train_episode()
         assert [s for _, s, _ in seen_on] == [
-            documented_mediator_state(result.stages[:t], with_history.players, tolerance) for t in range(stages)]
+            documented_mediator_state(result.stages[:t], with_history.players, tolerance) for t in range(stages)
+        ]
         features.update((i, value) for _, s, _ in seen_on for i, value in enumerate(s[1:]))
         without.train_episode()
         assert [s for _, s, _ in seen_off] == [(t,) for t in range(stages)]
@@ -363,7 +386,8 @@ def test_at_the_default_budget_catch_up_and_jamql_are_clearly_fairer_than_a_fixe
     for method in ("catch-up", "jamql"):
         mean, half = ci[method]
         assert mean - half > fixed_mean + fixed_half, (
-            f"{method} {mean:.3f} ± {half:.3f}, fixed {fixed_mean:.3f} ± {fixed_half:.3f}")
+            f"{method} {mean:.3f} ± {half:.3f}, fixed {fixed_mean:.3f} ± {fixed_half:.3f}"
+        )
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -374,8 +398,9 @@ def test_the_action_transfer_makes_a_fixed_leader_learn_to_act_fairly(seed):
     jamql = get_method("jamql")
     methods = {
         "selfish": Method("fixed", "fixed", agent_history=jamql.agent_history),
-        "charged": Method("fixed+transfer", "fixed", agent_history=jamql.agent_history, transfer=jamql.transfer,
-                          settle=jamql.settle),
+        "charged": Method(
+            "fixed+transfer", "fixed", agent_history=jamql.agent_history, transfer=jamql.transfer, settle=jamql.settle
+        ),
     }
     fair = {}
     for name, method in methods.items():
@@ -391,8 +416,12 @@ def test_the_action_transfer_makes_a_fixed_leader_learn_to_act_fairly(seed):
 def scenario_run(scenario, methods, out, seeds=20):
     """Train ``methods`` on ``scenario`` with its own hyper-parameters (2 workers); ``ci(method, column)``."""
     env, env_kwargs = resolve(scenario)
-    run(RunSpec(env, env_kwargs, methods, tuple(range(seeds)), load_hyperparams(scenario=scenario)),
-        out, jobs=2, progress=False)
+    run(
+        RunSpec(env, env_kwargs, methods, tuple(range(seeds)), load_hyperparams(scenario=scenario)),
+        out,
+        jobs=2,
+        progress=False,
+    )
     with open(out / "metrics.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     return lambda method, column: mean_ci([float(r[column]) for r in rows if r["method"] == method])
@@ -412,8 +441,7 @@ def test_chicken_4p_jamql_is_fairer_than_every_rule_and_its_leaders_act_fairly(t
     of alternating and catch-up still overlap JAM-QL's): JAM-QL's 95% interval of fairness lies above
     alternating, catch-up, vote and fixed; its leaders act fairly (also in the last stage), while without
     the end-game transfer they grab in the last stage. About 4 minutes on 2 cores."""
-    ci = scenario_run("chicken-4p", ("jamql", "jamql-no-endgame", "alternating", "catch-up", "vote", "fixed"),
-                      tmp_path)
+    ci = scenario_run("chicken-4p", ("jamql", "jamql-no-endgame", "alternating", "catch-up", "vote", "fixed"), tmp_path)
     assert_jamql_fairer(ci, ("alternating", "catch-up", "vote", "fixed"))
     assert ci("jamql", "fair_action_rate")[0] >= 0.9  # issue 10's targets: >= 0.9, a fixed leader <= 0.1
     assert ci("fixed", "fair_action_rate")[0] <= 0.1

@@ -13,7 +13,7 @@ from fairlead.cli import main
 
 SMALL = ["--env", "chicken_v0", "--max-cycles", "3", "--episodes", "30", "--seeds", "2", "--no-progress"]
 # fails in select() the way the file `fail` beside it says, while that file exists
-BAD = '''
+BAD = """
 import os
 from pathlib import Path
 
@@ -44,17 +44,22 @@ class Bad(Selector):
         if mode == "os_exit":
             os._exit(3)
         return min(view.agents, key=view.leaders.count)
-'''
-GOOD = '''
+"""
+GOOD = """
 from fairlead.mediation import Selector
 
 
 class Bad(Selector):
     def select(self, view):
         return min(view.agents, key=view.leaders.count)
-'''
-MODES = {"exit0": "SystemExit", "runtime": "RuntimeError: boom", "zero": "ZeroDivisionError: integer division",
-         "unpicklable": "Local: cannot pickle me", "os_exit": "exited with status 3"}
+"""
+MODES = {
+    "exit0": "SystemExit",
+    "runtime": "RuntimeError: boom",
+    "zero": "ZeroDivisionError: integer division",
+    "unpicklable": "Local: cannot pickle me",
+    "os_exit": "exited with status 3",
+}
 
 
 @pytest.fixture
@@ -67,7 +72,7 @@ def plugin(tmp_path):
 
 
 def one_clear_line(err: str) -> str:
-    assert "Traceback" not in err and "File \"" not in err
+    assert "Traceback" not in err and 'File "' not in err
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1, err
     assert lines[0].startswith("fairlead: error: ")
@@ -83,7 +88,7 @@ def test_a_failing_selector_ends_train_with_one_message_and_the_run_resumes(tmp_
     line = one_clear_line(capsys.readouterr().err)
     assert status not in (0, None)
     assert "method badsel, seed " in line and MODES[mode] in line
-    assert ("seed 0" in line or "seed 1" in line)
+    assert "seed 0" in line or "seed 1" in line
     if mode == "os_exit":
         assert "os._exit" in line
     else:
@@ -105,17 +110,36 @@ def test_after_fixing_the_plugin_the_run_is_refused_clearly_and_a_new_out_works(
     line = one_clear_line(capsys.readouterr().err)
     assert f"method 'badsel' changed: the selector's source file {plugin / 'sel_plugin.py'}" in line
     assert "train into a new --out" in line
-    assert main(["train", *SMALL, "--jobs", "1", "--method", str(plugin / "badsel.toml"),
-                 "--out", str(tmp_path / "fixed")]) == 0
+    assert (
+        main(
+            ["train", *SMALL, "--jobs", "1", "--method", str(plugin / "badsel.toml"), "--out", str(tmp_path / "fixed")]
+        )
+        == 0
+    )
 
 
-@pytest.mark.parametrize("raised, shown", [("SystemExit(0)", "SystemExit"), ("ZeroDivisionError('zero')",
-                                                                              "ZeroDivisionError: zero")])
+@pytest.mark.parametrize(
+    "raised, shown", [("SystemExit(0)", "SystemExit"), ("ZeroDivisionError('zero')", "ZeroDivisionError: zero")]
+)
 def test_a_policy_that_exits_ends_evaluate_with_one_message(tmp_path, capsys, raised, shown):
     (tmp_path / "pol_plugin.py").write_text(f"def quitter(agent, observation):\n    raise {raised}\n")
-    status = main(["evaluate", "--env", "chicken_v0", "--max-cycles", "3", "--policy",
-                   f"{tmp_path / 'pol_plugin.py'}:quitter", "--selector", "catch_up", "--seeds", "1",
-                   "--out", str(tmp_path / "out")])
+    status = main(
+        [
+            "evaluate",
+            "--env",
+            "chicken_v0",
+            "--max-cycles",
+            "3",
+            "--policy",
+            f"{tmp_path / 'pol_plugin.py'}:quitter",
+            "--selector",
+            "catch_up",
+            "--seeds",
+            "1",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     line = one_clear_line(capsys.readouterr().err)
     assert status not in (0, None)
     assert "policy quitter, seed 0: the policy " in line and f"{tmp_path / 'pol_plugin.py'}, line 2" in line
@@ -125,7 +149,7 @@ def test_a_policy_that_exits_ends_evaluate_with_one_message(tmp_path, capsys, ra
 
 # A selector that hangs (a loop that never returns) while the file `hang` beside it exists, after saying so in
 # `hanging`; run by a CLI whose grace period the first argument sets (Ctrl-C acts as in a terminal).
-HANGS = '''
+HANGS = """
 from pathlib import Path
 
 from fairlead.mediation import Selector
@@ -138,7 +162,7 @@ class Hangs(Selector):
         while (HERE / "hang").exists():
             (HERE / "hanging").touch()
         return min(view.agents, key=view.leaders.count)
-'''
+"""
 CLI = """import signal, sys
 signal.signal(signal.SIGINT, signal.default_int_handler)
 from fairlead.experiments import runs
@@ -162,8 +186,9 @@ def test_a_hanging_selector_is_stopped_in_bounded_time_and_the_run_resumes(tmp_p
     (folder / "hang").touch()
     out = tmp_path / "run"
     train = ["train", *SMALL, "--jobs", "2", "--method", f"{folder / 'hangs.toml'},catch-up", "--out", str(out)]
-    proc = subprocess.Popen([sys.executable, "-c", CLI, str(grace), *train], stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CLI, str(grace), *train], stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + 60
         while not (folder / "hanging").exists():

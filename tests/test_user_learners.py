@@ -18,8 +18,9 @@ from fairlead.trainers.jamql import Trainer
 from fairlead.trainers.qlearning import TabularQLearner
 
 ENV, ENV_KWARGS = "chicken_v0", {"max_cycles": 3}
-HP = HyperParams(training=TrainingConfig(episodes=40, eval_episodes=5, log_every=10, curve_episodes=2,
-                                         checkpoint_every=10))
+HP = HyperParams(
+    training=TrainingConfig(episodes=40, eval_episodes=5, log_every=10, curve_episodes=2, checkpoint_every=10)
+)
 BOLTZMANN = '''
 import functools
 
@@ -86,8 +87,9 @@ def user(tmp_path):
     folder = tmp_path / "mine"
     folder.mkdir()
     (folder / "learners.py").write_text(BOLTZMANN)
-    (folder / "boltzmann.toml").write_text(METHOD.format(selector="round_robin")
-                                           + 'learner = "learners.py:boltzmann"\n')
+    (folder / "boltzmann.toml").write_text(
+        METHOD.format(selector="round_robin") + 'learner = "learners.py:boltzmann"\n'
+    )
     (folder / "tabular.toml").write_text(METHOD.format(selector="round_robin"))
     return folder
 
@@ -119,7 +121,7 @@ def test_a_user_learner_trains_the_players_instead_of_the_tabular_one(user):
     assert "learner" not in get_method(user / "tabular.toml").record()
     mine, builtin = trained(user / "boltzmann.toml"), trained(user / "tabular.toml")
     assert all(type(learner).__name__ == "Boltzmann" for learner in mine.learners.values())
-    assert mine.learners["player_0"].temperature == max(0.05, 2.0 * 0.9 ** 39)  # its own schedule ran
+    assert mine.learners["player_0"].temperature == max(0.05, 2.0 * 0.9**39)  # its own schedule ran
     assert sum(mine.learners["player_0"].visits.values()) > 0
     assert q_tables(mine) != q_tables(builtin)  # softmax exploration visits other states and actions
     again = trained(user / "boltzmann.toml")  # it draws only from the trainer's generators: reproducible
@@ -128,8 +130,9 @@ def test_a_user_learner_trains_the_players_instead_of_the_tabular_one(user):
 
 
 def test_the_explicit_built_in_factory_gives_the_default_q_tables(user):
-    (user / "explicit.toml").write_text(METHOD.format(selector="round_robin")
-                                        + 'learner = "fairlead.trainers.qlearning:TabularQLearner"\n')
+    (user / "explicit.toml").write_text(
+        METHOD.format(selector="round_robin") + 'learner = "fairlead.trainers.qlearning:TabularQLearner"\n'
+    )
     explicit = get_method(user / "explicit.toml")
     assert explicit.source["learner"] == "fairlead.trainers.qlearning:TabularQLearner"
     assert explicit.source["learner_file"].endswith("fairlead/trainers/qlearning.py")
@@ -161,8 +164,9 @@ def test_a_run_with_a_user_learner_checkpoints_its_state_and_resumes_byte_identi
         if path.is_file() and path.suffix != ".npz":  # a checkpoint's zip entries carry their time of writing
             assert (tmp_path / "cut" / path.relative_to(tmp_path / "whole")).read_bytes() == path.read_bytes(), path
     for seed in spec.seeds:
-        whole, cut = (checkpoint_state(tmp_path / d / "boltzmann" / f"seed_{seed}" / "checkpoint.npz")
-                      for d in ("whole", "cut"))
+        whole, cut = (
+            checkpoint_state(tmp_path / d / "boltzmann" / f"seed_{seed}" / "checkpoint.npz") for d in ("whole", "cut")
+        )
         restored = Trainer(ENV, ENV_KWARGS, spec.definitions["boltzmann"], HP, seed)
         restored.load_state_dict(whole)  # the checkpoint restores the user learners' every field
         assert restored.learners["player_1"].visits == whole["learners"]["player_1"]["schedule"]["visits"] != {}
@@ -173,8 +177,13 @@ def test_a_run_with_a_user_learner_checkpoints_its_state_and_resumes_byte_identi
 
 def test_a_changed_learner_file_is_another_run(tmp_path, user, capsys):
     out = tmp_path / "run"
-    spec = RunSpec(ENV, ENV_KWARGS, (str(user / "boltzmann.toml"),), (0,),
-                   HyperParams(training=TrainingConfig(episodes=5, eval_episodes=2, log_every=5, curve_episodes=1)))
+    spec = RunSpec(
+        ENV,
+        ENV_KWARGS,
+        (str(user / "boltzmann.toml"),),
+        (0,),
+        HyperParams(training=TrainingConfig(episodes=5, eval_episodes=2, log_every=5, curve_episodes=1)),
+    )
     run(spec, out, jobs=1, progress=False)
     recorded = json.loads((out / "run.json").read_text())["methods"]["boltzmann"]
     assert recorded["learner"] == "learners.py:boltzmann"
@@ -192,35 +201,53 @@ def test_a_changed_learner_file_is_another_run(tmp_path, user, capsys):
 
 BAD = {
     "gone": ('learner = "gone.py:make"', "cannot import learner '{user}/gone.py:make': FileNotFoundError"),
-    "no module": ('learner = "no_such_module_xyz:make"',
-                  "cannot import learner 'no_such_module_xyz:make': ModuleNotFoundError: No module named "
-                  "'no_such_module_xyz'"),
+    "no module": (
+        'learner = "no_such_module_xyz:make"',
+        "cannot import learner 'no_such_module_xyz:make': ModuleNotFoundError: No module named 'no_such_module_xyz'",
+    ),
     "no attribute": ('learner = "learners.py:bolzmann"', "{user}/learners.py has no attribute 'bolzmann'"),
-    "no colon": ('learner = "boltzman"', "unknown learner 'boltzman'; valid learners: the entry points of "
-                                         "fairlead.learners (none installed); or a factory of yours, as "
-                                         '"module:factory" or "file.py:factory" (relative to the method file)'),
+    "no colon": (
+        'learner = "boltzman"',
+        "unknown learner 'boltzman'; valid learners: the entry points of "
+        "fairlead.learners (none installed); or a factory of yours, as "
+        '"module:factory" or "file.py:factory" (relative to the method file)',
+    ),
     "empty": ('learner = ""', "'learner' must be a non-empty string, got ''"),
     "not a string": ("learner = 3", "'learner' must be a non-empty string, got 3"),
-    "not callable": ('learner = "bad.py:X"', "learner '{user}/bad.py:X' is not callable but 3; the learner protocol "
-                                             "is factory(num_actions, config, rng)"),
-    "no update": ('learner = "bad.py:NoUpdate"', "built NoUpdate(), which does not define update, load_state_dict; "
-                                                 "the learner protocol is"),
-    "factory raises": ('learner = "bad.py:raises"', "learner '{user}/bad.py:raises' fails when built as factory(2, "
-                                                    "QConfig(), rng): RuntimeError: needs a GPU; the learner protocol"),
-    "a set": ('learner = "bad.py:with_a_set"', "learner '{user}/bad.py:with_a_set' cannot be checkpointed: its "
-                                               "state_dict()['seen'] is of type set: a value must be a numpy array "
-                                               "or JSON"),
-    "a tuple deep down": ('learner = "bad.py:with_a_tuple"',
-                          "its state_dict()['meta']['pairs'][1] is of type tuple (use a list)"),
+    "not callable": (
+        'learner = "bad.py:X"',
+        "learner '{user}/bad.py:X' is not callable but 3; the learner protocol is factory(num_actions, config, rng)",
+    ),
+    "no update": (
+        'learner = "bad.py:NoUpdate"',
+        "built NoUpdate(), which does not define update, load_state_dict; the learner protocol is",
+    ),
+    "factory raises": (
+        'learner = "bad.py:raises"',
+        "learner '{user}/bad.py:raises' fails when built as factory(2, "
+        "QConfig(), rng): RuntimeError: needs a GPU; the learner protocol",
+    ),
+    "a set": (
+        'learner = "bad.py:with_a_set"',
+        "learner '{user}/bad.py:with_a_set' cannot be checkpointed: its "
+        "state_dict()['seen'] is of type set: a value must be a numpy array "
+        "or JSON",
+    ),
+    "a tuple deep down": (
+        'learner = "bad.py:with_a_tuple"',
+        "its state_dict()['meta']['pairs'][1] is of type tuple (use a list)",
+    ),
     "an int key": ('learner = "bad.py:with_an_int_key"', "its state_dict()['counts'] has a key 1 that is not a string"),
     "object array": ('learner = "bad.py:with_objects"', "its state_dict()['q'] is a numpy array of dtype object"),
-    "reserved key": ('learner = "bad.py:with_index"', "state_dict() has the key 'index'; keys must be strings other "
-                                                      "than 'index'"),
+    "reserved key": (
+        'learner = "bad.py:with_index"',
+        "state_dict() has the key 'index'; keys must be strings other than 'index'",
+    ),
     "not a dict": ('learner = "bad.py:with_a_list"', "its state_dict() returned a list, not a dict"),
     "state raises": ('learner = "bad.py:state_raises"', "fails in state_dict(): KeyError"),
     "load fails": ('learner = "bad.py:load_fails"', "fails to load its own state_dict(): ValueError: wrong size"),
 }
-BAD_LEARNERS = '''
+BAD_LEARNERS = """
 import numpy as np
 
 from learners import Boltzmann
@@ -266,7 +293,7 @@ def load_fails(*args):
     def load_state_dict(self, state):
         raise ValueError("wrong size")
     return type("F", (WithState,), {"load_state_dict": load_state_dict})(*args)
-'''
+"""
 
 
 @pytest.mark.parametrize("line, message", list(BAD.values()), ids=list(BAD))
@@ -282,24 +309,49 @@ def test_a_bad_user_learner_is_refused_with_the_method_file_path(tmp_path, user,
 
 def test_a_bad_learner_stops_the_cli_before_anything_is_written(tmp_path, user, capsys):
     (user / "m.toml").write_text(METHOD.format(selector="round_robin") + 'learner = "learners.py:Nope"\n')
-    assert main(["train", "--env", ENV, "--method", str(user / "m.toml"), "--seeds", "1", "--episodes", "5",
-                 "--out", str(tmp_path / "run"), "--no-progress"]) == 2
-    assert (f"method file {user / 'm.toml'}: cannot import learner '{user / 'learners.py'}:Nope': AttributeError: "
-            f"{user / 'learners.py'} has no attribute 'Nope'") in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "train",
+                "--env",
+                ENV,
+                "--method",
+                str(user / "m.toml"),
+                "--seeds",
+                "1",
+                "--episodes",
+                "5",
+                "--out",
+                str(tmp_path / "run"),
+                "--no-progress",
+            ]
+        )
+        == 2
+    )
+    assert (
+        f"method file {user / 'm.toml'}: cannot import learner '{user / 'learners.py'}:Nope': AttributeError: "
+        f"{user / 'learners.py'} has no attribute 'Nope'"
+    ) in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
 
 
 def test_a_state_that_turns_unsaveable_in_training_is_refused_by_the_checkpoint(tmp_path, user):
-    (user / "later.py").write_text(BOLTZMANN + '''
+    (user / "later.py").write_text(
+        BOLTZMANN
+        + """
 
 class Later(Boltzmann):
     def state_dict(self):
         return {**super().state_dict(), "last": (1, 2)} if self.q else super().state_dict()
-''')
+"""
+    )
     (user / "later.toml").write_text(METHOD.format(selector="round_robin") + 'learner = "later.py:Later"\n')
     trainer = trained(user / "later.toml", episodes=1)  # fine at load time (empty table), not once it learned
-    with pytest.raises(ValueError, match=r"cannot checkpoint the learner of player_0 in .*c\.npz: its "
-                                         r"state_dict\(\)\['last'\] is of type tuple \(use a list\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"cannot checkpoint the learner of player_0 in .*c\.npz: its "
+        r"state_dict\(\)\['last'\] is of type tuple \(use a list\)",
+    ):
         save_checkpoint(tmp_path / "c.npz", "abc", trainer.state_dict(), [])
     assert not (tmp_path / "c.npz").exists()
 
@@ -310,14 +362,18 @@ def test_an_entry_point_names_a_learner_factory(tmp_path, user, monkeypatch):
     (tmp_path / package / "__init__.py").write_text(BOLTZMANN)
     monkeypatch.syspath_prepend(tmp_path)
     groups = {config.LEARNER_GROUP: {"softmax": f"{package}:boltzmann"}}
-    monkeypatch.setattr(config, "entry_points",
-                        lambda group: [EntryPoint(n, v, group) for n, v in groups.get(group, {}).items()])
+    monkeypatch.setattr(
+        config, "entry_points", lambda group: [EntryPoint(n, v, group) for n, v in groups.get(group, {}).items()]
+    )
     (user / "ep.toml").write_text(METHOD.format(selector="round_robin") + 'learner = "softmax"\n')
     method = get_method(user / "ep.toml")
     assert method.learner == "softmax" and method.source["learner"] == f"{package}:boltzmann"
     assert method.source["learner_file"] == str(tmp_path / package / "__init__.py")
     assert q_tables(trained(user / "ep.toml", episodes=10)) == q_tables(trained(user / "boltzmann.toml", episodes=10))
     (user / "typo.toml").write_text(METHOD.format(selector="round_robin") + 'learner = "sofmax"\n')
-    with pytest.raises(ValueError, match=r"unknown learner 'sofmax' \(did you mean 'softmax'\?\); valid learners: "
-                                         r"the entry points of fairlead.learners \(softmax\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"unknown learner 'sofmax' \(did you mean 'softmax'\?\); valid learners: "
+        r"the entry points of fairlead.learners \(softmax\)",
+    ):
         get_method(user / "typo.toml")

@@ -61,7 +61,9 @@ def test_a_user_method_file_trains_beside_jamql_resumes_and_evaluates(tmp_path, 
     assert metrics["least-led", "0"]["leader_share_player_0"] == str(2 / 3)
     source = json.loads((out / "run.json").read_text())["methods"]["least-led"]["source"]
     assert source["file"] == str(user / "least-led.toml")
-    assert source["selector"] == f"{user / 'least_led.py'}:LeastLed" and source["selector_file"] == str(user / "least_led.py")
+    assert source["selector"] == f"{user / 'least_led.py'}:LeastLed" and source["selector_file"] == str(
+        user / "least_led.py"
+    )
     assert len(source["sha256"]) == len(source["selector_sha256"]) == 64
     assert "source" not in json.loads((out / "run.json").read_text())["methods"]["jamql"]  # built-ins keep their record
 
@@ -69,8 +71,10 @@ def test_a_user_method_file_trains_beside_jamql_resumes_and_evaluates(tmp_path, 
     for name in ("least_led.py", "least-led.toml"):
         (tmp_path / "copy" / name).write_text((user / name).read_text())
     assert main(["train", "--resume", str(out), "--method", "jamql,copy/least-led.toml,alternating"]) == 2
-    assert (f"methods.least-led.source.file (--method): recorded '{user}/least-led.toml', "
-            f"asked '{tmp_path}/copy/least-led.toml'") in capsys.readouterr().err
+    assert (
+        f"methods.least-led.source.file (--method): recorded '{user}/least-led.toml', "
+        f"asked '{tmp_path}/copy/least-led.toml'"
+    ) in capsys.readouterr().err
 
     monkeypatch.chdir(tmp_path)  # the run finds the method file again from anywhere
     (out / "metrics.csv").unlink()
@@ -81,14 +85,25 @@ def test_a_user_method_file_trains_beside_jamql_resumes_and_evaluates(tmp_path, 
     assert {m for m, _ in rows(out / "eval.csv")} == {"jamql", "least-led", "alternating"}
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda user: (user / "least-led.toml").write_text(METHOD.format(selector="least_led.py:LeastLed") + "history = ['leaders']\n"),
-     "method 'least-led' changed: the content of {user}/least-led.toml"),  # told before it is read
-    (lambda user: (user / "least_led.py").write_text(LEAST_LED + "# edited\n"),
-     "method 'least-led' changed: the selector's source file {user}/least_led.py"),
-    (lambda user: (user / "least-led.toml").unlink(),
-     "method 'least-led' of {out} was read from {user}/least-led.toml, which is gone"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            lambda user: (user / "least-led.toml").write_text(
+                METHOD.format(selector="least_led.py:LeastLed") + "history = ['leaders']\n"
+            ),
+            "method 'least-led' changed: the content of {user}/least-led.toml",
+        ),  # told before it is read
+        (
+            lambda user: (user / "least_led.py").write_text(LEAST_LED + "# edited\n"),
+            "method 'least-led' changed: the selector's source file {user}/least_led.py",
+        ),
+        (
+            lambda user: (user / "least-led.toml").unlink(),
+            "method 'least-led' of {out} was read from {user}/least-led.toml, which is gone",
+        ),
+    ],
+)
 def test_a_changed_or_lost_user_method_is_refused_by_resume_and_eval(tmp_path, user, capsys, change, message):
     out = tmp_path / "run"
     assert train(out, str(user / "least-led.toml")) == 0
@@ -102,32 +117,77 @@ def test_a_changed_or_lost_user_method_is_refused_by_resume_and_eval(tmp_path, u
     assert sorted((p, p.stat().st_mtime_ns) for p in out.rglob("*")) == before
 
 
-@pytest.mark.parametrize("files, method, message", [
-    ({"m.toml": 'selector = "least_led.py:LeastLed"\ncolour = 1\n'}, "m.toml", "unknown keys ['colour']; valid keys:"),
-    ({"m.toml": 'selector = "gone.py:LeastLed"\n'}, "m.toml", "cannot import selector '{user}/gone.py:LeastLed': "
-                                                              "FileNotFoundError"),
-    ({"m.toml": 'selector = "no_such_module_xyz:C"\n'}, "m.toml",
-     "cannot import selector 'no_such_module_xyz:C': ModuleNotFoundError: No module named 'no_such_module_xyz'"),
-    ({"m.toml": 'selector = "least_led.py:LeastLd"\n'}, "m.toml", "{user}/least_led.py has no attribute 'LeastLd'"),
-    ({"m.toml": 'selector = "leastled"\n'}, "m.toml",
-     "unknown selector 'leastled'; valid selectors: vector_mediator, mediator, fixed, round_robin"),
-    ({"m.toml": 'selector = "s.py:NoSelect"\n', "s.py": "class NoSelect:\n    def reset(self, agents, rng):\n        pass\n"},
-     "m.toml", "selector class '{user}/s.py:NoSelect' does not define select; the selector protocol is reset(agents, "
-               "rng) and select(view)"),
-    ({"m.toml": 'selector = "s.py:Base"\n', "s.py": "from fairlead.mediation import Selector\nclass Base(Selector):\n"
-                                                     "    pass\n"}, "m.toml", "does not define select"),
-    ({"m.toml": 'selector = "s.py:X"\n', "s.py": "X = 3\n"}, "m.toml", "selector '{user}/s.py:X' is not a class but 3"),
-    ({"m.toml": 'selector = "s.py:X"\n', "s.py": "def broken(:\n"}, "m.toml",
-     "cannot import selector '{user}/s.py:X': SyntaxError: invalid syntax (s.py, line 1)"),
-    ({"m.toml": 'selector = "least_led.py:LeastLed"\n[selector_kwargs]\nn = 1\n'}, "m.toml",
-     "cannot be built with [selector_kwargs] {{'n': 1}}: TypeError"),
-    ({"catch-up.toml": 'selector = "least_led.py:LeastLed"\n'}, "catch-up.toml",
-     "its name 'catch-up' (the file's stem) is a built-in method's; rename the file"),
-    ({"d/least-led.toml": 'selector = "../least_led.py:LeastLed"\n'}, "./least-led.toml,{user}/d/least-led.toml",
-     "{user}/least-led.toml and {user}/d/least-led.toml both define method 'least-led'"),
-])
+@pytest.mark.parametrize(
+    "files, method, message",
+    [
+        (
+            {"m.toml": 'selector = "least_led.py:LeastLed"\ncolour = 1\n'},
+            "m.toml",
+            "unknown keys ['colour']; valid keys:",
+        ),
+        (
+            {"m.toml": 'selector = "gone.py:LeastLed"\n'},
+            "m.toml",
+            "cannot import selector '{user}/gone.py:LeastLed': FileNotFoundError",
+        ),
+        (
+            {"m.toml": 'selector = "no_such_module_xyz:C"\n'},
+            "m.toml",
+            "cannot import selector 'no_such_module_xyz:C': ModuleNotFoundError: No module named 'no_such_module_xyz'",
+        ),
+        ({"m.toml": 'selector = "least_led.py:LeastLd"\n'}, "m.toml", "{user}/least_led.py has no attribute 'LeastLd'"),
+        (
+            {"m.toml": 'selector = "leastled"\n'},
+            "m.toml",
+            "unknown selector 'leastled'; valid selectors: vector_mediator, mediator, fixed, round_robin",
+        ),
+        (
+            {
+                "m.toml": 'selector = "s.py:NoSelect"\n',
+                "s.py": "class NoSelect:\n    def reset(self, agents, rng):\n        pass\n",
+            },
+            "m.toml",
+            "selector class '{user}/s.py:NoSelect' does not define select; the selector protocol is reset(agents, "
+            "rng) and select(view)",
+        ),
+        (
+            {
+                "m.toml": 'selector = "s.py:Base"\n',
+                "s.py": "from fairlead.mediation import Selector\nclass Base(Selector):\n    pass\n",
+            },
+            "m.toml",
+            "does not define select",
+        ),
+        (
+            {"m.toml": 'selector = "s.py:X"\n', "s.py": "X = 3\n"},
+            "m.toml",
+            "selector '{user}/s.py:X' is not a class but 3",
+        ),
+        (
+            {"m.toml": 'selector = "s.py:X"\n', "s.py": "def broken(:\n"},
+            "m.toml",
+            "cannot import selector '{user}/s.py:X': SyntaxError: invalid syntax (s.py, line 1)",
+        ),
+        (
+            {"m.toml": 'selector = "least_led.py:LeastLed"\n[selector_kwargs]\nn = 1\n'},
+            "m.toml",
+            "cannot be built with [selector_kwargs] {{'n': 1}}: TypeError",
+        ),
+        (
+            {"catch-up.toml": 'selector = "least_led.py:LeastLed"\n'},
+            "catch-up.toml",
+            "its name 'catch-up' (the file's stem) is a built-in method's; rename the file",
+        ),
+        (
+            {"d/least-led.toml": 'selector = "../least_led.py:LeastLed"\n'},
+            "./least-led.toml,{user}/d/least-led.toml",
+            "{user}/least-led.toml and {user}/d/least-led.toml both define method 'least-led'",
+        ),
+    ],
+)
 def test_a_bad_user_method_is_refused_with_its_path_before_anything_is_written(
-        tmp_path, user, capsys, monkeypatch, files, method, message):
+    tmp_path, user, capsys, monkeypatch, files, method, message
+):
     for name, text in files.items():
         (user / name).parent.mkdir(exist_ok=True)
         (user / name).write_text(text)
@@ -144,7 +204,8 @@ def test_each_trainer_builds_its_own_user_selector_with_the_method_kwargs(tmp_pa
     (tmp_path / f"{name}.py").write_text(
         "from fairlead.mediation import Selector\n\nbuilt = []\n\n\nclass Fixed(Selector):\n"
         "    def __init__(self, leader='player_0'):\n        self.leader = leader\n        built.append(self)\n\n"
-        "    def select(self, view):\n        return self.leader\n")
+        "    def select(self, view):\n        return self.leader\n"
+    )
     monkeypatch.syspath_prepend(tmp_path)
     (tmp_path / "p1.toml").write_text(f'selector = "{name}:Fixed"\n[selector_kwargs]\nleader = "player_1"\n')
     method = get_method(tmp_path / "p1.toml")
@@ -164,13 +225,18 @@ def plugins(tmp_path, monkeypatch):
     (tmp_path / package).mkdir()
     (tmp_path / package / "__init__.py").write_text(
         "from pathlib import Path\n\nLEAST_LED = Path(__file__).with_name('least-led.toml')\n"
-        "USES = Path(__file__).with_name('uses-broken.toml')\n" + LEAST_LED)
+        "USES = Path(__file__).with_name('uses-broken.toml')\n" + LEAST_LED
+    )
     (tmp_path / package / "least-led.toml").write_text(METHOD.format(selector="least_led"))
     (tmp_path / package / "uses-broken.toml").write_text('selector = "broken_selector"\n')
     monkeypatch.syspath_prepend(tmp_path)
     groups = {
-        config.METHOD_GROUP: {"ep-least-led": f"{package}:LEAST_LED", "broken": "no_such_plugin_xyz:METHOD",
-                              "uses-broken": f"{package}:USES", "fixed": f"{package}:LEAST_LED"},
+        config.METHOD_GROUP: {
+            "ep-least-led": f"{package}:LEAST_LED",
+            "broken": "no_such_plugin_xyz:METHOD",
+            "uses-broken": f"{package}:USES",
+            "fixed": f"{package}:LEAST_LED",
+        },
         config.SELECTOR_GROUP: {"least_led": f"{package}:LeastLed", "broken_selector": "no_such_plugin_xyz:Cls"},
     }
 
@@ -202,10 +268,14 @@ def test_a_broken_entry_point_breaks_only_what_uses_it(tmp_path, plugins, capsys
     assert main(["list", "methods"]) == 0
     listed = capsys.readouterr().out
     assert "  ep-least-led           least led so far leads" in listed
-    assert "  broken                 UNUSABLE: method 'broken' (entry point 'no_such_plugin_xyz:METHOD' of " \
-           "fairlead.methods) cannot be loaded: ModuleNotFoundError" in listed
-    assert f"  uses-broken            UNUSABLE: method file {plugins / 'uses-broken.toml'}: cannot import selector " \
-           "'no_such_plugin_xyz:Cls'" in listed
+    assert (
+        "  broken                 UNUSABLE: method 'broken' (entry point 'no_such_plugin_xyz:METHOD' of "
+        "fairlead.methods) cannot be loaded: ModuleNotFoundError" in listed
+    )
+    assert (
+        f"  uses-broken            UNUSABLE: method file {plugins / 'uses-broken.toml'}: cannot import selector "
+        "'no_such_plugin_xyz:Cls'" in listed
+    )
     assert "  fixed                  UNUSABLE: an entry point with a built-in method's name" in listed
     assert main(["list"]) == 0
     assert train(tmp_path / "run", "fixed,catch-up") == 0  # the built-in fixed, untouched by the entry point
@@ -228,11 +298,11 @@ def test_runs_of_built_in_methods_record_what_they_always_did():
 
 # --- a run directory is data: its plug-ins are checked before any is imported (issue 23, item 4)
 
-IMPORTED = '''
+IMPORTED = """
 from pathlib import Path
 
 (Path(__file__).parent / "imported").touch()  # a side effect of importing this file
-'''
+"""
 
 
 @pytest.mark.parametrize("command", [["eval"], ["train", "--resume"]])

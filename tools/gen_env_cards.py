@@ -120,7 +120,9 @@ def check_cards(out: Path) -> list[str]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT.relative_to(REPO)})")
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT.relative_to(REPO)})"
+    )
     parser.add_argument("--check", action="store_true", help="do not write; exit 1 if the folder is out of date")
     args = parser.parse_args(argv)
     if args.check:

@@ -20,16 +20,28 @@ from fairlead.trainers.evaluation import HEADLINE
 
 HEADLINE_RUNS = ("chicken-4p", "chicken-2p", "resource-collection-2p-strong", "resource-collection-4p-strong")
 OTHER_RUNS = ("prisoners-dilemma-2p", "prisoners-dilemma-4p", "resource-collection-2p", "resource-collection-4p")
-ATTRIBUTION = ("jamql", "jamql-no-selection", "jamql-no-history", "jamql-no-endgame", "jamql-selection-only",
-               "jamql-scalar", "catch-up", "alternating", "fixed")
+ATTRIBUTION = (
+    "jamql",
+    "jamql-no-selection",
+    "jamql-no-history",
+    "jamql-no-endgame",
+    "jamql-selection-only",
+    "jamql-scalar",
+    "catch-up",
+    "alternating",
+    "fixed",
+)
 PER_STAGE = ("jamql", "jamql-no-endgame", "jamql-no-history", "alternating", "fixed")
 
 
 def attribution(runs: Path) -> str:
     four, two = load_rows(runs / "chicken-4p"), load_rows(runs / "chicken-2p")
     columns = ("fairness_pairwise_equality", "fair_action_rate", "fair_action_rate_last")
-    lines = ["| method | 4 players: fairness | fair-action rate | last stage | 2 players: fairness "
-             "| fair-action rate | last stage |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| method | 4 players: fairness | fair-action rate | last stage | 2 players: fairness "
+        "| fair-action rate | last stage |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for method in ATTRIBUTION:
         cells = [fmt(rows[method], c) for rows in (four, two) for c in columns]
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
@@ -73,6 +85,10 @@ if __name__ == "__main__":
     if len(sys.argv) != 3:
         sys.exit("usage: python tools/results_tables.py RUNS_DIR PAGE.md")
     runs, page = Path(sys.argv[1]), Path(sys.argv[2])
-    tables = [claims_table([runs / name for name in HEADLINE_RUNS + OTHER_RUNS]), attribution(runs),
-              per_stage(runs / "chicken-4p"), *summaries(runs)]
+    tables = [
+        claims_table([runs / name for name in HEADLINE_RUNS + OTHER_RUNS]),
+        attribution(runs),
+        per_stage(runs / "chicken-4p"),
+        *summaries(runs),
+    ]
     page.write_text(splice(page.read_text(), tables))

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterable
 
 from fairlead.experiments.comparison import CURVES_FILE, METRICS_FILE, RUN_FILE, read_csv, write_report
 from fairlead.experiments.policies import evaluate_into
@@ -75,8 +75,7 @@ def method_list(methods: str | Iterable[str]) -> tuple[str, ...]:
     """Method names and method-file paths: ``"a,b"``, ``"all"`` (the catalogue's methods) or a sequence."""
     if isinstance(methods, str):
         # "all" lists the catalogue's names; RunSpec then reads each file once (and names a malformed one)
-        return tuple(method_names()) if methods == "all" else tuple(m.strip() for m in methods.split(",")
-                                                                      if m.strip())
+        return tuple(method_names()) if methods == "all" else tuple(m.strip() for m in methods.split(",") if m.strip())
     return tuple(str(m) for m in methods)
 
 
@@ -84,8 +83,16 @@ def _overrides(n_agents: int | None, max_cycles: int | None) -> dict:
     return {k: v for k, v in (("n_agents", n_agents), ("max_cycles", max_cycles)) if v is not None}
 
 
-def run_spec(env: str | None, methods, seeds: int | None, episodes: int | None, config: str | Path | None,
-             n_agents: int | None, max_cycles: int | None, recorded: RunSpec | None) -> RunSpec:
+def run_spec(
+    env: str | None,
+    methods,
+    seeds: int | None,
+    episodes: int | None,
+    config: str | Path | None,
+    n_agents: int | None,
+    max_cycles: int | None,
+    recorded: RunSpec | None,
+) -> RunSpec:
     """The run the options ask for; an option not given takes the ``recorded`` run's value, else the default."""
     overrides = _overrides(n_agents, max_cycles)
     if recorded is None or env is not None:
@@ -106,12 +113,25 @@ def run_spec(env: str | None, methods, seeds: int | None, episodes: int | None, 
     return RunSpec(env_name, env_kwargs, methods, seed_list, hp)
 
 
-def train(out: str | Path, env: str | None = None, methods: str | Iterable[str] | None = None, *,
-          seeds: int | None = None, episodes: int | None = None, config: str | Path | None = None,
-          n_agents: int | None = None, max_cycles: int | None = None, resume: bool = False,
-          jobs: int | None = None, progress: bool = True, shard: tuple[int, int] | None = None,
-          backend: str = "local", address: str | None = None, engine: str = "auto",
-          trust_plugins: bool = False) -> Result:
+def train(
+    out: str | Path,
+    env: str | None = None,
+    methods: str | Iterable[str] | None = None,
+    *,
+    seeds: int | None = None,
+    episodes: int | None = None,
+    config: str | Path | None = None,
+    n_agents: int | None = None,
+    max_cycles: int | None = None,
+    resume: bool = False,
+    jobs: int | None = None,
+    progress: bool = True,
+    shard: tuple[int, int] | None = None,
+    backend: str = "local",
+    address: str | None = None,
+    engine: str = "auto",
+    trust_plugins: bool = False,
+) -> Result:
     """``fairlead train``: train ``methods`` x seeds ``0..seeds-1`` on ``env`` into ``out``.
 
     A new ``out`` needs ``env`` and ``methods``; an ``out`` holding a run
@@ -120,27 +140,64 @@ def train(out: str | Path, env: str | None = None, methods: str | Iterable[str] 
     """
     out = Path(out)
     grows = resume or (out / RUN_FILE).is_file()
-    missing = [(flag, name) for flag, name, value in (("--env", "env=", env), ("--method", "methods=", methods))
-               if value is None]
+    missing = [
+        (flag, name)
+        for flag, name, value in (("--env", "env=", env), ("--method", "methods=", methods))
+        if value is None
+    ]
     if not grows and missing:
-        raise ValueError(f"a new run needs {' and '.join(f for f, _ in missing)} ({' and '.join(n for _, n in missing)} "
-                         "in Python; or --resume DIR, resume=True, to continue a recorded run)")
-    spec = run_spec(env, methods, seeds, episodes, config, n_agents, max_cycles,
-                    load_spec(out, trust_plugins) if grows else None)
+        raise ValueError(
+            f"a new run needs {' and '.join(f for f, _ in missing)} ({' and '.join(n for _, n in missing)} "
+            "in Python; or --resume DIR, resume=True, to continue a recorded run)"
+        )
+    spec = run_spec(
+        env, methods, seeds, episodes, config, n_agents, max_cycles, load_spec(out, trust_plugins) if grows else None
+    )
     shard = shard or (recorded_shard(out) if grows else None)
-    table = run(spec, out, resume=resume, jobs=jobs, progress=progress, shard=shard, backend=backend,
-                address=address, engine=engine, trust_plugins=trust_plugins)
+    table = run(
+        spec,
+        out,
+        resume=resume,
+        jobs=jobs,
+        progress=progress,
+        shard=shard,
+        backend=backend,
+        address=address,
+        engine=engine,
+        trust_plugins=trust_plugins,
+    )
     return Result(out, table)
 
 
-def evaluate(out: str | Path, env: str, policy: str, *, selector: str | None = None, method: str | None = None,
-             seeds: int = DEFAULT_SEEDS, episodes: int | None = None, n_agents: int | None = None,
-             max_cycles: int | None = None, obs_encoding: str = "discrete", name: str | None = None) -> Result:
+def evaluate(
+    out: str | Path,
+    env: str,
+    policy: str,
+    *,
+    selector: str | None = None,
+    method: str | None = None,
+    seeds: int = DEFAULT_SEEDS,
+    episodes: int | None = None,
+    n_agents: int | None = None,
+    max_cycles: int | None = None,
+    obs_encoding: str = "discrete",
+    name: str | None = None,
+) -> Result:
     """``fairlead evaluate``: score ``policy`` (``module:attr`` or ``file.py:attr``) under a trained run's protocol."""
     env_name, env_kwargs = resolve(env, **_overrides(n_agents, max_cycles))
     episodes = episodes or load_hyperparams(scenario=env).training.eval_episodes  # a trained run's
-    table = evaluate_into(Path(out), env_name, env_kwargs, policy, tuple(range(seeds)), episodes,
-                          selector=selector, method=method, obs_encoding=obs_encoding, name=name)
+    table = evaluate_into(
+        Path(out),
+        env_name,
+        env_kwargs,
+        policy,
+        tuple(range(seeds)),
+        episodes,
+        selector=selector,
+        method=method,
+        obs_encoding=obs_encoding,
+        name=name,
+    )
     return Result(Path(out), table)
 
 
@@ -149,15 +206,38 @@ def report(runs: Iterable[str | Path], out: str | Path, *, interval: str = "boot
     return Result(Path(out), write_report([Path(r) for r in runs], Path(out), interval=interval))
 
 
-def sweep(out: str | Path, env: str | None = None, grid: dict | Iterable[str] | None = None,
-          methods: str | Iterable[str] | None = None, *, seeds: int | None = None, config: str | Path | None = None,
-          episodes: int | None = None, jobs: int | None = None, progress: bool = True,
-          shard: tuple[int, int] | None = None, backend: str = "local", address: str | None = None,
-          engine: str = "auto") -> Result:
+def sweep(
+    out: str | Path,
+    env: str | None = None,
+    grid: dict | Iterable[str] | None = None,
+    methods: str | Iterable[str] | None = None,
+    *,
+    seeds: int | None = None,
+    config: str | Path | None = None,
+    episodes: int | None = None,
+    jobs: int | None = None,
+    progress: bool = True,
+    shard: tuple[int, int] | None = None,
+    backend: str = "local",
+    address: str | None = None,
+    engine: str = "auto",
+) -> Result:
     """``fairlead sweep``: ``grid`` as ``{"n_agents": [3, 4], ...}`` or as the command's ``["n_agents=3,4", ...]``."""
     if grid is not None and not isinstance(grid, dict):
         grid = parse_grid(list(grid))
-    table = _sweep(Path(out), env=env, grid=grid, methods=methods and method_list(methods), seeds=seeds,
-                   config=config, episodes=episodes, jobs=jobs, progress=progress, shard=shard, backend=backend,
-                   address=address, engine=engine)
+    table = _sweep(
+        Path(out),
+        env=env,
+        grid=grid,
+        methods=methods and method_list(methods),
+        seeds=seeds,
+        config=config,
+        episodes=episodes,
+        jobs=jobs,
+        progress=progress,
+        shard=shard,
+        backend=backend,
+        address=address,
+        engine=engine,
+    )
     return Result(Path(out), table, CSV_FILE)

@@ -26,8 +26,9 @@ from __future__ import annotations
 try:
     from benchmarl.environments.pettingzoo.common import PettingZooClass
 except ImportError as err:  # pragma: no cover - exercised only without BenchMARL
-    raise ImportError("fairlead.benchmarl_task needs BenchMARL: pip install benchmarl "
-                      "(see docs/libraries/benchmarl.md)") from err
+    raise ImportError(
+        "fairlead.benchmarl_task needs BenchMARL: pip install benchmarl (see docs/libraries/benchmarl.md)"
+    ) from err
 
 import numpy as np
 
@@ -49,8 +50,9 @@ class FairleadTask(PettingZooClass):
         return fairlead.mediate(game, selector=self.config["selector"], transfer=self.config["transfer"])
 
     def get_env_fun(self, num_envs, continuous_actions, seed, device):
-        return lambda: torchrl_env(self._mediated(), categorical_actions=True, device=device, seed=seed,
-                                   return_state=True)
+        return lambda: torchrl_env(
+            self._mediated(), categorical_actions=True, device=device, seed=seed, return_state=True
+        )
 
     def supports_continuous_actions(self) -> bool:
         return False
@@ -79,5 +81,7 @@ class FairleadTask(PettingZooClass):
         if not len(returns):
             return {}
         scale = self._mediated().unwrapped.return_scale
-        return {"collection/fairness": float(np.mean([fairness(r, scale=scale) for r in returns])),
-                "collection/total_return": float(returns.sum(axis=1).mean())}
+        return {
+            "collection/fairness": float(np.mean([fairness(r, scale=scale) for r in returns])),
+            "collection/total_return": float(returns.sum(axis=1).mean()),
+        }

@@ -89,8 +89,10 @@ def _train_dir(args) -> Path:
     """The run directory: ``--resume DIR`` or ``--out DIR`` (both only if they agree)."""
     resume_dir = Path(args.resume) if isinstance(args.resume, str) else None
     if resume_dir is not None and args.out is not None and args.out != resume_dir:
-        raise ValueError(f"--resume {resume_dir} and --out {args.out} name different directories; "
-                         "give the run directory once, as --resume DIR")
+        raise ValueError(
+            f"--resume {resume_dir} and --out {args.out} name different directories; "
+            "give the run directory once, as --resume DIR"
+        )
     if resume_dir is None and args.out is None:
         raise ValueError("train needs --out DIR for a new run, or --resume DIR to continue one")
     return resume_dir or args.out
@@ -107,10 +109,24 @@ def _shard(text: str) -> tuple[int, int]:
 def cmd_train(args) -> None:
     out = _train_dir(args)
     try:
-        result = api.train(out, args.env, args.method, seeds=args.seeds, episodes=args.episodes, config=args.config,
-                           n_agents=args.n_agents, max_cycles=args.max_cycles, resume=bool(args.resume),
-                           jobs=args.jobs, progress=not args.no_progress, shard=args.shard, backend=args.backend,
-                           address=args.address, engine=args.engine, trust_plugins=args.trust_plugins)
+        result = api.train(
+            out,
+            args.env,
+            args.method,
+            seeds=args.seeds,
+            episodes=args.episodes,
+            config=args.config,
+            n_agents=args.n_agents,
+            max_cycles=args.max_cycles,
+            resume=bool(args.resume),
+            jobs=args.jobs,
+            progress=not args.no_progress,
+            shard=args.shard,
+            backend=args.backend,
+            address=args.address,
+            engine=args.engine,
+            trust_plugins=args.trust_plugins,
+        )
     except KeyboardInterrupt as err:
         if not (out / RUN_FILE).exists():
             raise
@@ -123,14 +139,29 @@ def cmd_train(args) -> None:
 def cmd_demo(args) -> None:
     out = args.out or Path(tempfile.mkdtemp(prefix="fairlead-demo-"))
     methods = DEMO["methods"].split(",")
-    print(f"Training JAM-QL and {len(methods) - 1} baselines x {DEMO['seeds']} seeds on {DEMO['env']} "
-          f"({DEMO['episodes']} episodes each); fairness is measured on the env's returns before transfer.")
-    train = ["train", "--env", DEMO["env"], "--method", DEMO["methods"], "--seeds", str(DEMO["seeds"]),
-             "--episodes", str(DEMO["episodes"]), "--out", str(out)]  # exactly `fairlead train` with these
+    print(
+        f"Training JAM-QL and {len(methods) - 1} baselines x {DEMO['seeds']} seeds on {DEMO['env']} "
+        f"({DEMO['episodes']} episodes each); fairness is measured on the env's returns before transfer."
+    )
+    train = [
+        "train",
+        "--env",
+        DEMO["env"],
+        "--method",
+        DEMO["methods"],
+        "--seeds",
+        str(DEMO["seeds"]),
+        "--episodes",
+        str(DEMO["episodes"]),
+        "--out",
+        str(out),
+    ]  # exactly `fairlead train` with these
     train += (["--jobs", str(args.jobs)] if args.jobs else []) + (["--no-progress"] if args.no_progress else [])
     cmd_train(build_parser().parse_args(train))
-    print("\nWhat to look for: the fairness of the returns (higher is fairer) and the fair-action rate, the share "
-          "of stages whose leader did not take the first-mover advantage. The figures are in summary.md.")
+    print(
+        "\nWhat to look for: the fairness of the returns (higher is fairer) and the fair-action rate, the share "
+        "of stages whose leader did not take the first-mover advantage. The figures are in summary.md."
+    )
 
 
 def cmd_reproduce(args) -> None:
@@ -140,9 +171,23 @@ def cmd_reproduce(args) -> None:
 
 def cmd_sweep(args) -> None:
     try:
-        print(api.sweep(args.out, args.env, args.grid, args.method, seeds=args.seeds, config=args.config,
-                        episodes=args.episodes, jobs=args.jobs, progress=not args.no_progress, shard=args.shard,
-                        backend=args.backend, address=args.address, engine=args.engine).table)
+        print(
+            api.sweep(
+                args.out,
+                args.env,
+                args.grid,
+                args.method,
+                seeds=args.seeds,
+                config=args.config,
+                episodes=args.episodes,
+                jobs=args.jobs,
+                progress=not args.no_progress,
+                shard=args.shard,
+                backend=args.backend,
+                address=args.address,
+                engine=args.engine,
+            ).table
+        )
     except KeyboardInterrupt as err:
         if not (args.out / SWEEP_FILE).exists():
             raise
@@ -156,16 +201,31 @@ def cmd_merge(args) -> None:
 
 
 def cmd_eval(args) -> None:
-    print(evaluate_run(args.dir, episodes=args.episodes, progress=not args.no_progress,
-                       trust_plugins=args.trust_plugins))
+    print(
+        evaluate_run(args.dir, episodes=args.episodes, progress=not args.no_progress, trust_plugins=args.trust_plugins)
+    )
 
 
 def cmd_evaluate(args) -> None:
-    print(api.evaluate(args.out, args.env, args.policy, selector=args.selector, method=args.method,
-                       seeds=args.seeds, episodes=args.episodes, n_agents=args.n_agents, max_cycles=args.max_cycles,
-                       obs_encoding=args.obs_encoding, name=args.name).table)
-    print(f"\nresults in {args.out} (metrics.csv, summary.md); compare with a run: "
-          f"`fairlead report RUN {args.out} --out DIR`")
+    print(
+        api.evaluate(
+            args.out,
+            args.env,
+            args.policy,
+            selector=args.selector,
+            method=args.method,
+            seeds=args.seeds,
+            episodes=args.episodes,
+            n_agents=args.n_agents,
+            max_cycles=args.max_cycles,
+            obs_encoding=args.obs_encoding,
+            name=args.name,
+        ).table
+    )
+    print(
+        f"\nresults in {args.out} (metrics.csv, summary.md); compare with a run: "
+        f"`fairlead report RUN {args.out} --out DIR`"
+    )
 
 
 def cmd_report(args) -> None:
@@ -185,76 +245,140 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser(
-        "train", help="train methods over seeds and print the fairness comparison",
+        "train",
+        help="train methods over seeds and print the fairness comparison",
         usage="fairlead train --env ENV --method METHOD --out DIR [options]\n"
-              "       fairlead train --resume DIR [options]",
+        "       fairlead train --resume DIR [options]",
     )
-    p.add_argument("--env", help="environment (chicken_v0) or scenario (chicken-4p) or scenario .toml; "
-                                 "required for a new run")
-    p.add_argument("--method", help="method name or path of a method .toml file, comma-separated ones, or 'all' "
-                                    "(see `fairlead list methods`); required for a new run")
-    p.add_argument("--seeds", type=_seeds,
-                   help=f"number of seeds, 0..N-1 (default {DEFAULT_SEEDS}, or the resumed run's)")
-    p.add_argument("--episodes", type=_positive_int, help="training episodes per seed (default from "
-                   "trainers/defaults.toml, or the resumed run's)")
-    p.add_argument("--out", type=Path, help="run directory: a new one (must not exist, or be empty), or a run "
-                                            "to add methods and seeds to (same env and hyper-parameters)")
-    p.add_argument("--config", type=Path, help="TOML overriding trainers/defaults.toml ([training], [agent], [mediator])")
+    p.add_argument(
+        "--env", help="environment (chicken_v0) or scenario (chicken-4p) or scenario .toml; required for a new run"
+    )
+    p.add_argument(
+        "--method",
+        help="method name or path of a method .toml file, comma-separated ones, or 'all' "
+        "(see `fairlead list methods`); required for a new run",
+    )
+    p.add_argument(
+        "--seeds", type=_seeds, help=f"number of seeds, 0..N-1 (default {DEFAULT_SEEDS}, or the resumed run's)"
+    )
+    p.add_argument(
+        "--episodes",
+        type=_positive_int,
+        help="training episodes per seed (default from trainers/defaults.toml, or the resumed run's)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="run directory: a new one (must not exist, or be empty), or a run "
+        "to add methods and seeds to (same env and hyper-parameters)",
+    )
+    p.add_argument(
+        "--config", type=Path, help="TOML overriding trainers/defaults.toml ([training], [agent], [mediator])"
+    )
     p.add_argument("--n-agents", type=_positive_int, help="number of players (env option)")
     p.add_argument("--max-cycles", type=_positive_int, help="stages per episode (env option)")
-    p.add_argument("--resume", nargs="?", const=True, metavar="DIR",
-                   help="continue the interrupted run in DIR (or in --out) with its recorded options; "
-                        "options given too must agree with them")
-    p.add_argument("--shard", type=_shard, metavar="I/N",
-                   help="train only shard I of N (0 <= I < N) of the (method, seed) pairs; `fairlead merge` joins "
-                        "the shards' directories into the whole run")
-    p.add_argument("--jobs", type=_positive_int, help="parallel worker processes (default: the CPUs this process "
-                                                      "may use); with --backend ray and no --address: the CPUs "
-                                                      "of the local Ray instance")
-    p.add_argument("--backend", choices=BACKENDS, default="local",
-                   help="local worker processes (default), or Ray tasks (the ray extra)")
-    p.add_argument("--address", help="with --backend ray: the address of a running Ray cluster (default: start "
-                                     "a local instance for this run)")
-    p.add_argument("--engine", choices=ENGINES, default="auto",
-                   help="auto (default): the compiled engine where it plays the env and method, else the reference "
-                        "AEC trainer; compiled: refuse what it cannot play; reference: the AEC trainer. Same results")
+    p.add_argument(
+        "--resume",
+        nargs="?",
+        const=True,
+        metavar="DIR",
+        help="continue the interrupted run in DIR (or in --out) with its recorded options; "
+        "options given too must agree with them",
+    )
+    p.add_argument(
+        "--shard",
+        type=_shard,
+        metavar="I/N",
+        help="train only shard I of N (0 <= I < N) of the (method, seed) pairs; `fairlead merge` joins "
+        "the shards' directories into the whole run",
+    )
+    p.add_argument(
+        "--jobs",
+        type=_positive_int,
+        help="parallel worker processes (default: the CPUs this process "
+        "may use); with --backend ray and no --address: the CPUs "
+        "of the local Ray instance",
+    )
+    p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="local",
+        help="local worker processes (default), or Ray tasks (the ray extra)",
+    )
+    p.add_argument(
+        "--address",
+        help="with --backend ray: the address of a running Ray cluster (default: start a local instance for this run)",
+    )
+    p.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="auto",
+        help="auto (default): the compiled engine where it plays the env and method, else the reference "
+        "AEC trainer; compiled: refuse what it cannot play; reference: the AEC trainer. Same results",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--trust-plugins", action="store_true",
-                   help="run the plug-in files (selectors, learners, method files) that the recorded run names "
-                        "inside its own directory; read them first (docs/cli.md, 'Run directories are data')")
+    p.add_argument(
+        "--trust-plugins",
+        action="store_true",
+        help="run the plug-in files (selectors, learners, method files) that the recorded run names "
+        "inside its own directory; read them first (docs/cli.md, 'Run directories are data')",
+    )
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("reproduce", help="train the whole grid of docs/results.md (8 settings, every method) "
-                                          "and write one combined summary")
-    p.add_argument("--out", type=Path, required=True, help="directory of the grid: one run directory per setting "
-                                                           "(an existing grid is completed, not retrained)")
+    p = sub.add_parser(
+        "reproduce",
+        help="train the whole grid of docs/results.md (8 settings, every method) and write one combined summary",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="directory of the grid: one run directory per setting (an existing grid is completed, not retrained)",
+    )
     p.add_argument("--quick", action="store_true", help="2 seeds and 100 episodes per setting: a first look")
-    p.add_argument("--jobs", type=_positive_int, help="parallel worker processes (default: the CPUs this process "
-                                                      "may use)")
+    p.add_argument(
+        "--jobs", type=_positive_int, help="parallel worker processes (default: the CPUs this process may use)"
+    )
     p.add_argument("--engine", choices=ENGINES, default="auto", help="as for train")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_reproduce)
 
     p = sub.add_parser(
-        "sweep", help="train methods over a grid of environment arguments and draw where each claim holds",
+        "sweep",
+        help="train methods over a grid of environment arguments and draw where each claim holds",
         usage="fairlead sweep --env ENV --grid KEY=VALUES [KEY=VALUES ...] --method METHOD --out DIR [options]\n"
-              "       fairlead sweep --out DIR [options]",
+        "       fairlead sweep --out DIR [options]",
     )
     p.add_argument("--env", help="environment or scenario, as for train; required for a new sweep")
-    p.add_argument("--grid", nargs="+", metavar="KEY=VALUES",
-                   help="environment arguments and their values, e.g. n_agents=3,4,5 max_cycles=6,10 (numbers, "
-                        "words, or lists of numbers: grid_size=[3,3],[4,4]); a cell per combination; required for "
-                        "a new sweep")
+    p.add_argument(
+        "--grid",
+        nargs="+",
+        metavar="KEY=VALUES",
+        help="environment arguments and their values, e.g. n_agents=3,4,5 max_cycles=6,10 (numbers, "
+        "words, or lists of numbers: grid_size=[3,3],[4,4]); a cell per combination; required for "
+        "a new sweep",
+    )
     p.add_argument("--method", help="methods, as for train; required for a new sweep")
-    p.add_argument("--seeds", type=_seeds,
-                   help=f"number of seeds per cell, 0..N-1 (default {DEFAULT_SEEDS}, or the recorded sweep's)")
+    p.add_argument(
+        "--seeds",
+        type=_seeds,
+        help=f"number of seeds per cell, 0..N-1 (default {DEFAULT_SEEDS}, or the recorded sweep's)",
+    )
     p.add_argument("--episodes", type=_positive_int, help="training episodes per seed, as for train")
     p.add_argument("--config", type=Path, help="TOML overriding trainers/defaults.toml, as for train")
-    p.add_argument("--out", type=Path, required=True,
-                   help="sweep directory: a new one, or a sweep to complete or grow (more methods or seeds)")
-    p.add_argument("--shard", type=_shard, metavar="I/N",
-                   help="train only the cells I, I+N, I+2N, ... (shards may train into one --out at the same "
-                        "time); the command without --shard then writes the reports")
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="sweep directory: a new one, or a sweep to complete or grow (more methods or seeds)",
+    )
+    p.add_argument(
+        "--shard",
+        type=_shard,
+        metavar="I/N",
+        help="train only the cells I, I+N, I+2N, ... (shards may train into one --out at the same "
+        "time); the command without --shard then writes the reports",
+    )
     p.add_argument("--jobs", type=_positive_int, help="parallel worker processes, as for train")
     p.add_argument("--backend", choices=BACKENDS, default="local", help="local (default) or ray, as for train")
     p.add_argument("--address", help="with --backend ray: a running Ray cluster's address, as for train")
@@ -265,55 +389,89 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("merge", help="join the directories of a run's shards (train --shard I/N) into the whole run")
     p.add_argument("shard_dir", nargs="+", type=Path, metavar="SHARD_DIR", help="every shard's run directory")
     p.add_argument("--out", type=Path, required=True, help="directory of the whole run (must not exist, or be empty)")
-    p.add_argument("--trust-plugins", action="store_true",
-                   help="run the plug-in files (selectors, learners, method files) that the recorded run names "
-                        "inside its own directory; read them first (docs/cli.md, 'Run directories are data')")
+    p.add_argument(
+        "--trust-plugins",
+        action="store_true",
+        help="run the plug-in files (selectors, learners, method files) that the recorded run names "
+        "inside its own directory; read them first (docs/cli.md, 'Run directories are data')",
+    )
     p.set_defaults(func=cmd_merge)
 
     p = sub.add_parser("eval", help="re-evaluate a finished run's greedy policies and print the table")
     p.add_argument("dir", type=Path, help="run directory written by `fairlead train`")
     p.add_argument("--episodes", type=_positive_int, help="greedy evaluation episodes per seed (default: the run's)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--trust-plugins", action="store_true",
-                   help="run the plug-in files (selectors, learners, method files) that the recorded run names "
-                        "inside its own directory; read them first (docs/cli.md, 'Run directories are data')")
+    p.add_argument(
+        "--trust-plugins",
+        action="store_true",
+        help="run the plug-in files (selectors, learners, method files) that the recorded run names "
+        "inside its own directory; read them first (docs/cli.md, 'Run directories are data')",
+    )
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("evaluate", help="score any policy under the evaluation protocol of a trained run",
-                       usage="fairlead evaluate --env ENV --policy TARGET (--selector NAME | --method M) "
-                             "--out DIR [options]")
+    p = sub.add_parser(
+        "evaluate",
+        help="score any policy under the evaluation protocol of a trained run",
+        usage="fairlead evaluate --env ENV --policy TARGET (--selector NAME | --method M) --out DIR [options]",
+    )
     p.add_argument("--env", required=True, help="environment or scenario, as for train")
-    p.add_argument("--policy", required=True, metavar="TARGET",
-                   help="module:function or file.py:function, policy(agent, observation) -> action; or an object "
-                        "or class with act(agent, observation); or a factory make_policy(seed) returning training "
-                        "seed seed's policy")
+    p.add_argument(
+        "--policy",
+        required=True,
+        metavar="TARGET",
+        help="module:function or file.py:function, policy(agent, observation) -> action; or an object "
+        "or class with act(agent, observation); or a factory make_policy(seed) returning training "
+        "seed seed's policy",
+    )
     p.add_argument("--selector", help=f"the leader rule: {', '.join(FIXED_SELECTORS)}")
-    p.add_argument("--method", help="or a method (name or .toml) whose leader rule and history features to use; "
-                                    "its leader must not be learned")
-    p.add_argument("--seeds", type=_seeds, default=DEFAULT_SEEDS,
-                   help=f"number of seeds, 0..N-1, as a trained run's (default {DEFAULT_SEEDS})")
-    p.add_argument("--episodes", type=_positive_int,
-                   help="evaluation episodes per seed (default: the scenario's eval_episodes, as a trained run)")
+    p.add_argument(
+        "--method",
+        help="or a method (name or .toml) whose leader rule and history features to use; "
+        "its leader must not be learned",
+    )
+    p.add_argument(
+        "--seeds",
+        type=_seeds,
+        default=DEFAULT_SEEDS,
+        help=f"number of seeds, 0..N-1, as a trained run's (default {DEFAULT_SEEDS})",
+    )
+    p.add_argument(
+        "--episodes",
+        type=_positive_int,
+        help="evaluation episodes per seed (default: the scenario's eval_episodes, as a trained run)",
+    )
     p.add_argument("--n-agents", type=_positive_int, help="number of players (env option)")
     p.add_argument("--max-cycles", type=_positive_int, help="stages per episode (env option)")
-    p.add_argument("--obs-encoding", default="discrete", choices=OBS_ENCODINGS,
-                   help="the observations the policy gets (default discrete, as the trainer's)")
+    p.add_argument(
+        "--obs-encoding",
+        default="discrete",
+        choices=OBS_ENCODINGS,
+        help="the observations the policy gets (default discrete, as the trainer's)",
+    )
     p.add_argument("--name", help="the policy's name in the tables (default: the function's or class's name)")
     p.add_argument("--out", type=Path, required=True, help="output directory (must not exist, or be empty)")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("report", help="merge finished runs and policy evaluations into one report with figures")
-    p.add_argument("run", nargs="+", type=Path, metavar="RUN", help="run directories (train or evaluate), "
-                                                                     "one scenario")
+    p.add_argument("run", nargs="+", type=Path, metavar="RUN", help="run directories (train or evaluate), one scenario")
     p.add_argument("--out", type=Path, required=True, help="directory for report.md and its figures")
-    p.add_argument("--interval", choices=KINDS, default="bootstrap",
-                   help="95%% interval over seeds: percentile bootstrap (default) or Student-t")
+    p.add_argument(
+        "--interval",
+        choices=KINDS,
+        default="bootstrap",
+        help="95%% interval over seeds: percentile bootstrap (default) or Student-t",
+    )
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("demo", help=f"train JAM-QL and the baselines on {DEMO['env']} ({DEMO['seeds']} seeds), "
-                                    "print the comparison and draw it")
+    p = sub.add_parser(
+        "demo",
+        help=f"train JAM-QL and the baselines on {DEMO['env']} ({DEMO['seeds']} seeds), "
+        "print the comparison and draw it",
+    )
     p.add_argument("--out", type=Path, help="run directory (default: a new temporary directory)")
-    p.add_argument("--jobs", type=_positive_int, help="parallel worker processes (default: the CPUs this process may use)")
+    p.add_argument(
+        "--jobs", type=_positive_int, help="parallel worker processes (default: the CPUs this process may use)"
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_demo)
     return parser

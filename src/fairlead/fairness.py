@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import functools
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -79,6 +79,7 @@ def _checks_returns(compute):
 
     ``compute`` itself (``.on_checked``) takes returns already checked: :func:`all_metrics` checks once for all.
     """
+
     @functools.wraps(compute)
     def metric(returns, **params) -> float:
         return compute(_as_returns(returns), **params)
@@ -190,13 +191,11 @@ def equality(x) -> float:
     """
     if np.any(x < 0):
         raise UndefinedMetricError(
-            "equality (1 - Gini) is undefined for negative returns; "
-            "use pairwise_equality (the default) instead"
+            "equality (1 - Gini) is undefined for negative returns; use pairwise_equality (the default) instead"
         )
     if x.sum() <= 0:
         raise UndefinedMetricError(
-            "equality (1 - Gini) is undefined when the returns sum to 0; "
-            "use pairwise_equality (the default) instead"
+            "equality (1 - Gini) is undefined when the returns sum to 0; use pairwise_equality (the default) instead"
         )
     check_pairwise_agents(len(x), "equality (1 - Gini)")
     x = _unit(x)
@@ -350,24 +349,73 @@ PER_PLAYER_METRICS = ("cv", "jain", "min_max_ratio", "max_min_gap", "ggf", "alph
 METRICS: dict[str, Metric] = {
     m.name: m
     for m in [
-        Metric("pairwise_equality", pairwise_equality, True, 1.0, True,
-               "1 - mean_{i<j}|G_i-G_j| / return_scale; shift-invariant, in [0,1], higher fairer (default)"),
-        Metric("equality", equality, True, 1.0, False,
-               "1 - Gini (Perolat et al. 2017); needs returns >= 0, sum > 0; higher fairer"),
-        Metric("cv", cv, False, 0.0, False,
-               "std / mean, population std (Jiang & Lu 2019); needs mean > 0; lower fairer"),
-        Metric("jain", jain, True, 1.0, False,
-               "Jain's index (sum x)^2 / (n sum x^2), in [1/n,1]; needs x >= 0; higher fairer"),
-        Metric("min_max_ratio", min_max_ratio, True, 1.0, False,
-               "min / max, in [0,1]; needs x >= 0, max > 0; higher fairer"),
-        Metric("max_min_gap", max_min_gap, False, 0.0, False,
-               "max - min, the range (Cowell 2011) not divided by the mean; any reals; lower fairer"),
-        Metric("mean_abs_difference", mean_abs_difference, False, 0.0, False,
-               "mean_{i<j} |x_i - x_j|, Gini mean difference (Gini 1912); any reals; lower fairer"),
-        Metric("ggf", ggf, True, None, False,
-               "generalised Gini welfare sum w_i v_(i), w_i = 2^-i (Zimmer et al. 2021); higher better"),
-        Metric("alpha_fair", alpha_fair, True, None, False,
-               "alpha-fair welfare, alpha=1: sum log x (Mo & Walrand 2000); needs x > 0; higher better"),
+        Metric(
+            "pairwise_equality",
+            pairwise_equality,
+            True,
+            1.0,
+            True,
+            "1 - mean_{i<j}|G_i-G_j| / return_scale; shift-invariant, in [0,1], higher fairer (default)",
+        ),
+        Metric(
+            "equality",
+            equality,
+            True,
+            1.0,
+            False,
+            "1 - Gini (Perolat et al. 2017); needs returns >= 0, sum > 0; higher fairer",
+        ),
+        Metric(
+            "cv", cv, False, 0.0, False, "std / mean, population std (Jiang & Lu 2019); needs mean > 0; lower fairer"
+        ),
+        Metric(
+            "jain",
+            jain,
+            True,
+            1.0,
+            False,
+            "Jain's index (sum x)^2 / (n sum x^2), in [1/n,1]; needs x >= 0; higher fairer",
+        ),
+        Metric(
+            "min_max_ratio",
+            min_max_ratio,
+            True,
+            1.0,
+            False,
+            "min / max, in [0,1]; needs x >= 0, max > 0; higher fairer",
+        ),
+        Metric(
+            "max_min_gap",
+            max_min_gap,
+            False,
+            0.0,
+            False,
+            "max - min, the range (Cowell 2011) not divided by the mean; any reals; lower fairer",
+        ),
+        Metric(
+            "mean_abs_difference",
+            mean_abs_difference,
+            False,
+            0.0,
+            False,
+            "mean_{i<j} |x_i - x_j|, Gini mean difference (Gini 1912); any reals; lower fairer",
+        ),
+        Metric(
+            "ggf",
+            ggf,
+            True,
+            None,
+            False,
+            "generalised Gini welfare sum w_i v_(i), w_i = 2^-i (Zimmer et al. 2021); higher better",
+        ),
+        Metric(
+            "alpha_fair",
+            alpha_fair,
+            True,
+            None,
+            False,
+            "alpha-fair welfare, alpha=1: sum log x (Mo & Walrand 2000); needs x > 0; higher better",
+        ),
     ]
 }
 
@@ -399,8 +447,7 @@ def fairness(returns, metric: str = DEFAULT_METRIC, *, scale: float | None = Non
     if unexpected:
         accepted = ", ".join(p for p in m.params if p != "scale") or "no parameters"
         raise ValueError(
-            f"metric {m.name!r} got unexpected parameter(s) {', '.join(unexpected)}; "
-            f"it accepts: {accepted}"
+            f"metric {m.name!r} got unexpected parameter(s) {', '.join(unexpected)}; it accepts: {accepted}"
         )
     return float(m.fn.on_checked(x, **params))
 

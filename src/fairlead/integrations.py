@@ -64,8 +64,10 @@ def episode_fairness(info: dict, scale: float, metric: str | None = None) -> flo
     if "returns_before_transfer" not in info:  # the parallel API's infos: one per agent
         info = next((i for i in info.values() if isinstance(i, dict) and "returns_before_transfer" in i), info)
     if "returns_before_transfer" not in info:
-        raise ValueError("no 'returns_before_transfer' in the info: pass the last info of a finished episode of a "
-                         "mediated env (fairlead.mediate), or the dict of every agent's")
+        raise ValueError(
+            "no 'returns_before_transfer' in the info: pass the last info of a finished episode of a "
+            "mediated env (fairlead.mediate), or the dict of every agent's"
+        )
     returns = list(info["returns_before_transfer"].values())
     metric = metric or DEFAULT_METRIC
     return fairness(returns, metric, **({"scale": scale} if metric == DEFAULT_METRIC else {}))
@@ -86,8 +88,10 @@ def policy_play(env: AECEnv, act, episodes: int = 20, seed: int = 0) -> dict[str
 
     scale, players = env.unwrapped.return_scale, list(env.unwrapped.players)
     played = [play(env, act, players, seed + episode, getattr(act, "__name__", "act")) for episode in range(episodes)]
-    return {"fairness": float(np.mean([fairness(e.returns, scale=scale) for e in played])),
-            "total_return": float(np.mean([e.returns.sum() for e in played]))}
+    return {
+        "fairness": float(np.mean([fairness(e.returns, scale=scale) for e in played])),
+        "total_return": float(np.mean([e.returns.sum() for e in played])),
+    }
 
 
 def random_play(env: AECEnv, episodes: int = 100, seed: int = 0) -> dict[str, float]:
@@ -98,23 +102,29 @@ def random_play(env: AECEnv, episodes: int = 100, seed: int = 0) -> dict[str, fl
     nothing useful.
     """
     rng = np.random.default_rng(seed)
-    return policy_play(env, lambda agent, observation: int(rng.choice(np.flatnonzero(observation["action_mask"]))),
-                       episodes, seed)
+    return policy_play(
+        env, lambda agent, observation: int(rng.choice(np.flatnonzero(observation["action_mask"]))), episodes, seed
+    )
 
 
 def against_random(random: dict, trained: dict, trained_label: str) -> str:
     """The table the examples print: random play (:func:`random_play`, 100 episodes) beside a trained result."""
-    return "\n".join([f"{'':28s}{'fairness':>10s}{'total return':>14s}",
-                      f"{'random play (100 episodes)':28s}{random['fairness']:10.3f}{random['total_return']:14.1f}",
-                      f"{trained_label:28s}{trained['fairness']:10.3f}{trained['total_return']:14.1f}"])
+    return "\n".join(
+        [
+            f"{'':28s}{'fairness':>10s}{'total return':>14s}",
+            f"{'random play (100 episodes)':28s}{random['fairness']:10.3f}{random['total_return']:14.1f}",
+            f"{trained_label:28s}{trained['fairness']:10.3f}{trained['total_return']:14.1f}",
+        ]
+    )
 
 
 def _require(module: str):
     try:
         return importlib.import_module(module)
     except ImportError as err:  # pragma: no cover - exercised only without the extra
-        raise ImportError(f"{module} is not installed; install the integrations extra: "
-                          'pip install -e ".[integrations]"') from err
+        raise ImportError(
+            f'{module} is not installed; install the integrations extra: pip install -e ".[integrations]"'
+        ) from err
 
 
 def _check_box(space: spaces.Space, agent: str, why: str) -> spaces.Box:
@@ -263,10 +273,14 @@ class NumericInfoParallelEnv(_ParallelWrapper):
         # fairlead's parallel view keeps its AEC env public as ``aec_env``; its unwrapped
         # env (the game, or the mediated env) offers the protocol's ``episode_returns``
         returns = getattr(getattr(self.env, "aec_env", self.env).unwrapped, "episode_returns", {})
-        return {agent: {"stage": float(info.get("stage", 0)),
-                        "leader": float(self._index.get(info.get("leader"), -1)),
-                        "episode_return": float(returns.get(agent, 0.0))}
-                for agent, info in infos.items()}
+        return {
+            agent: {
+                "stage": float(info.get("stage", 0)),
+                "leader": float(self._index.get(info.get("leader"), -1)),
+                "episode_return": float(returns.get(agent, 0.0)),
+            }
+            for agent, info in infos.items()
+        }
 
 
 def torchrl_env(env, **kwargs):

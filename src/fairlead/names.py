@@ -37,15 +37,30 @@ def unknown_name(kind: str, name, choices, valid: str | None = None) -> ValueErr
 # sweep directory holds (in any letter case: some file systems ignore it).
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
 RESERVED_NAMES = (
-    "run.json", "metrics.csv", "curves.csv", "summary.md", "eval.csv", "report.md", ".lock",  # run, report
-    "checkpoint.npz", "result.json",  # a seed's files
-    "learning_curves.png", "final_fairness.png", "leader_shares.png",  # a run's figures
-    "sweep.json", "sweep.csv", "fair_action_rate.png", "fairness_margin.png", "verdicts.png",  # a sweep's
+    "run.json",
+    "metrics.csv",
+    "curves.csv",
+    "summary.md",
+    "eval.csv",
+    "report.md",
+    ".lock",  # run, report
+    "checkpoint.npz",
+    "result.json",  # a seed's files
+    "learning_curves.png",
+    "final_fairness.png",
+    "leader_shares.png",  # a run's figures
+    "sweep.json",
+    "sweep.csv",
+    "fair_action_rate.png",
+    "fairness_margin.png",
+    "verdicts.png",  # a sweep's
 )
 _NAME = re.compile(NAME_PATTERN)
-NAME_RULE = (f"a name must match {NAME_PATTERN} (a letter or digit, then letters, digits, '.', '_' or '-'; "
-             f"at most 100 characters) and not be, in any letter case, a file a run directory holds "
-             f"({', '.join(RESERVED_NAMES)})")
+NAME_RULE = (
+    f"a name must match {NAME_PATTERN} (a letter or digit, then letters, digits, '.', '_' or '-'; "
+    f"at most 100 characters) and not be, in any letter case, a file a run directory holds "
+    f"({', '.join(RESERVED_NAMES)})"
+)
 
 
 def check_name(kind: str, name) -> str:
@@ -55,6 +70,7 @@ def check_name(kind: str, name) -> str:
     portable file-name component (``NAME_PATTERN``), not a reserved file name.
     """
     if not (isinstance(name, str) and _NAME.fullmatch(name) and name.lower() not in RESERVED_NAMES):
-        raise ValueError(f"{kind} name {name!r} cannot be used (a name becomes a directory name and a table row): "
-                         f"{NAME_RULE}")
+        raise ValueError(
+            f"{kind} name {name!r} cannot be used (a name becomes a directory name and a table row): {NAME_RULE}"
+        )
     return name

@@ -67,8 +67,10 @@ def _name(name) -> str:
     """``name`` as a string (a path object gives its path), or a TypeError saying what a name is."""
     if isinstance(name, (str, os.PathLike)):
         return os.fspath(name)
-    raise TypeError("env name must be a string such as 'chicken_v0' or a scenario name such as 'chicken-2p' "
-                    f"(`fairlead list` shows them all) or the path of a scenario .toml file; got {name!r}")
+    raise TypeError(
+        "env name must be a string such as 'chicken_v0' or a scenario name such as 'chicken-2p' "
+        f"(`fairlead list` shows them all) or the path of a scenario .toml file; got {name!r}"
+    )
 
 
 def _canonical(name: str) -> str:
@@ -102,20 +104,21 @@ def load_scenario(path: str | Path) -> Scenario:
     except OSError as err:
         raise ValueError(f"cannot read scenario file {path}: {err}") from err
     except UnicodeDecodeError as err:
-        raise ValueError(f"cannot read scenario file {path}: it is not UTF-8 text (byte {err.start}: {err.reason}); "
-                         "a scenario file is TOML, which is UTF-8: save it as UTF-8") from None
+        raise ValueError(
+            f"cannot read scenario file {path}: it is not UTF-8 text (byte {err.start}: {err.reason}); "
+            "a scenario file is TOML, which is UTF-8: save it as UTF-8"
+        ) from None
     except tomllib.TOMLDecodeError as err:
         raise ValueError(f"cannot read scenario file {path}: it is not valid TOML ({err})") from None
     valid = ("env", "kwargs", "description", *HYPERPARAMETER_SECTIONS)
     unknown = set(data) - set(valid)
     if unknown:
-        raise ValueError(
-            f"scenario file {path}: unknown keys {sorted(unknown)}; valid keys: {', '.join(valid)}"
-        )
+        raise ValueError(f"scenario file {path}: unknown keys {sorted(unknown)}; valid keys: {', '.join(valid)}")
     if not isinstance(data.get("env"), str):
         got = f", got {data['env']!r}" if "env" in data else ""
-        raise ValueError(f"scenario file {path}: 'env' (an environment name, a string such as 'chicken_v0') "
-                         f"is required{got}")
+        raise ValueError(
+            f"scenario file {path}: 'env' (an environment name, a string such as 'chicken_v0') is required{got}"
+        )
     try:
         env_module(data["env"])
     except ValueError as err:
@@ -155,8 +158,10 @@ def check_env_kwargs(env: str, kwargs: dict, where: str = "") -> None:
     valid = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     for key in kwargs:
         if key not in valid:
-            raise TypeError(f"{where}environment {env} has no argument {key!r}{did_you_mean(key, valid)}; "
-                            f"valid arguments: {', '.join(valid)}")
+            raise TypeError(
+                f"{where}environment {env} has no argument {key!r}{did_you_mean(key, valid)}; "
+                f"valid arguments: {', '.join(valid)}"
+            )
 
 
 def resolve(name: str, **kwargs) -> tuple[str, dict]:

@@ -152,8 +152,9 @@ def nearest_resource(resources, first, count, row, col):
     for r in range(first + 1, first + count):
         d = abs(resources[r, 0] - row) + abs(resources[r, 1] - col)
         d_best = abs(resources[best, 0] - row) + abs(resources[best, 1] - col)
-        if d < d_best or (d == d_best and resources[r, 0] * 2**31 + resources[r, 1]
-                          < resources[best, 0] * 2**31 + resources[best, 1]):
+        if d < d_best or (
+            d == d_best and resources[r, 0] * 2**31 + resources[r, 1] < resources[best, 0] * 2**31 + resources[best, 1]
+        ):
             best = r
     return best
 

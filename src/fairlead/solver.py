@@ -80,9 +80,7 @@ def payoff_tensor(stage_payoff, n_agents: int, num_actions: int) -> np.ndarray:
 def _check(payoffs: np.ndarray, leader: int, tie_break: str) -> int:
     n = payoffs.ndim - 1
     if n < 2 or payoffs.shape[-1] != n or len(set(payoffs.shape[:-1])) != 1:
-        raise ValueError(
-            f"payoffs must have shape (k,)*n + (n,) with n >= 2, got {payoffs.shape}"
-        )
+        raise ValueError(f"payoffs must have shape (k,)*n + (n,) with n >= 2, got {payoffs.shape}")
     if not np.all(np.isfinite(payoffs)):
         raise ValueError("payoffs must be finite numbers (found NaN or inf)")
     if not 0 <= leader < n:
@@ -124,9 +122,11 @@ def check_compositions(num_actions: int, n_agents: int) -> None:
     """Refuse a symmetric game whose followers have more than ``MAX_COMPOSITIONS`` action-count vectors."""
     count = math.comb(n_agents - 1 + num_actions - 1, num_actions - 1)
     if count > MAX_COMPOSITIONS:
-        raise ValueError(f"{n_agents} players with {num_actions} actions are too many for the fair-action rule: "
-                         f"it checks {count} follower action counts (at most {MAX_COMPOSITIONS}); use fewer players "
-                         "or actions")
+        raise ValueError(
+            f"{n_agents} players with {num_actions} actions are too many for the fair-action rule: "
+            f"it checks {count} follower action counts (at most {MAX_COMPOSITIONS}); use fewer players "
+            "or actions"
+        )
 
 
 def symmetric_follower_response(
@@ -185,9 +185,7 @@ def _action_counts(total: int, k: int) -> np.ndarray:
     return np.concatenate(blocks)
 
 
-def stackelberg_outcome(
-    payoffs: np.ndarray, leader: int, tie_break: str = "pessimistic"
-) -> StackelbergOutcome:
+def stackelberg_outcome(payoffs: np.ndarray, leader: int, tie_break: str = "pessimistic") -> StackelbergOutcome:
     """The subgame-perfect pure-strategy outcome with ``leader`` moving first."""
     payoffs = np.asarray(payoffs, dtype=float)
     _check(payoffs, leader, tie_break)

@@ -29,12 +29,14 @@ def _same_file(a: str | None, b: str | None) -> bool:
 
 def culprits(source: dict) -> list[tuple[str, str, str | None]]:
     """``(kind, target, file)`` of each piece of user code a method's or policy's ``source`` names."""
-    return [(kind, source[kind], source.get(f"{kind}_file")) for kind in ("selector", "learner", "policy")
-            if kind in source]
+    return [
+        (kind, source[kind], source.get(f"{kind}_file")) for kind in ("selector", "learner", "policy") if kind in source
+    ]
 
 
-def user_error(err: BaseException, context: str, suspects: list[tuple[str, str, str | None]],
-               certain: bool = False) -> UserCodeError | None:
+def user_error(
+    err: BaseException, context: str, suspects: list[tuple[str, str, str | None]], certain: bool = False
+) -> UserCodeError | None:
     """The :class:`UserCodeError` for ``err``, raised while ``context`` ran, or None if it is not the user code's.
 
     ``err`` is the user code's if ``certain``, if its traceback passes through
@@ -45,12 +47,15 @@ def user_error(err: BaseException, context: str, suspects: list[tuple[str, str, 
     for frame in reversed(frames):
         for kind, target, file in suspects:
             if _same_file(frame.filename, file):
-                return UserCodeError(f"{context}: the {kind} {target} ({file}, line {frame.lineno}) "
-                                     f"raised {_exception(err)}")
+                return UserCodeError(
+                    f"{context}: the {kind} {target} ({file}, line {frame.lineno}) raised {_exception(err)}"
+                )
     if isinstance(err, Exception) and not certain:
         return None
-    where = (" or ".join(f"the {kind} {target}" + (f" ({file})" if file else "") for kind, target, file in suspects)
-             or "the code it ran")
+    where = (
+        " or ".join(f"the {kind} {target}" + (f" ({file})" if file else "") for kind, target, file in suspects)
+        or "the code it ran"
+    )
     return UserCodeError(f"{context}: {where} raised {_exception(err)}")
 
 

@@ -38,9 +38,14 @@ def scalars(folder: Path, name: str) -> list[float]:
 
 def test_mappo_trains_on_mediated_chicken_4p_and_logs_fairness_before_transfer(tmp_path):
     task = FairleadTask.scenario("chicken-4p", selector="catch_up", transfer=0.5)
-    experiment = Experiment(task=task, algorithm_config=MappoConfig.get_from_yaml(),
-                            model_config=MlpConfig.get_from_yaml(), critic_model_config=MlpConfig.get_from_yaml(),
-                            seed=0, config=tiny_config(tmp_path, iterations=2))
+    experiment = Experiment(
+        task=task,
+        algorithm_config=MappoConfig.get_from_yaml(),
+        model_config=MlpConfig.get_from_yaml(),
+        critic_model_config=MlpConfig.get_from_yaml(),
+        seed=0,
+        config=tiny_config(tmp_path, iterations=2),
+    )
     experiment.run()
     fair, total = scalars(tmp_path, "collection_fairness"), scalars(tmp_path, "collection_total_return")
     assert len(fair) == len(total) == 2  # one point per iteration
@@ -63,7 +68,7 @@ def test_the_benchmarl_page_block_runs(tmp_path, monkeypatch):
     page = Path(__file__).resolve().parents[2] / "docs" / "libraries" / "benchmarl.md"
     (code,) = [block.split("\n```", 1)[0] for block in page.read_text().split("```python\n")[1:]]
     monkeypatch.chdir(tmp_path)
-    exec(compile(code, str(page), "exec"), {"__name__": "docs_benchmarl"})  # noqa: S102
+    exec(compile(code, str(page), "exec"), {"__name__": "docs_benchmarl"})
     assert len(scalars(tmp_path, "collection_fairness")) == 2
 
 

@@ -58,8 +58,9 @@ def unsupported(env_name: str, env_kwargs: dict, method: Method) -> str | None:
 
     game = env_module(env_name).raw_env
     if not issubclass(game, (MatrixGameEnv, Cournot, ResourceCollection)):
-        return (f"the compiled engine plays the matrix games, Cournot and resource collection, "
-                f"not {game.metadata['name']}")
+        return (
+            f"the compiled engine plays the matrix games, Cournot and resource collection, not {game.metadata['name']}"
+        )
     if method.selector not in ENGINE_SELECTORS or method.user_selector:
         return f"method {method.name}'s selector {method.selector!r} runs on the reference trainer"
     if method.learner:
@@ -72,11 +73,21 @@ def unsupported(env_name: str, env_kwargs: dict, method: Method) -> str | None:
 
         env = game_of(env_name, env_kwargs)
         n = len(env.possible_agents)
-        entries = int(np.prod(MediatorObservation(n, env.max_cycles, env.return_scale, method.history,
-                                                  "discrete").nvec.astype(float))) * n
+        entries = (
+            int(
+                np.prod(
+                    MediatorObservation(n, env.max_cycles, env.return_scale, method.history, "discrete").nvec.astype(
+                        float
+                    )
+                )
+            )
+            * n
+        )
         if entries > MAX_TABLE:
-            return (f"method {method.name}'s mediator agent would need a dense table of {entries:.3g} entries "
-                    f"(more than {MAX_TABLE:.0e}); it runs on the reference trainer")
+            return (
+                f"method {method.name}'s mediator agent would need a dense table of {entries:.3g} entries "
+                f"(more than {MAX_TABLE:.0e}); it runs on the reference trainer"
+            )
     return None
 
 

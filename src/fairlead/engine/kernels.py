@@ -156,7 +156,9 @@ def _decide(q, visited, p, s, legal, paid, last_state, last_action, rngs, epsilo
         q[p, last_state[p], last_action[p]] = old + alpha * (target - old)
         visited[p, last_state[p]] = True
     if explore and _explores(rngs, p, epsilon):
-        a = _legal_action(legal, numpy_random.integers(rngs, p, _count_legal(legal)))  # epsilon-greedy: a random legal action
+        a = _legal_action(
+            legal, numpy_random.integers(rngs, p, _count_legal(legal))
+        )  # epsilon-greedy: a random legal action
     else:
         a = _greedy(q, p, s, legal)
     last_state[p], last_action[p], paid[p] = s, a, 0.0
@@ -172,8 +174,7 @@ def _final_update(q, visited, p, paid, last_state, last_action, alpha):
 
 
 @numba.njit(cache=True, inline="always")
-def _state(strides, role, seen, stage_code, game_features, history_codes, player, unfair_leads, leads, returns,
-           flag):
+def _state(strides, role, seen, stage_code, game_features, history_codes, player, unfair_leads, leads, returns, flag):
     """Flat index of a player's observation ``[role, leader action + 1, stage feature, *game features,
     *own history[, vote flag]]``."""
     s = role * strides[0] + seen * strides[1] + stage_code * strides[2]
@@ -201,30 +202,72 @@ def _transfer(transfer, returns, advantages, strength, out):
 @numba.njit(cache=True)
 def play_episodes(
     # the game
-    game, payoff, cournot, fair, max_cycles, stage_feature, return_scale,  # payoff: (1 or 2, k, k)
+    game,
+    payoff,
+    cournot,
+    fair,
+    max_cycles,
+    stage_feature,
+    return_scale,  # payoff: (1 or 2, k, k)
     # resource collection: [rows, cols, n_fair, cooperation], pay (row 0: fair, 1 + l: unfair when l leads), whether
     # an unfair resource favours each leader, the legal moves of each cell, the fixed start cells (agents', then
     # resources') or none (drawn every episode)
-    grid, grid_pay, favours, move_masks, layout, n_resources,
+    grid,
+    grid_pay,
+    favours,
+    move_masks,
+    layout,
+    n_resources,
     # the mediator
-    selector, fixed_leader, use_returns, use_reputation, transfer, strength, settle, history_codes,
-    mediator_codes, tolerance,
+    selector,
+    fixed_leader,
+    use_returns,
+    use_reputation,
+    transfer,
+    strength,
+    settle,
+    history_codes,
+    mediator_codes,
+    tolerance,
     # the learners: hyper-parameters [alpha, gamma, epsilon_start, epsilon_end, epsilon_decay_episodes]
-    q, visited, strides, agent_hp, rngs, values, q_mediator, visited_mediator, strides_mediator, mediator_hp,
+    q,
+    visited,
+    strides,
+    agent_hp,
+    rngs,
+    values,
+    q_mediator,
+    visited_mediator,
+    strides_mediator,
+    mediator_hp,
     mediator_rngs,
     # what to do (from training episode first_episode on; episode j's generators are seeded by
     # [*seed_words, stream, first + j], as the reference's derived_seed), and where to write what happened
-    explore, learn, first_episode, seed_words, stream, first, out_returns, out_after, out_leaders, out_fair, out_actions, out_rewards,
+    explore,
+    learn,
+    first_episode,
+    seed_words,
+    stream,
+    first,
+    out_returns,
+    out_after,
+    out_leaders,
+    out_fair,
+    out_actions,
+    out_rewards,
 ):
     n, k = fair.shape
     game_features = np.zeros((n, GRID_FEATURES if game == RESOURCES else 0), np.int64)
     legal = np.full(n, (1 << k) - 1, np.int64)  # each player's legal moves, as bits
     vote_legal = (1 << n) - 1
     positions, resources = np.zeros((n, 2), np.int64), np.zeros((n_resources, 2), np.int64)
-    collected, free, cells = np.zeros(n_resources, np.int64), np.zeros(grid[0] * grid[1], np.int64), \
-        np.zeros(n + n_resources, np.int64)
+    collected, free, cells = (
+        np.zeros(n_resources, np.int64),
+        np.zeros(grid[0] * grid[1], np.int64),
+        np.zeros(n + n_resources, np.int64),
+    )
     entropy, env_entropy = np.zeros(seed_words.shape[0] + 2, np.uint64), np.zeros(1, np.uint64)
-    entropy[:seed_words.shape[0]], entropy[-2] = seed_words, stream
+    entropy[: seed_words.shape[0]], entropy[-2] = seed_words, stream
     episode_rngs = np.zeros((2, numpy_random.STATE_WORDS), np.uint64)  # rows: the env's, the mediated env's
     mediated_entropy = np.array([0, MEDIATOR_RNG_TAG], np.uint64)
     n_game_features, n_history = game_features.shape[1], history_codes.shape[0]
@@ -297,10 +340,25 @@ def play_episodes(
                         leader = p
             elif selector == VOTE:  # every player, in index order, votes for a leader (actions 0..n-1)
                 for p in range(n):
-                    s = _state(strides, 1, 0, stage_code, game_features, history_codes, p, unfair_leads, leads,
-                               returns, 1)
-                    votes[p] = _decide(q, visited, p, s, vote_legal, paid, last_state, last_action, rngs, agent_epsilon,
-                                       agent_hp[0], agent_hp[1], explore, learn)
+                    s = _state(
+                        strides, 1, 0, stage_code, game_features, history_codes, p, unfair_leads, leads, returns, 1
+                    )
+                    votes[p] = _decide(
+                        q,
+                        visited,
+                        p,
+                        s,
+                        vote_legal,
+                        paid,
+                        last_state,
+                        last_action,
+                        rngs,
+                        agent_epsilon,
+                        agent_hp[0],
+                        agent_hp[1],
+                        explore,
+                        learn,
+                    )
                 tally[:] = 0
                 for p in range(n):
                     tally[votes[p]] += 1
@@ -319,14 +377,28 @@ def play_episodes(
                 s = 0
                 for f in range(features.shape[0]):
                     s += features[f] * strides_mediator[f]
-                leader = _decide(q_mediator, visited_mediator, 0, s, vote_legal, mediator_paid, mediator_state,
-                                 mediator_action, mediator_rngs, mediator_epsilon, mediator_hp[0], mediator_hp[1],
-                                 explore, learn)
+                leader = _decide(
+                    q_mediator,
+                    visited_mediator,
+                    0,
+                    s,
+                    vote_legal,
+                    mediator_paid,
+                    mediator_state,
+                    mediator_action,
+                    mediator_rngs,
+                    mediator_epsilon,
+                    mediator_hp[0],
+                    mediator_hp[1],
+                    explore,
+                    learn,
+                )
             elif explore and numpy_random.random(mediator_rngs, 0) < mediator_epsilon:
                 leader = numpy_random.integers(mediator_rngs, 0, n)
             else:  # JAM-QL's vector mediator: argmax_l F(G_t + V[t, l, rho_l])
-                leader = fairest_leader(values[t], reputation if use_reputation else no_reputation, returns,
-                                        use_returns, predicted, gaps)
+                leader = fairest_leader(
+                    values[t], reputation if use_reputation else no_reputation, returns, use_returns, predicted, gaps
+                )
             leaders[t] = leader
             reputations[t] = reputation[leader] if use_reputation else rules.NEVER_LED
 
@@ -347,7 +419,9 @@ def play_episodes(
                     s += feature * strides[3 + n_game_features + h]
                 allowed, before = legal[p], last_state[p]
                 a = _greedy(q, p, s, allowed)
-                if learn and before >= 0:  # Q[s_prev][a_prev] += alpha (paid + gamma max_a' Q[s][a'] - Q[s_prev][a_prev])
+                if (
+                    learn and before >= 0
+                ):  # Q[s_prev][a_prev] += alpha (paid + gamma max_a' Q[s][a'] - Q[s_prev][a_prev])
                     old = q[p, before, last_action[p]]
                     q[p, before, last_action[p]] = old + alpha * (paid[p] + gamma * q[p, s, a] - old)
                     visited[p, before] = True
@@ -375,7 +449,9 @@ def play_episodes(
                 count = collected_resources(positions, resources, grid[3], collected)
                 collection_rewards(collected, count, grid[2], fair_pay, unfair_pay, leader, reward)
                 for c in range(count):
-                    cell = free[numpy_random.integers(episode_rngs, ENV_RNG, free_cells(positions, resources, grid[1], free))]
+                    cell = free[
+                        numpy_random.integers(episode_rngs, ENV_RNG, free_cells(positions, resources, grid[1], free))
+                    ]
                     resources[collected[c], 0], resources[collected[c], 1] = cell // grid[1], cell % grid[1]
             if game == RESOURCES:
                 leader_fair = not (heads == rules.HEADS_UNFAIR and favours[leader])
@@ -419,8 +495,8 @@ def play_episodes(
             out_returns[e, p] = returns[p]
             out_after[e, p] = returns[p] + transfers[p]
         if learn and selector == MEDIATOR_AGENT:
-            _final_update(q_mediator, visited_mediator, 0, mediator_paid, mediator_state, mediator_action,
-                          mediator_hp[0])
+            _final_update(
+                q_mediator, visited_mediator, 0, mediator_paid, mediator_state, mediator_action, mediator_hp[0]
+            )
         if learn and selector == VECTOR_MEDIATOR:
-            learn_reward_vectors(values, stage_rewards, leaders, reputations, mediator_hp[0], mediator_hp[1],
-                                 to_come)
+            learn_reward_vectors(values, stage_rewards, leaders, reputations, mediator_hp[0], mediator_hp[1], to_come)

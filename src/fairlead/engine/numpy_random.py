@@ -36,6 +36,7 @@ _MASK64 = (1 << 64) - 1  # a Python int: state_row splits numpy's 128-bit state 
 def _jit(**options):
     """numba's njit; with numba's JIT disabled (``NUMBA_DISABLE_JIT=1``, for debugging) plain Python, whose
     numpy uint64 arithmetic wraps around as the compiled one does, but warns: quieted here."""
+
     def compile(function):
         if not numba.config.DISABLE_JIT:
             return numba.njit(cache=True, **options)(function)
@@ -44,7 +45,9 @@ def _jit(**options):
         def quiet(*args):
             with np.errstate(over="ignore"):
                 return function(*args)
+
         return quiet
+
     return compile
 
 
@@ -170,7 +173,7 @@ def choice_without_replacement(g, r, population, out):
     if population > 10_000 and size > population // 50:
         pool = np.arange(population)
         _shuffle(g, r, pool, population, max(population - size, 1))
-        out[:] = pool[population - size:]
+        out[:] = pool[population - size :]
         return
     for j in range(population - size, population):
         value = integers(g, r, j + 1)
@@ -196,12 +199,25 @@ def state_row(rng: np.random.Generator) -> np.ndarray:
     if state["bit_generator"] != "PCG64":
         raise ValueError(f"the compiled engine draws like PCG64, not {state['bit_generator']}")
     words = state["state"]["state"], state["state"]["inc"]
-    return np.array([words[0] >> 64, words[0] & _MASK64, words[1] >> 64, words[1] & _MASK64, state["has_uint32"],
-                     state["uinteger"]], np.uint64)
+    return np.array(
+        [
+            words[0] >> 64,
+            words[0] & _MASK64,
+            words[1] >> 64,
+            words[1] & _MASK64,
+            state["has_uint32"],
+            state["uinteger"],
+        ],
+        np.uint64,
+    )
 
 
 def set_state(rng: np.random.Generator, row: np.ndarray) -> None:
     """Put a row of ``g`` back into the numpy Generator it came from."""
     high, low, inc_high, inc_low, has_uint32, uinteger = (int(x) for x in row)
-    rng.bit_generator.state = {"bit_generator": "PCG64", "state": {"state": high << 64 | low, "inc": inc_high << 64 | inc_low},
-                               "has_uint32": has_uint32, "uinteger": uinteger}
+    rng.bit_generator.state = {
+        "bit_generator": "PCG64",
+        "state": {"state": high << 64 | low, "inc": inc_high << 64 | inc_low},
+        "has_uint32": has_uint32,
+        "uinteger": uinteger,
+    }

@@ -24,16 +24,22 @@ from fairlead.trainers.evaluation import summarise_arrays
 from fairlead.trainers.jamql import EVAL, TRAIN, EpisodeResult, derived_seed
 from fairlead.trainers.vector_mediator import VectorMediator
 
-SELECTOR_CODES = {"fixed": kernels.FIXED, "round_robin": kernels.ROUND_ROBIN, "random": kernels.RANDOM,
-                  "catch_up": kernels.CATCH_UP, "vote": kernels.VOTE, "vector_mediator": kernels.VECTOR_MEDIATOR,
-                  "mediator": kernels.MEDIATOR_AGENT}
+SELECTOR_CODES = {
+    "fixed": kernels.FIXED,
+    "round_robin": kernels.ROUND_ROBIN,
+    "random": kernels.RANDOM,
+    "catch_up": kernels.CATCH_UP,
+    "vote": kernels.VOTE,
+    "vector_mediator": kernels.VECTOR_MEDIATOR,
+    "mediator": kernels.MEDIATOR_AGENT,
+}
 STAGE_CODES = {"index": kernels.STAGE_INDEX, "last": kernels.STAGE_LAST, "none": kernels.STAGE_NONE}
 SETTLE_CODES = {"end": kernels.SETTLE_END, "stage": kernels.SETTLE_STAGE}
 TRANSFER_CODES = {"mean_deviation": kernels.MEAN_DEVIATION, "unfair_advantage": kernels.UNFAIR_ADVANTAGE}
 
 
 def _strides(nvec) -> np.ndarray:
-    return np.array([int(np.prod(nvec[i + 1:])) for i in range(len(nvec))], np.int64)
+    return np.array([int(np.prod(nvec[i + 1 :])) for i in range(len(nvec))], np.int64)
 
 
 def _uint32_words(value: int) -> np.ndarray:
@@ -49,8 +55,11 @@ def tabular_state(q: np.ndarray, visited: np.ndarray, nvec, rng) -> dict:
     """A dense table ``q[state, action]`` in ``TabularQLearner.state_dict``'s layout (visited states, sorted)."""
     states = np.flatnonzero(visited)
     keys = np.stack(np.unravel_index(states, nvec), axis=1).astype(np.int64)
-    return {"keys": keys.reshape(len(states), len(nvec) if len(states) else 0), "values": q[states].copy(),
-            "rng": rng.bit_generator.state}
+    return {
+        "keys": keys.reshape(len(states), len(nvec) if len(states) else 0),
+        "values": q[states].copy(),
+        "rng": rng.bit_generator.state,
+    }
 
 
 def load_tabular_state(state: dict, q: np.ndarray, visited: np.ndarray, nvec, rng) -> None:
@@ -95,9 +104,10 @@ class CompiledTrainer:
             self.fair = np.broadcast_to(np.arange(k) <= game.fair_quantity, (n, k)).copy()
         self.stage_feature = STAGE_CODES[game.stage_feature]
         self.selector = SELECTOR_CODES[method.selector]
-        self.fixed_leader = self.players.index(method.selector_kwargs.get("leader", "player_0")) \
-            if method.selector == "fixed" else 0
-        rule, strength = (method.transfer if isinstance(method.transfer, list) else ["mean_deviation", method.transfer])
+        self.fixed_leader = (
+            self.players.index(method.selector_kwargs.get("leader", "player_0")) if method.selector == "fixed" else 0
+        )
+        rule, strength = method.transfer if isinstance(method.transfer, list) else ["mean_deviation", method.transfer]
         self.transfer, self.strength = TRANSFER_CODES[rule], float(strength)
         self.settle = SETTLE_CODES[method.settle]
 
@@ -114,10 +124,18 @@ class CompiledTrainer:
 
         # the mediator: JAM-QL's vector mediator, or the scalar mediator agent's Q-table over its observation
         mediator_rng = np.random.default_rng(derived_seed(seed, 2, n))
-        self.mediator = VectorMediator(
-            n, cycles, hp.mediator, mediator_rng,
-            use_returns="returns" in method.history, use_reputation="reputation" in method.history,
-        ) if method.vector_mediator else None
+        self.mediator = (
+            VectorMediator(
+                n,
+                cycles,
+                hp.mediator,
+                mediator_rng,
+                use_returns="returns" in method.history,
+                use_reputation="reputation" in method.history,
+            )
+            if method.vector_mediator
+            else None
+        )
         self.observation = MediatorObservation(n, cycles, self.return_scale, method.history, "discrete")
         self.mediator_nvec = tuple(self.observation.nvec.tolist())
         self.mediator_strides = _strides(self.mediator_nvec)
@@ -141,15 +159,17 @@ class CompiledTrainer:
 
     def evaluate(self, episodes: int, offset: int = 0) -> list[EpisodeResult]:
         """Greedy play (no exploration, no learning) on the reference's evaluation seeds."""
-        return [self._episode_result(*episode) for episode in zip(*self._play(
-            episodes, EVAL, offset, explore=False, learn=False, record=True))]
+        return [
+            self._episode_result(*episode)
+            for episode in zip(*self._play(episodes, EVAL, offset, explore=False, learn=False, record=True))
+        ]
 
     def evaluate_summary(self, episodes: int, offset: int = 0) -> dict[str, float]:
         """The reference's ``evaluate_summary``: the same numbers, from the kernel's arrays (no stage records)."""
-        returns, _, leaders, fair, _, rewards = self._play(episodes, EVAL, offset, explore=False, learn=False,
-                                                           record=True)
-        return summarise_arrays(returns, leaders, fair, np.cumsum(rewards, axis=1), self.players,
-                                self.return_scale)
+        returns, _, leaders, fair, _, rewards = self._play(
+            episodes, EVAL, offset, explore=False, learn=False, record=True
+        )
+        return summarise_arrays(returns, leaders, fair, np.cumsum(rewards, axis=1), self.players, self.return_scale)
 
     def _play(self, episodes, stream, first, explore, learn, record):
         """Episodes ``first ..`` of seed stream ``stream`` (``TRAIN``, ``EVAL``), as the reference seeds them."""
@@ -162,24 +182,74 @@ class CompiledTrainer:
         use_reputation = self.mediator is not None and self.mediator.use_reputation
         states = self.generator_rows if explore else self.unused_states
         kernels.play_episodes(
-            self.game, self.payoff, self.cournot, self.fair, cycles, self.stage_feature, self.return_scale,
-            self.grid, self.grid_pay, self.favours, self.move_masks, self.layout, self.n_resources,
-            self.selector, self.fixed_leader, use_returns, use_reputation, self.transfer, self.strength, self.settle,
-            self.history_codes, self.observation.codes, self.observation.tolerance,
-            self.q, self.visited, self.strides, self.agent_hp, states[:n], self.values, self.q_mediator,
-            self.visited_mediator, self.mediator_strides, self.mediator_hp, states[n:],
-            explore, learn, self.episode, self.seed_words, stream, first, returns, after, leaders, fair, actions, rewards,
+            self.game,
+            self.payoff,
+            self.cournot,
+            self.fair,
+            cycles,
+            self.stage_feature,
+            self.return_scale,
+            self.grid,
+            self.grid_pay,
+            self.favours,
+            self.move_masks,
+            self.layout,
+            self.n_resources,
+            self.selector,
+            self.fixed_leader,
+            use_returns,
+            use_reputation,
+            self.transfer,
+            self.strength,
+            self.settle,
+            self.history_codes,
+            self.observation.codes,
+            self.observation.tolerance,
+            self.q,
+            self.visited,
+            self.strides,
+            self.agent_hp,
+            states[:n],
+            self.values,
+            self.q_mediator,
+            self.visited_mediator,
+            self.mediator_strides,
+            self.mediator_hp,
+            states[n:],
+            explore,
+            learn,
+            self.episode,
+            self.seed_words,
+            stream,
+            first,
+            returns,
+            after,
+            leaders,
+            fair,
+            actions,
+            rewards,
         )
         return (returns, after, leaders, fair, actions, rewards) if record else None
 
     def _episode_result(self, returns, after, leaders, fair, actions, rewards) -> EpisodeResult:
         players = self.players
         stages = tuple(
-            StageRecord(t, players[leaders[t]], dict(zip(players, actions[t].tolist())),
-                        dict(zip(players, rewards[t].tolist())), bool(fair[t]))
-            for t in range(len(leaders)))
-        return EpisodeResult(returns=returns, returns_after_transfer=after, leaders=tuple(leaders.tolist()),
-                             leader_fair=tuple(fair.tolist()), stages=stages)
+            StageRecord(
+                t,
+                players[leaders[t]],
+                dict(zip(players, actions[t].tolist())),
+                dict(zip(players, rewards[t].tolist())),
+                bool(fair[t]),
+            )
+            for t in range(len(leaders))
+        )
+        return EpisodeResult(
+            returns=returns,
+            returns_after_transfer=after,
+            leaders=tuple(leaders.tolist()),
+            leader_fair=tuple(fair.tolist()),
+            stages=stages,
+        )
 
     # ----------------------------------------------------------- checkpoints
     def _generators(self) -> list[np.random.Generator]:
@@ -192,19 +262,23 @@ class CompiledTrainer:
         """The reference's layout: per learner its visited states' keys and Q-values, and its generator."""
         for rng, row in zip(self._generators(), self.generator_rows):
             numpy_random.set_state(rng, row)
-        learners = {agent: tabular_state(self.q[i], self.visited[i], self.nvec, self.rngs[i])
-                    for i, agent in enumerate(self.players)}
+        learners = {
+            agent: tabular_state(self.q[i], self.visited[i], self.nvec, self.rngs[i])
+            for i, agent in enumerate(self.players)
+        }
         if self.mediator is not None:
             learners[MEDIATOR] = self.mediator.state_dict()
         elif self.method.learned_mediator:
-            learners[MEDIATOR] = tabular_state(self.q_mediator[0], self.visited_mediator[0], self.mediator_nvec,
-                                               self.mediator_rngs[0])
+            learners[MEDIATOR] = tabular_state(
+                self.q_mediator[0], self.visited_mediator[0], self.mediator_nvec, self.mediator_rngs[0]
+            )
         return {"episode": self.episode, "learners": learners}
 
     def load_state_dict(self, state: dict) -> None:
         if set(state["learners"]) != set(self._learner_names()):
-            raise ValueError(f"checkpoint holds learners {sorted(state['learners'])}, this run needs "
-                             f"{sorted(self._learner_names())}")
+            raise ValueError(
+                f"checkpoint holds learners {sorted(state['learners'])}, this run needs {sorted(self._learner_names())}"
+            )
         self.episode = int(state["episode"])
         for i, agent in enumerate(self.players):
             load_tabular_state(state["learners"][agent], self.q[i], self.visited[i], self.nvec, self.rngs[i])
@@ -212,6 +286,11 @@ class CompiledTrainer:
             self.mediator.load_state_dict(state["learners"][MEDIATOR])
             self.values = self.mediator.values  # load_state_dict replaces the array
         elif self.method.learned_mediator:
-            load_tabular_state(state["learners"][MEDIATOR], self.q_mediator[0], self.visited_mediator[0],
-                               self.mediator_nvec, self.mediator_rngs[0])
+            load_tabular_state(
+                state["learners"][MEDIATOR],
+                self.q_mediator[0],
+                self.visited_mediator[0],
+                self.mediator_nvec,
+                self.mediator_rngs[0],
+            )
         self.generator_rows[:] = [numpy_random.state_row(rng) for rng in self._generators()]

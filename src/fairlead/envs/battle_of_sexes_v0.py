@@ -1,4 +1,3 @@
-# noqa: D212, D415
 """
 # Iterated Battle of the Sexes (Stackelberg stages, asymmetric)
 
@@ -57,7 +56,7 @@ from fairlead.envs.stackelberg import make_constructors
 class raw_env(FixedMatrixGameEnv):
     metadata = {**FixedMatrixGameEnv.metadata, "name": "battle_of_sexes_v0"}
     PAYOFF = [[[3.0, 0.0], [0.0, 2.0]], [[2.0, 0.0], [0.0, 3.0]]]
-    action_names = ('Bach', 'Stravinsky')
+    action_names = ("Bach", "Stravinsky")
 
 
 env, parallel_env = make_constructors(raw_env)

@@ -70,8 +70,9 @@ def check_action(agent: str, action, mask: np.ndarray, names=(), note: str = "")
         described = f" ({', '.join(names)})" if len(names) == n else ""
         raise ValueError(f"{agent}'s action {value} is out of range; valid actions are 0..{n - 1}{described}{note}")
     if not mask[value]:
-        raise ValueError(f"{agent}'s action {value} is masked now; legal actions: "
-                         f"{np.flatnonzero(mask).tolist()}{note}")
+        raise ValueError(
+            f"{agent}'s action {value} is masked now; legal actions: {np.flatnonzero(mask).tolist()}{note}"
+        )
     return value
 
 
@@ -84,8 +85,9 @@ def check_action_names(value, k: int) -> tuple[str, ...]:
     if len(value) != k:
         raise ValueError(f"action_names needs {k} names, got {len(value)} ({value!r}): one per action")
     if not all(isinstance(name, str) and name for name in value):
-        raise TypeError(f"action_names must be {valid}; got {value!r}, which holds a name that is not a "
-                        "non-empty string")
+        raise TypeError(
+            f"action_names must be {valid}; got {value!r}, which holds a name that is not a non-empty string"
+        )
     if len(set(value)) != k:
         raise ValueError(f"action_names must be {valid}; got {value!r}, which names an action twice")
     return tuple(value)
@@ -115,6 +117,8 @@ def check_finite_returns(env, what: str) -> None:
     low, high = env.stage_reward_range
     n, cycles = len(env.possible_agents), env.max_cycles
     if not (np.isfinite(env.return_scale) and np.isfinite(n * cycles * max(abs(low), abs(high)))):
-        raise ValueError(f"{what} too large: stage payoffs in [{low:g}, {high:g}] and their spread and sum over "
-                         f"max_cycles={cycles} stages and {n} agents must be finite (return_scale = "
-                         f"{env.return_scale:g}); use smaller values")
+        raise ValueError(
+            f"{what} too large: stage payoffs in [{low:g}, {high:g}] and their spread and sum over "
+            f"max_cycles={cycles} stages and {n} agents must be finite (return_scale = "
+            f"{env.return_scale:g}); use smaller values"
+        )

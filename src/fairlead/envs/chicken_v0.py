@@ -1,4 +1,3 @@
-# noqa: D212, D415
 """
 # Iterated Chicken (Stackelberg stages)
 
@@ -74,7 +73,7 @@ from fairlead.envs.stackelberg import make_constructors
 class raw_env(FixedMatrixGameEnv):
     metadata = {**FixedMatrixGameEnv.metadata, "name": "chicken_v0"}
     PAYOFF = [[0.0, 4.0], [1.0, 3.0]]
-    action_names = ('Dare', 'Chicken')
+    action_names = ("Dare", "Chicken")
 
 
 env, parallel_env = make_constructors(raw_env)

@@ -1,4 +1,3 @@
-# noqa: D212, D415
 """
 # Stackelberg quantity competition (Cournot with discrete quantities)
 
@@ -158,7 +157,13 @@ class raw_env(StackelbergEnv):
             )
         self.q_max = check_int("q_max", q_max, 1)
         super().__init__(
-            n_agents, self.q_max + 1, max_cycles, (), obs_encoding, leader, render_mode,
+            n_agents,
+            self.q_max + 1,
+            max_cycles,
+            (),
+            obs_encoding,
+            leader,
+            render_mode,
             stage_feature=stage_feature,
         )
         n = len(self.possible_agents)

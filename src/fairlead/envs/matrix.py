@@ -69,9 +69,7 @@ class MatrixGameEnv(StackelbergEnv):
         k = self.payoff.shape[-1]
         if action_names is not None:
             self.action_names = check_action_names(action_names, k)
-        super().__init__(
-            n_agents, k, max_cycles, (), obs_encoding, leader, render_mode, stage_feature=stage_feature
-        )
+        super().__init__(n_agents, k, max_cycles, (), obs_encoding, leader, render_mode, stage_feature=stage_feature)
         check_finite_returns(self, "payoff")
         if not self.bimatrix:
             check_compositions(k, n_agents)  # at construction, not at the first stage
@@ -144,6 +142,12 @@ class FixedMatrixGameEnv(MatrixGameEnv):
         render_mode: str | None = None,
     ):
         super().__init__(
-            self.PAYOFF, n_agents, max_cycles, self.action_names,
-            stage_feature=stage_feature, obs_encoding=obs_encoding, leader=leader, render_mode=render_mode,
+            self.PAYOFF,
+            n_agents,
+            max_cycles,
+            self.action_names,
+            stage_feature=stage_feature,
+            obs_encoding=obs_encoding,
+            leader=leader,
+            render_mode=render_mode,
         )

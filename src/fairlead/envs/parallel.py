@@ -68,17 +68,13 @@ class PhaseParallelEnv(ParallelEnv):
             raise ValueError(f"actions given for {unknown}, which are not live agents; live agents: {self.agents}")
         missing = [a for a in acting if a not in actions]
         if missing:
-            raise ValueError(
-                f"phase {env.phase!r} needs actions from {acting}; missing {missing}"
-            )
+            raise ValueError(f"phase {env.phase!r} needs actions from {acting}; missing {missing}")
         for agent in acting:
             self._check_action(agent, actions[agent])
         rewards = dict.fromkeys(self.agents, 0.0)
         for agent in acting:
             if env.agent_selection != agent:
-                raise RuntimeError(
-                    f"AEC order broke the phase: expected {agent}, env selects {env.agent_selection}"
-                )
+                raise RuntimeError(f"AEC order broke the phase: expected {agent}, env selects {env.agent_selection}")
             if quiet_next_step(env):  # a follower's step mid-stage pays nothing: adding its 0s is O(n) for nothing
                 env.step(actions[agent])
                 continue
@@ -95,9 +91,13 @@ class PhaseParallelEnv(ParallelEnv):
     def _check_action(self, agent: str, action) -> None:
         """Raise the error stepping ``agent``'s ``action`` would raise, before anything is applied."""
         if isinstance(self.aec_env.action_space(agent), spaces.Discrete):  # else the env checks it when stepped
-            check_action(agent, action, self.aec_env.observe(agent)["action_mask"],
-                         getattr(self.aec_env.unwrapped, "action_names", ()),
-                         "; no action of this phase was applied")
+            check_action(
+                agent,
+                action,
+                self.aec_env.observe(agent)["action_mask"],
+                getattr(self.aec_env.unwrapped, "action_names", ()),
+                "; no action of this phase was applied",
+            )
 
     def _observations(self):
         return {a: self.aec_env.observe(a) for a in self.aec_env.agents}

@@ -1,4 +1,3 @@
-# noqa: D212, D415
 """
 # Iterated Prisoner's Dilemma (Stackelberg stages)
 
@@ -57,7 +56,7 @@ from fairlead.envs.stackelberg import make_constructors
 class raw_env(FixedMatrixGameEnv):
     metadata = {**FixedMatrixGameEnv.metadata, "name": "prisoners_dilemma_v0"}
     PAYOFF = [[3.0, 0.0], [5.0, 1.0]]
-    action_names = ('Cooperate', 'Defect')
+    action_names = ("Cooperate", "Defect")
 
 
 env, parallel_env = make_constructors(raw_env)

@@ -1,4 +1,3 @@
-# noqa: D212, D415
 """
 # Resource collection (grid world, Stackelberg stages)
 
@@ -195,7 +194,11 @@ MAX_CELLS = 1_000_000  # grid cells at most: the per-cell tables stay a few MB (
 MAX_AGENTS = 2_000
 # values of the ``leader_heads`` feature
 NOT_MOVED, HEADS_NEITHER, HEADS_FAIR, HEADS_UNFAIR = (
-    rules.NOT_MOVED, rules.HEADS_NEITHER, rules.HEADS_FAIR, rules.HEADS_UNFAIR)
+    rules.NOT_MOVED,
+    rules.HEADS_NEITHER,
+    rules.HEADS_FAIR,
+    rules.HEADS_UNFAIR,
+)
 # positions in the discrete observation (after role, leader_move + 1, stage_feature)
 FAIR_STEP, FAIR_PARTNERS, UNFAIR_STEP, UNFAIR_PARTNERS, LEADER_HEADS = range(3, 8)
 
@@ -235,7 +238,7 @@ def scripted_returns(env, policy=fair_resource_policy, episodes: int = 100, seed
     returns = []
     for j in range(episodes):
         env.reset(seed=seed + j)
-        for agent in env.agent_iter():
+        for _agent in env.agent_iter():
             obs, _, terminated, truncated, _ = env.last()
             env.step(None if terminated or truncated else policy(obs))
         totals = env.unwrapped.episode_returns
@@ -290,17 +293,21 @@ class raw_env(StackelbergEnv):
     ):
         n = check_int("n_agents", n_agents, 2)
         if n > MAX_AGENTS:
-            raise ValueError(f"n_agents={n:,} is more than resource_collection_v0 allows ({MAX_AGENTS:,}, MAX_AGENTS): "
-                             "its unfair resources' pay is an n x n table (leader x payee), whose memory grows as "
-                             "n**2; use at most 2,000 agents (the matrix games and cournot_v0 take many more)")
+            raise ValueError(
+                f"n_agents={n:,} is more than resource_collection_v0 allows ({MAX_AGENTS:,}, MAX_AGENTS): "
+                "its unfair resources' pay is an n x n table (leader x payee), whose memory grows as "
+                "n**2; use at most 2,000 agents (the matrix games and cournot_v0 take many more)"
+            )
         try:
             rows, cols = grid_size
         except (TypeError, ValueError):
             raise ValueError(f"grid_size must be (rows, columns), got {grid_size!r}") from None
         self.rows, self.cols = check_int("grid rows", rows, 1), check_int("grid columns", cols, 1)
         if self.rows * self.cols > MAX_CELLS:
-            raise ValueError(f"grid_size {self.rows}x{self.cols} has {self.rows * self.cols:,} cells, more than "
-                             f"the {MAX_CELLS:,} allowed (MAX_CELLS, e.g. grid_size=(1000, 1000))")
+            raise ValueError(
+                f"grid_size {self.rows}x{self.cols} has {self.rows * self.cols:,} cells, more than "
+                f"the {MAX_CELLS:,} allowed (MAX_CELLS, e.g. grid_size=(1000, 1000))"
+            )
         self.n_fair = check_int("n_fair", n_fair, 1)
         self.n_unfair = check_int("n_unfair", n_unfair, 1)
         n_resources = self.n_fair + self.n_unfair
@@ -315,8 +322,7 @@ class raw_env(StackelbergEnv):
         self.cooperation = check_int("cooperation", cooperation, 1)
         if self.cooperation > n:
             raise ValueError(
-                f"cooperation={cooperation} exceeds n_agents={n}: no resource could be collected; "
-                f"choose 1..{n}"
+                f"cooperation={cooperation} exceeds n_agents={n}: no resource could be collected; choose 1..{n}"
             )
         fair_value = check_real("fair_value", fair_value, positive=True)
         unfair_value = check_real("unfair_value", unfair_value, positive=True)
@@ -329,8 +335,15 @@ class raw_env(StackelbergEnv):
         self.preference_weights = _preference_weights(preference, n)
         c = self.cooperation
         super().__init__(
-            n, len(MOVES), max_cycles, (5, c, 5, c, 4), obs_encoding, leader, render_mode,
-            stage_feature=stage_feature, game_state_sizes=(self.rows, self.cols) * needed,
+            n,
+            len(MOVES),
+            max_cycles,
+            (5, c, 5, c, 4),
+            obs_encoding,
+            leader,
+            render_mode,
+            stage_feature=stage_feature,
+            game_state_sizes=(self.rows, self.cols) * needed,
         )
         self._kinds = (np.arange(self.n_fair), np.arange(self.n_fair, n_resources))
         self._layout = None if layout is None else self._parse_layout(layout, n)
@@ -357,14 +370,10 @@ class raw_env(StackelbergEnv):
         for key, count in counts.items():
             cells = np.asarray(layout[key])
             if cells.shape != (count, 2) or not np.issubdtype(cells.dtype, np.integer):
-                raise ValueError(
-                    f"layout[{key!r}] must list {count} cells [row, col] of integers, "
-                    f"got {layout[key]!r}"
-                )
+                raise ValueError(f"layout[{key!r}] must list {count} cells [row, col] of integers, got {layout[key]!r}")
             if np.any(cells < 0) or np.any(cells >= (self.rows, self.cols)):
                 raise ValueError(
-                    f"layout[{key!r}] has a cell outside the {self.rows}x{self.cols} grid: "
-                    f"{layout[key]!r}"
+                    f"layout[{key!r}] has a cell outside the {self.rows}x{self.cols} grid: {layout[key]!r}"
                 )
             parsed[key] = cells.astype(np.int64)
         resources = np.concatenate([parsed["fair"], parsed["unfair"]])
@@ -382,8 +391,7 @@ class raw_env(StackelbergEnv):
     def resources(self) -> dict[str, list[tuple[int, int]]]:
         """The cells of the fair and of the unfair resources."""
         return {
-            kind: [(int(r), int(c)) for r, c in self._res[idx]]
-            for kind, idx in zip(("fair", "unfair"), self._kinds)
+            kind: [(int(r), int(c)) for r, c in self._res[idx]] for kind, idx in zip(("fair", "unfair"), self._kinds)
         }
 
     def _reset_game(self, rng):
@@ -402,8 +410,13 @@ class raw_env(StackelbergEnv):
         features = np.zeros(4, np.int64)
         rules.resource_features(self._pos, self._res, self.n_fair, self.cooperation, agent_index, features)
         leader_move = self.leader_action
-        heads = NOT_MOVED if leader_move is None else rules.leader_heads(
-            self._pos, self._res, self.n_fair, self.agent_name_mapping[self.leader], leader_move)
+        heads = (
+            NOT_MOVED
+            if leader_move is None
+            else rules.leader_heads(
+                self._pos, self._res, self.n_fair, self.agent_name_mapping[self.leader], leader_move
+            )
+        )
         return (*features.tolist(), heads)
 
     def _game_state(self):
@@ -447,10 +460,7 @@ class raw_env(StackelbergEnv):
                 marks[row][col] = mark
         for i, (row, col) in enumerate(self._pos):
             agents[row][col].append(str(i))
-        cells = [
-            [(mark + ",".join(here)) or "." for mark, here in zip(*lines)]
-            for lines in zip(marks, agents)
-        ]
+        cells = [[(mark + ",".join(here)) or "." for mark, here in zip(*lines)] for lines in zip(marks, agents)]
         width = max(len(cell) for line in cells for cell in line)
         grid = "\n".join(" ".join(cell.ljust(width) for cell in line).rstrip() for line in cells)
         return f"{text}\n{grid}\n(F fair resource, U unfair resource, i = player_i)"

@@ -144,14 +144,11 @@ class StackelbergEnv(AECEnv):
         num_actions = check_int("num_actions", num_actions, 2)
         self.max_cycles = check_int("max_cycles", max_cycles, 1)
         if obs_encoding not in OBS_ENCODINGS:
-            raise ValueError(
-                f"unknown obs_encoding {obs_encoding!r}; choose one of {OBS_ENCODINGS}"
-            )
+            raise ValueError(f"unknown obs_encoding {obs_encoding!r}; choose one of {OBS_ENCODINGS}")
         self.stage_feature = check_stage_feature(stage_feature)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(
-                f"unknown render_mode {render_mode!r}; choose one of "
-                f"{self.metadata['render_modes']} or None"
+                f"unknown render_mode {render_mode!r}; choose one of {self.metadata['render_modes']} or None"
             )
         self.possible_agents = [f"player_{i}" for i in range(n_agents)]
         self._agent_names = tuple(self.possible_agents)  # what a selector's view lists
@@ -161,9 +158,7 @@ class StackelbergEnv(AECEnv):
         self.obs_encoding = obs_encoding
         self.render_mode = render_mode
 
-        self.obs_nvec = np.array(
-            [2, num_actions + 1, self._stage_feature_size(), *game_feature_sizes], dtype=np.int64
-        )
+        self.obs_nvec = np.array([2, num_actions + 1, self._stage_feature_size(), *game_feature_sizes], dtype=np.int64)
         self._onehot_offsets = np.concatenate([[0], np.cumsum(self.obs_nvec)[:-1]])
         if obs_encoding == "discrete":
             obs_space = spaces.MultiDiscrete(self.obs_nvec, dtype=np.int64)
@@ -177,8 +172,8 @@ class StackelbergEnv(AECEnv):
         )
         self._action_space = spaces.Discrete(num_actions)
         self.state_nvec = np.array(
-            [self.max_cycles + 1, n_agents + 1, num_actions + 1, *[num_actions + 1] * n_agents,
-             *game_state_sizes], dtype=np.int64,
+            [self.max_cycles + 1, n_agents + 1, num_actions + 1, *[num_actions + 1] * n_agents, *game_state_sizes],
+            dtype=np.int64,
         )
         self._state_offsets = np.concatenate([[0], np.cumsum(self.state_nvec)[:-1]])
         self._wait_mask = np.zeros(num_actions, np.int8)
@@ -198,14 +193,22 @@ class StackelbergEnv(AECEnv):
         if isinstance(leader, str) and leader not in SELECTORS:
             if leader not in self.possible_agents:
                 agents = f"{self.possible_agents[0]}..{self.possible_agents[-1]}"
-                raise unknown_name("leader rule", leader, [*self.possible_agents, *SELECTORS], valid=(
-                    f"choose an agent name ({agents}: it always leads), a selector "
-                    f"({', '.join(SELECTORS)}), a Selector object, or None (set_leader chooses)"))
+                raise unknown_name(
+                    "leader rule",
+                    leader,
+                    [*self.possible_agents, *SELECTORS],
+                    valid=(
+                        f"choose an agent name ({agents}: it always leads), a selector "
+                        f"({', '.join(SELECTORS)}), a Selector object, or None (set_leader chooses)"
+                    ),
+                )
             leader = FixedSelector(leader)
         selector = make_selector(leader)
         if getattr(selector, "vote_phase", False):
-            raise ValueError(f"leader rule {selector!r} needs a vote phase, which only the mediator runs; "
-                             "use fairlead.mediate(env, selector=...)")
+            raise ValueError(
+                f"leader rule {selector!r} needs a vote phase, which only the mediator runs; "
+                "use fairlead.mediate(env, selector=...)"
+            )
         selector.reset(list(self.possible_agents), self._rng)  # a bad configuration fails now
         return selector
 
@@ -263,7 +266,7 @@ class StackelbergEnv(AECEnv):
             return [self.leader]
         if self.phase == "follow":
             lead, agents = self._lead, self.possible_agents
-            return agents[:lead] + agents[lead + 1:]
+            return agents[:lead] + agents[lead + 1 :]
         return []
 
     @property
@@ -277,9 +280,7 @@ class StackelbergEnv(AECEnv):
 
     def set_leader(self, agent: str) -> None:
         if agent not in self.agent_name_mapping:
-            raise ValueError(
-                f"cannot make {agent!r} the leader; valid agents are {self.possible_agents}"
-            )
+            raise ValueError(f"cannot make {agent!r} the leader; valid agents are {self.possible_agents}")
         if self.leader_selector is not None:
             raise RuntimeError(
                 f"this env chooses its leaders itself ({self.leader_selector!r}); build it with "
@@ -287,8 +288,7 @@ class StackelbergEnv(AECEnv):
             )
         if self.phase != "lead":
             raise RuntimeError(
-                f"the leader can only be set before the leader acts (phase 'lead'); "
-                f"the current phase is {self.phase!r}"
+                f"the leader can only be set before the leader acts (phase 'lead'); the current phase is {self.phase!r}"
             )
         self._set_order(self.agent_name_mapping[agent])
 
@@ -317,8 +317,11 @@ class StackelbergEnv(AECEnv):
         """The global state (see the module docstring); computed only when asked, never by ``step``."""
         leader = -1 if self._lead is None else self._lead
         seen = self._actions[leader] + 1 if self.phase == "follow" else 0
-        last = (np.zeros(len(self.possible_agents), np.int64) if self.last_stage is None  # 0: none yet
-                else np.fromiter(self.last_stage.actions.values(), np.int64) + 1)
+        last = (
+            np.zeros(len(self.possible_agents), np.int64)
+            if self.last_stage is None  # 0: none yet
+            else np.fromiter(self.last_stage.actions.values(), np.int64) + 1
+        )
         codes = np.concatenate([[self.stage, leader + 1, seen], last, self._game_state()])
         if self.obs_encoding == "discrete":
             head = codes.astype(np.float32)
@@ -327,11 +330,9 @@ class StackelbergEnv(AECEnv):
             head[self._state_offsets + codes] = 1.0
         return np.concatenate([head, np.asarray(self._returns, np.float32)])
 
-    @functools.lru_cache(maxsize=None)
     def observation_space(self, agent):
         return self._observation_space
 
-    @functools.lru_cache(maxsize=None)
     def action_space(self, agent):
         return self._action_space
 
@@ -360,8 +361,15 @@ class StackelbergEnv(AECEnv):
         if self.leader_selector is None:  # set_leader chooses: until then nobody leads or acts
             self._set_order(None)
             return
-        view = MediatorView(self.stage, self._agent_names, self.episode_returns, tuple(self._leaders),
-                            tuple(self._leader_fair), observation=None, rng=self._rng)
+        view = MediatorView(
+            self.stage,
+            self._agent_names,
+            self.episode_returns,
+            tuple(self._leaders),
+            tuple(self._leader_fair),
+            observation=None,
+            rng=self._rng,
+        )
         choice = check_agent(self.leader_selector.select(view), self._agent_names, "leader rule", self.leader_selector)
         self._set_order(self.agent_name_mapping[choice])
 
@@ -406,8 +414,10 @@ class StackelbergEnv(AECEnv):
         if not self.agents:
             raise RuntimeError("the episode is over; call reset() before step()")
         if self._lead is None:
-            raise RuntimeError(f"stage {self.stage} has no leader yet: this env's leaders are chosen from "
-                               "outside (leader=None); call set_leader(agent) first")
+            raise RuntimeError(
+                f"stage {self.stage} has no leader yet: this env's leaders are chosen from "
+                "outside (leader=None); call set_leader(agent) first"
+            )
         i = self.agent_name_mapping[agent]
         self._actions[i] = check_action(agent, action, self._legal_actions(i), self.action_names)
         self._cumulative_rewards[agent] = 0.0
@@ -433,8 +443,12 @@ class StackelbergEnv(AECEnv):
         :func:`quiet_next_step`) skips its O(n) per-step bookkeeping, so a
         stage costs O(n), not O(n**2), with the same results.
         """
-        return (self.phase == "follow" and self._rewards_clear and self._turn + 1 < len(self.possible_agents)
-                and type(self).step is StackelbergEnv.step)  # a subclass's own step may pay or inform
+        return (
+            self.phase == "follow"
+            and self._rewards_clear
+            and self._turn + 1 < len(self.possible_agents)
+            and type(self).step is StackelbergEnv.step
+        )  # a subclass's own step may pay or inform
 
     def _turn_agent(self, turn: int) -> int:
         """Index of the agent that acts at ``turn`` of the stage: the leader (0), then the followers by index."""
@@ -481,9 +495,7 @@ class StackelbergEnv(AECEnv):
         if self.last_stage is not None:
             s = self.last_stage
             names = self.action_names
-            acts = ", ".join(
-                f"{a}={names[x] if names else x}" for a, x in s.actions.items()
-            )
+            acts = ", ".join(f"{a}={names[x] if names else x}" for a, x in s.actions.items())
             rews = ", ".join(f"{a}={r:g}" for a, r in s.rewards.items())
             lines.append(f"last stage {s.stage}: leader {s.leader}  actions {acts}  rewards {rews}")
         lines.append("returns: " + ", ".join(f"{a}={r:g}" for a, r in self.episode_returns.items()))

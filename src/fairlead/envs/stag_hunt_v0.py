@@ -1,4 +1,3 @@
-# noqa: D212, D415
 """
 # Iterated Stag Hunt (Stackelberg stages)
 
@@ -57,7 +56,7 @@ from fairlead.envs.stackelberg import make_constructors
 class raw_env(FixedMatrixGameEnv):
     metadata = {**FixedMatrixGameEnv.metadata, "name": "stag_hunt_v0"}
     PAYOFF = [[2.0, 0.0], [1.0, 1.0]]
-    action_names = ('Stag', 'Hare')
+    action_names = ("Stag", "Hare")
 
 
 env, parallel_env = make_constructors(raw_env)

@@ -52,22 +52,32 @@ def _check_owner(what: str, record: dict, owner: tuple[str, int] | None) -> None
     if owner is None or "method" not in record:  # no owner to check, or a checkpoint written before they had one
         return
     if (record.get("method"), record.get("seed")) != tuple(owner):
-        raise CheckpointError(f"{what} is method {record.get('method')} seed {record.get('seed')}'s, not method "
-                              f"{owner[0]} seed {owner[1]}'s (copied from another seed's folder?); refusing to use it")
+        raise CheckpointError(
+            f"{what} is method {record.get('method')} seed {record.get('seed')}'s, not method "
+            f"{owner[0]} seed {owner[1]}'s (copied from another seed's folder?); refusing to use it"
+        )
 
 
-def save_checkpoint(path: Path, fingerprint: str, trainer_state: dict, curve: list[dict],
-                    owner: tuple[str, int] | None = None) -> None:
+def save_checkpoint(
+    path: Path, fingerprint: str, trainer_state: dict, curve: list[dict], owner: tuple[str, int] | None = None
+) -> None:
     """Write the checkpoint; ``owner``: the (method, seed) it is of, recorded for loading to check."""
     arrays, learners = {}, {}
     for i, (agent, state) in enumerate(trainer_state["learners"].items()):
         if problem := state_problem(state):
             raise ValueError(f"cannot checkpoint the learner of {agent} in {path}: its {problem}")
         arrays.update({f"{key}_{i}": value for key, value in state.items() if isinstance(value, np.ndarray)})
-        learners[agent] = {RESERVED_STATE_KEY: i,
-                           **{key: value for key, value in state.items() if not isinstance(value, np.ndarray)}}
-    header = {"format": FORMAT, "fingerprint": fingerprint, "episode": trainer_state["episode"], "learners": learners,
-              "curve": curve}
+        learners[agent] = {
+            RESERVED_STATE_KEY: i,
+            **{key: value for key, value in state.items() if not isinstance(value, np.ndarray)},
+        }
+    header = {
+        "format": FORMAT,
+        "fingerprint": fingerprint,
+        "episode": trainer_state["episode"],
+        "learners": learners,
+        "curve": curve,
+    }
     if owner is not None:
         header.update(method=owner[0], seed=owner[1])
     arrays["header"] = np.array(json.dumps(header))
@@ -102,8 +112,10 @@ def load_checkpoint(path: Path, fingerprint: str, owner: tuple[str, int] | None 
         by_index[index][key] = array
     try:
         learners = {
-            agent: {**by_index[str(meta[RESERVED_STATE_KEY])],
-                    **{key: value for key, value in meta.items() if key != RESERVED_STATE_KEY}}
+            agent: {
+                **by_index[str(meta[RESERVED_STATE_KEY])],
+                **{key: value for key, value in meta.items() if key != RESERVED_STATE_KEY},
+            }
             for agent, meta in header["learners"].items()
         }
         return {"episode": header["episode"], "learners": learners}, header["curve"]
@@ -133,8 +145,13 @@ def indented_json(value, depth: int = 0) -> str:
         text = json.dumps(value, separators=("," + pad, ": "))
         return text[0] + pad + text[1:-1] + end + text[-1]
     if isinstance(value, dict):
-        return "{" + pad + ("," + pad).join(f"{json.dumps(k)}: {indented_json(v, depth + 1)}"
-                                           for k, v in value.items()) + end + "}"
+        return (
+            "{"
+            + pad
+            + ("," + pad).join(f"{json.dumps(k)}: {indented_json(v, depth + 1)}" for k, v in value.items())
+            + end
+            + "}"
+        )
     return "[" + pad + ("," + pad).join(indented_json(v, depth + 1) for v in value) + end + "]"
 
 

@@ -18,7 +18,8 @@ import csv
 import json
 from pathlib import Path
 
-from fairlead.experiments.report import cell, interval as estimate
+from fairlead.experiments.report import cell
+from fairlead.experiments.report import interval as estimate
 from fairlead.trainers.evaluation import HEADLINE
 
 CEILING = 0.005
@@ -36,8 +37,7 @@ def load_rows(run_dir: Path) -> dict[str, list[dict[str, float]]]:
         rows = list(csv.DictReader(f))
     methods: dict[str, list[dict[str, float]]] = {}
     for row in rows:
-        methods.setdefault(row["method"], []).append(
-            {k: float(v) for k, v in row.items() if k != "method" and v != ""})
+        methods.setdefault(row["method"], []).append({k: float(v) for k, v in row.items() if k != "method" and v != ""})
     return methods
 
 
@@ -87,8 +87,10 @@ def claims(run_dir: Path, setting: str) -> list[tuple[str, str, str, str]]:
         on_fairness = compare(jamql, methods[ablation])
         on_actions = compare(jamql, methods[ablation], "fair_action_rate")
         verdict = "holds" if "holds" in (on_fairness, on_actions) else on_fairness
-        numbers = (f"fairness {fmt(jamql, HEADLINE)} vs {fmt(methods[ablation], HEADLINE)}; "
-                   f"fair actions {fmt(jamql, 'fair_action_rate')} vs {fmt(methods[ablation], 'fair_action_rate')}")
+        numbers = (
+            f"fairness {fmt(jamql, HEADLINE)} vs {fmt(methods[ablation], HEADLINE)}; "
+            f"fair actions {fmt(jamql, 'fair_action_rate')} vs {fmt(methods[ablation], 'fair_action_rate')}"
+        )
         out.append((setting, f"beats {ablation}", verdict, numbers))
     fixed = methods.get("fixed")
     verdict = leaders_act_fairly(jamql, fixed)
@@ -96,8 +98,14 @@ def claims(run_dir: Path, setting: str) -> list[tuple[str, str, str, str]]:
     numbers += f"; last stage {fmt(jamql, 'fair_action_rate_last')}"
     out.append((setting, LEADERS, verdict, numbers))
     if "alternating" in methods:
-        out.append((setting, COLLECTS, collects(jamql, methods["alternating"]),
-                    f"{fmt(jamql, 'total_return')} vs {fmt(methods['alternating'], 'total_return')}"))
+        out.append(
+            (
+                setting,
+                COLLECTS,
+                collects(jamql, methods["alternating"]),
+                f"{fmt(jamql, 'total_return')} vs {fmt(methods['alternating'], 'total_return')}",
+            )
+        )
     return out
 
 

@@ -54,8 +54,10 @@ def read_csv(path: Path) -> list[dict]:
         with open(path, newline="", encoding="utf-8") as file:
             text = file.read()
     except UnicodeDecodeError as err:
-        raise ReportError(f"{path} is not UTF-8 text (byte {err.start}: {err.reason}), so not a CSV file fairlead "
-                          f"wrote: binary or damaged data; {redo}") from None
+        raise ReportError(
+            f"{path} is not UTF-8 text (byte {err.start}: {err.reason}), so not a CSV file fairlead "
+            f"wrote: binary or damaged data; {redo}"
+        ) from None
     except OSError as err:
         raise ReportError(f"cannot read {path}: {err}") from None
     if "\0" in text:
@@ -65,16 +67,21 @@ def read_csv(path: Path) -> list[dict]:
     except csv.Error as err:
         raise ReportError(f"{path} is malformed CSV ({err}); {redo}") from None
     try:
-        return [{k: v if k == "method" else int(v) if k in ("seed", "episode") else _number(v)
-                 for k, v in row.items()} for row in rows]
+        return [
+            {k: v if k == "method" else int(v) if k in ("seed", "episode") else _number(v) for k, v in row.items()}
+            for row in rows
+        ]
     except (TypeError, ValueError) as err:
         raise ReportError(f"{path} is malformed ({err}); {redo}") from err
 
 
 def kind_of_policy(record: dict) -> str:
     """How a policy evaluation's seeds differ, for its titles and reports."""
-    return ("a policy per training seed, from make_policy(seed)" if record.get("per_seed") else
-            "one policy: its seeds vary only the evaluation episodes")
+    return (
+        "a policy per training seed, from make_policy(seed)"
+        if record.get("per_seed")
+        else "one policy: its seeds vary only the evaluation episodes"
+    )
 
 
 @dataclass(frozen=True)
@@ -96,10 +103,16 @@ class RunTable:
 
     def protocol(self) -> dict:
         """What must agree for rows to be compared: the env, its options, the evaluation episodes."""
-        episodes = (self.record["eval_episodes"] if self.evaluation
-                    else self.record["hyperparameters"]["training"]["eval_episodes"])
-        return {"env": self.record["env"], **{f"env_kwargs.{k}": v for k, v in self.record["env_kwargs"].items()},
-                "eval_episodes": episodes}
+        episodes = (
+            self.record["eval_episodes"]
+            if self.evaluation
+            else self.record["hyperparameters"]["training"]["eval_episodes"]
+        )
+        return {
+            "env": self.record["env"],
+            **{f"env_kwargs.{k}": v for k, v in self.record["env_kwargs"].items()},
+            "eval_episodes": episodes,
+        }
 
     def training(self) -> dict:
         """The hyper-parameters, flat (none for a scored policy)."""
@@ -108,17 +121,26 @@ class RunTable:
     def definition(self, method: str) -> dict:
         """What makes ``method``'s rows here what they are, flat: to say where two runs' differ."""
         if self.evaluation:
-            return _flat({"per_seed": False, **{key: self.record[key] for key in
-                                                 ("source", "per_seed", "leader_rule", "obs_encoding")
-                                                 if key in self.record}})
+            return _flat(
+                {
+                    "per_seed": False,
+                    **{
+                        key: self.record[key]
+                        for key in ("source", "per_seed", "leader_rule", "obs_encoding")
+                        if key in self.record
+                    },
+                }
+            )
         return {**_flat(self.record["methods"][method], "method."), **self.training()}
 
     def describe(self, method: str) -> str:
         if not self.evaluation:
             return f"{method}: trained in {self.path}"
         rule = self.record["leader_rule"]["name"]
-        return (f"{method}: policy {self.record['source']['policy']} ({kind_of_policy(self.record)}) scored under "
-                f"{rule} in {self.path} (no learning curve)")
+        return (
+            f"{method}: policy {self.record['source']['policy']} ({kind_of_policy(self.record)}) scored under "
+            f"{rule} in {self.path} (no learning curve)"
+        )
 
 
 def read_run(path: Path) -> RunTable:
@@ -134,23 +156,31 @@ def read_run(path: Path) -> RunTable:
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
         raise ReportError(f"{path / RUN_FILE} is unreadable or malformed ({err})") from err
     if record.get("shard"):
-        raise ReportError(f"{path} holds shard {record['shard'][0]}/{record['shard'][1]} of a run; merge the shards "
-                          "(`fairlead merge`) and report the merged run")
+        raise ReportError(
+            f"{path} holds shard {record['shard'][0]}/{record['shard'][1]} of a run; merge the shards "
+            "(`fairlead merge`) and report the merged run"
+        )
     if not (path / METRICS_FILE).is_file():
-        raise ReportError(f"{path} has no {METRICS_FILE}: its run is not finished (finish it with "
-                          f"`fairlead train --resume {path}`)")
+        raise ReportError(
+            f"{path} has no {METRICS_FILE}: its run is not finished (finish it with `fairlead train --resume {path}`)"
+        )
     rows = read_csv(path / METRICS_FILE)
     found = {(r.get("method"), r.get("seed")) for r in rows}
     if found != expected or len(rows) != len(expected):
-        raise ReportError(f"{path / METRICS_FILE} does not hold one row per method and seed of {path / RUN_FILE} "
-                          f"(the run grew and is not finished?): finish it with `fairlead train --resume {path}`")
+        raise ReportError(
+            f"{path / METRICS_FILE} does not hold one row per method and seed of {path / RUN_FILE} "
+            f"(the run grew and is not finished?): finish it with `fairlead train --resume {path}`"
+        )
     curves = read_csv(path / CURVES_FILE) if (path / CURVES_FILE).is_file() else []
     return RunTable(path, record, rows, curves)
 
 
 def _disagreements(a: dict, b: dict) -> list[str]:
-    return [f"{key}: {a.get(key, 'unset')!r} against {b.get(key, 'unset')!r}"
-            for key in dict.fromkeys([*a, *b]) if a.get(key) != b.get(key)]
+    return [
+        f"{key}: {a.get(key, 'unset')!r} against {b.get(key, 'unset')!r}"
+        for key in dict.fromkeys([*a, *b])
+        if a.get(key) != b.get(key)
+    ]
 
 
 def merge(tables: list[RunTable]) -> tuple[list[dict], list[dict], list[str], list[str]]:
@@ -160,9 +190,11 @@ def merge(tables: list[RunTable]) -> tuple[list[dict], list[dict], list[str], li
     first = tables[0]
     for table in tables[1:]:
         if differences := _disagreements(first.protocol(), table.protocol()):
-            raise ReportError(f"{first.path} and {table.path} were not measured the same way "
-                              f"({'; '.join(differences)}); a report compares runs of one scenario and "
-                              "evaluation protocol")
+            raise ReportError(
+                f"{first.path} and {table.path} were not measured the same way "
+                f"({'; '.join(differences)}); a report compares runs of one scenario and "
+                "evaluation protocol"
+            )
     owner: dict[str, RunTable] = {}
     rows, curves, notes = {}, {}, []
     for table in tables:
@@ -172,15 +204,19 @@ def merge(tables: list[RunTable]) -> tuple[list[dict], list[dict], list[str], li
                 notes.append(table.describe(method))
             elif owner[method].definition(method) != table.definition(method):
                 differences = _disagreements(owner[method].definition(method), table.definition(method))
-                raise ReportError(f"method {method!r} of {owner[method].path} and of {table.path} differs "
-                                  f"({'; '.join(differences)}); rename one (e.g. its method file, or "
-                                  "`fairlead evaluate --name`) to compare them")
+                raise ReportError(
+                    f"method {method!r} of {owner[method].path} and of {table.path} differs "
+                    f"({'; '.join(differences)}); rename one (e.g. its method file, or "
+                    "`fairlead evaluate --name`) to compare them"
+                )
         for row in table.rows:
             key = (row["method"], row["seed"])
             if rows.setdefault(key, row) != row and not _same_numbers(rows[key], row):
-                raise ReportError(f"{table.path} has other numbers for {key[0]} seed {key[1]} than "
-                                  f"{owner[key[0]].path}, though the method is the same: one of the runs was "
-                                  "written by another version; train it again")
+                raise ReportError(
+                    f"{table.path} has other numbers for {key[0]} seed {key[1]} than "
+                    f"{owner[key[0]].path}, though the method is the same: one of the runs was "
+                    "written by another version; train it again"
+                )
         for point in table.curves:
             curves.setdefault((point["method"], point["seed"], point["episode"]), point)
     trainings = [t for t in tables if not t.evaluation]
@@ -189,14 +225,19 @@ def merge(tables: list[RunTable]) -> tuple[list[dict], list[dict], list[str], li
             notes.append(f"{table.path} was trained otherwise than {trainings[0].path}: {'; '.join(differences)}")
     methods = list(owner)
     order = {m: i for i, m in enumerate(methods)}
-    return ([rows[k] for k in sorted(rows, key=lambda k: (order[k[0]], k[1]))],
-            [curves[k] for k in sorted(curves, key=lambda k: (order[k[0]], k[1], k[2]))], methods, notes)
+    return (
+        [rows[k] for k in sorted(rows, key=lambda k: (order[k[0]], k[1]))],
+        [curves[k] for k in sorted(curves, key=lambda k: (order[k[0]], k[1], k[2]))],
+        methods,
+        notes,
+    )
 
 
 def _same_numbers(a: dict, b: dict) -> bool:
     """Equal rows, NaN equal to NaN."""
     return a.keys() == b.keys() and all(
-        a[k] == b[k] or (isinstance(a[k], float) and math.isnan(a[k]) and math.isnan(b[k])) for k in a)
+        a[k] == b[k] or (isinstance(a[k], float) and math.isnan(a[k]) and math.isnan(b[k])) for k in a
+    )
 
 
 def _flat(record: dict, prefix: str = "") -> dict:
@@ -215,8 +256,17 @@ def title(tables: list[RunTable]) -> str:
     return f"{record['env']} ({options})" if options else record["env"]
 
 
-def write_results(out: Path, rows: list[dict], curves: list[dict], methods, title: str, notes=(),
-                  markdown: str = "summary.md", interval: str = "bootstrap", need_figures: bool = False) -> str:
+def write_results(
+    out: Path,
+    rows: list[dict],
+    curves: list[dict],
+    methods,
+    title: str,
+    notes=(),
+    markdown: str = "summary.md",
+    interval: str = "bootstrap",
+    need_figures: bool = False,
+) -> str:
     """metrics.csv, curves.csv (if any), the figures and the Markdown summary in ``out``; returns the table.
 
     Everything is computed before anything is written. The figures need
@@ -233,10 +283,16 @@ def write_results(out: Path, rows: list[dict], curves: list[dict], methods, titl
     except ImportError as err:
         if need_figures:
             raise ReportError(f"the report's figures need matplotlib: {err}") from err
-        files, notes = {}, [*notes, f"Figures: `pip install \"fairlead[plot]\"`, then `fairlead report {out} "
-                                    f"--out {out / 'report'}`."]
-    files = {**files, METRICS_FILE: csv_text(rows), CURVES_FILE: csv_text(curves) if curves else None,
-             markdown: report_markdown(title, table, list(files), notes)}
+        files, notes = (
+            {},
+            [*notes, f'Figures: `pip install "fairlead[plot]"`, then `fairlead report {out} --out {out / "report"}`.'],
+        )
+    files = {
+        **files,
+        METRICS_FILE: csv_text(rows),
+        CURVES_FILE: csv_text(curves) if curves else None,
+        markdown: report_markdown(title, table, list(files), notes),
+    }
     for name, content in files.items():
         if content is not None:
             write_atomic(out / name, content)
@@ -261,13 +317,14 @@ def _refuse_foreign(out: Path) -> None:
         raise ReportError(f"{out} is a run directory; write the report into another --out")
     held = sorted(p.name for p in out.iterdir() if p.name != LOCK_FILE) if out.is_dir() else []
     expected = _report_files()
-    foreign = [name for name in held
-               if not (name in expected and (out / name).is_file() or TEMPORARY.fullmatch(name))]
+    foreign = [name for name in held if not (name in expected and (out / name).is_file() or TEMPORARY.fullmatch(name))]
     if held and (foreign or REPORT_FILE not in held):
         shown = ", ".join((foreign or held)[:5]) + (", ..." if len(foreign or held) > 5 else "")
-        raise ReportError(f"{out} is not empty and holds no report of `fairlead report` (it holds {shown}); "
-                          f"write the report into a new or empty directory, or into an earlier report's (its "
-                          f"{REPORT_FILE} and figures are replaced)")
+        raise ReportError(
+            f"{out} is not empty and holds no report of `fairlead report` (it holds {shown}); "
+            f"write the report into a new or empty directory, or into an earlier report's (its "
+            f"{REPORT_FILE} and figures are replaced)"
+        )
 
 
 def write_report(runs, out: Path, interval: str = "bootstrap") -> str:
@@ -288,8 +345,9 @@ def write_report(runs, out: Path, interval: str = "bootstrap") -> str:
         _refuse_foreign(out)  # again: another command may have written there meanwhile
         remove_temporaries(out)  # left by a write that was killed; no writer runs (we hold the lock)
         before = {p.name: p.stat() for p in out.iterdir() if p.name in _report_files()}
-        table = write_results(out, rows, curves, methods, title(tables), notes, REPORT_FILE, interval,
-                              need_figures=True)
+        table = write_results(
+            out, rows, curves, methods, title(tables), notes, REPORT_FILE, interval, need_figures=True
+        )
         for name, stat in before.items():  # the earlier report's files this one has not (e.g. no curves now)
             if os.path.samestat(stat, (out / name).stat()):
                 (out / name).unlink()

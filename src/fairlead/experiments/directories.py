@@ -66,16 +66,19 @@ def lock_run_dir(out: Path):
     command gets; it is removed at the end, so a finished directory holds only results.
     """
     if fcntl is None and msvcrt is None:
-        raise RunDirectoryError("this platform has neither fcntl nor msvcrt, so fairlead cannot lock its output "
-                                "directories; run it on Linux, macOS or Windows")
+        raise RunDirectoryError(
+            "this platform has neither fcntl nor msvcrt, so fairlead cannot lock its output "
+            "directories; run it on Linux, macOS or Windows"
+        )
     path = out / LOCK_FILE
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
         if not _try_lock(fd):
             pid = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
             os.close(fd)
-            raise RunDirectoryError(f"{out} is in use by another run (pid {pid}); wait for it to end, "
-                                    "or choose another directory")
+            raise RunDirectoryError(
+                f"{out} is in use by another run (pid {pid}); wait for it to end, or choose another directory"
+            )
         if path.exists() and os.path.samestat(os.fstat(fd), path.stat()):
             break
         os.close(fd)  # its owner removed the file as we locked it: lock the file there now

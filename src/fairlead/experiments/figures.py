@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from fairlead.experiments.atomic import write_atomic
-from fairlead.experiments.report import RESAMPLES, check_kind, interval as estimate, number
+from fairlead.experiments.report import RESAMPLES, check_kind, number
+from fairlead.experiments.report import interval as estimate
 from fairlead.trainers.evaluation import HEADLINE
 
 DPI = 130
@@ -31,8 +32,22 @@ CURVE_RESAMPLES = 2_000  # per band point: a band drawn from 10,000 looks the sa
 WIDTH = 8.0  # inches: 1040 px at DPI, shown at docs width without shrinking the text much
 INSTALL_HINT = 'the figures need matplotlib: pip install "fairlead[plot]"'
 # One colour per method, in the order given: matplotlib's tab10, then four more distinct ones (Dark2).
-METHOD_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-                  "#bcbd22", "#17becf", "#000000", "#e6ab02", "#1b9e77", "#e7298a")
+METHOD_COLOURS = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+    "#000000",
+    "#e6ab02",
+    "#1b9e77",
+    "#e7298a",
+)
 # Players: ColorBrewer Set2 (distinct from the method colours' role; readable with black text).
 PLAYER_COLOURS = ("#66c2a5", "#fc8d62", "#8da0cb", "#e78ac3", "#a6d854", "#ffd92f", "#e5c494", "#b3b3b3")
 METRIC = HEADLINE.removeprefix("fairness_").replace("_", " ")  # the headline fairness metric, as axis labels name it
@@ -40,9 +55,11 @@ METRIC = HEADLINE.removeprefix("fairness_").replace("_", " ")  # the headline fa
 VERDICT_COLOURS = {"holds": "#4d9221", "ties at the ceiling": "#bdbdbd", "does not hold": "#c51b7d"}
 VERDICT_LABELS = {"holds": "holds", "ties at the ceiling": "tie", "does not hold": "no"}
 HEATMAP_SCALES = ("rate", "margin", "verdict")
-ALT_TEXT = {"learning_curves.png": "Learning curves: fairness and total return against training episodes",
-            "final_fairness.png": "Final fairness and fair-action rate per method",
-            "leader_shares.png": "Share of the stages each player led, per method"}
+ALT_TEXT = {
+    "learning_curves.png": "Learning curves: fairness and total return against training episodes",
+    "final_fairness.png": "Final fairness and fair-action rate per method",
+    "leader_shares.png": "Share of the stages each player led, per method",
+}
 
 
 def _figure(height: float, width: float = WIDTH):
@@ -64,8 +81,9 @@ def method_colours(methods) -> dict[str, str]:
 
 def _player_colours(players) -> list:
     if len(players) <= len(PLAYER_COLOURS):
-        return list(PLAYER_COLOURS[:len(players)])
+        return list(PLAYER_COLOURS[: len(players)])
     from matplotlib import colormaps
+
     return [colormaps["viridis"](x) for x in np.linspace(0.1, 0.95, len(players))]
 
 
@@ -82,8 +100,9 @@ def _interval_note(kind: str, samples: list[str], methods, resamples: int = RESA
     counts = sorted({samples.count(m) for m in methods} - {0})
     if counts == [1]:
         return "one seed (no interval)"
-    seeds = "the seeds" if not counts else f"{counts[0]} seeds" if len(counts) == 1 else \
-        f"{counts[0]}-{counts[-1]} seeds"
+    seeds = (
+        "the seeds" if not counts else f"{counts[0]} seeds" if len(counts) == 1 else f"{counts[0]}-{counts[-1]} seeds"
+    )
     if kind == "bootstrap":
         return f"mean over {seeds} and 95% percentile bootstrap interval ({resamples:,} resamples)"
     return f"mean over {seeds} and 95% Student-t interval"
@@ -130,10 +149,16 @@ def learning_curves_figure(curves: list[dict], methods, title: str, interval: st
                 continue
             episodes = sorted(by_episode)
             points = np.array([estimate(by_episode[e], interval, resamples=CURVE_RESAMPLES) for e in episodes])
-            ax.plot(episodes, points[:, 0], color=colours[method], label=method, linewidth=1.6,
-                    marker="o" if len(episodes) == 1 else "", markersize=4)  # a single point: a dot
-            ax.fill_between(episodes, points[:, 1], points[:, 2], color=colours[method], alpha=band,
-                            linewidth=0)
+            ax.plot(
+                episodes,
+                points[:, 0],
+                color=colours[method],
+                label=method,
+                linewidth=1.6,
+                marker="o" if len(episodes) == 1 else "",
+                markersize=4,
+            )  # a single point: a dot
+            ax.fill_between(episodes, points[:, 1], points[:, 2], color=colours[method], alpha=band, linewidth=0)
         ax.set_xlabel("training episode")
         ax.set_ylabel(label)
         ax.set_title(label)
@@ -141,8 +166,13 @@ def learning_curves_figure(curves: list[dict], methods, title: str, interval: st
     drawn = {line.get_label(): line for ax in axes for line in ax.get_lines()}
     handles = [drawn[m] for m in methods if m in drawn]  # in the order given
     if handles:
-        fig.legend(handles, [h.get_label() for h in handles], loc="outside lower center",
-                   ncol=min(len(handles), 4), frameon=False)
+        fig.legend(
+            handles,
+            [h.get_label() for h in handles],
+            loc="outside lower center",
+            ncol=min(len(handles), 4),
+            frameon=False,
+        )
     seeds = [m for m, _ in dict.fromkeys((p["method"], p.get("seed")) for p in curves)]  # one per (method, seed)
     note = _interval_note(interval, seeds, methods, CURVE_RESAMPLES)
     fig.suptitle(f"{_wrap(title)}\nlearning curves: {note}", fontsize=11)
@@ -165,8 +195,17 @@ def final_fairness_figure(rows: list[dict], methods, title: str, interval: str =
             ax.scatter(values, i + jitter, s=12, color=colours[method], alpha=0.35, linewidths=0, zorder=2)
             point, low, high = estimate(values, interval)
             err = None if math.isnan(low) else [[point - low], [high - point]]
-            ax.errorbar([point], [i], xerr=err, fmt="o", color=colours[method], markersize=6, capsize=4,
-                        elinewidth=1.6, zorder=3)
+            ax.errorbar(
+                [point],
+                [i],
+                xerr=err,
+                fmt="o",
+                color=colours[method],
+                markersize=6,
+                capsize=4,
+                elinewidth=1.6,
+                zorder=3,
+            )
         _method_axis(ax, methods)
         ax.set_xlabel(label)
         ax.set_title(label)
@@ -181,8 +220,9 @@ def leader_shares_figure(rows: list[dict], methods, title: str):
 
     Returns None when the rows have no ``leader_share_<player>`` numbers.
     """
-    players = list(dict.fromkeys(k.removeprefix("leader_share_") for r in rows for k in r
-                                 if k.startswith("leader_share_")))
+    players = list(
+        dict.fromkeys(k.removeprefix("leader_share_") for r in rows for k in r if k.startswith("leader_share_"))
+    )
     if not players:
         return None
     fig = _figure(1.9 + 0.36 * len(methods) + 0.25 * math.ceil(len(players) / 6))
@@ -194,10 +234,17 @@ def leader_shares_figure(rows: list[dict], methods, title: str):
         for method in methods:
             values = _values(rows, method, f"leader_share_{player}")
             shares.append(float(np.mean(values)) if values else 0.0)
-        bars = ax.barh(range(len(methods)), shares, left=left, color=colour, label=player, height=0.7,
-                       edgecolor="white", linewidth=0.8)
-        ax.bar_label(bars, labels=[f"{s:.2f}" if s >= 0.07 else "" for s in shares], label_type="center",
-                     fontsize=8)
+        bars = ax.barh(
+            range(len(methods)),
+            shares,
+            left=left,
+            color=colour,
+            label=player,
+            height=0.7,
+            edgecolor="white",
+            linewidth=0.8,
+        )
+        ax.bar_label(bars, labels=[f"{s:.2f}" if s >= 0.07 else "" for s in shares], label_type="center", fontsize=8)
         left += shares
     _method_axis(ax, methods)
     ax.set_xlim(0, max(1.0, float(left.max(initial=0.0))))
@@ -212,8 +259,16 @@ def heatmap_png(*args, **kwargs) -> bytes:
     return _png(heatmap_figure(*args, **kwargs))
 
 
-def heatmap_figure(panels: dict, rows: list[str], columns: list[str], row_label: str, column_label: str,
-                   title: str, scale: str, colour_label: str = ""):
+def heatmap_figure(
+    panels: dict,
+    rows: list[str],
+    columns: list[str],
+    row_label: str,
+    column_label: str,
+    title: str,
+    scale: str,
+    colour_label: str = "",
+):
     """One heatmap per panel (``{name: rows x columns values}``), every cell labelled with its value.
 
     ``scale``: ``"rate"`` (numbers in [0, 1], sequential colours), ``"margin"``
@@ -231,12 +286,16 @@ def heatmap_figure(panels: dict, rows: list[str], columns: list[str], row_label:
         raise ValueError(f"unknown heatmap scale {scale!r}; expected one of {', '.join(HEATMAP_SCALES)}")
     verdicts = list(VERDICT_COLOURS)
     if scale == "verdict":
-        data = {name: np.array([[verdicts.index(v) if v in verdicts else np.nan for v in row] for row in values])
-                for name, values in panels.items()}
+        data = {
+            name: np.array([[verdicts.index(v) if v in verdicts else np.nan for v in row] for row in values])
+            for name, values in panels.items()
+        }
         cmap, norm = ListedColormap(list(VERDICT_COLOURS.values())), Normalize(-0.5, len(verdicts) - 0.5)
     else:
-        data = {name: np.array([[np.nan if v is None else v for v in row] for row in values], dtype=float)
-                for name, values in panels.items()}
+        data = {
+            name: np.array([[np.nan if v is None else v for v in row] for row in values], dtype=float)
+            for name, values in panels.items()
+        }
         if scale == "rate":
             cmap, norm = colormaps["viridis"], Normalize(0.0, 1.0)
         else:
@@ -256,24 +315,41 @@ def heatmap_figure(panels: dict, rows: list[str], columns: list[str], row_label:
             if np.isnan(value):
                 label = "n/a"
             else:
-                label = (VERDICT_LABELS[verdicts[int(value)]] if scale == "verdict" else
-                         f"{value:.2f}" if scale == "rate" else f"{value:+.3f}")
+                label = (
+                    VERDICT_LABELS[verdicts[int(value)]]
+                    if scale == "verdict"
+                    else f"{value:.2f}"
+                    if scale == "rate"
+                    else f"{value:+.3f}"
+                )
             red, green, blue, _ = cmap(norm(value))
-            ax.text(j, i, label, ha="center", va="center", fontsize=9,
-                    color="white" if 0.299 * red + 0.587 * green + 0.114 * blue < 0.5 else "black")
-        ax.set_xticks(range(len(columns)), labels=columns, rotation=45 if rotate else 0,
-                      ha="right" if rotate else "center")
+            ax.text(
+                j,
+                i,
+                label,
+                ha="center",
+                va="center",
+                fontsize=9,
+                color="white" if 0.299 * red + 0.587 * green + 0.114 * blue < 0.5 else "black",
+            )
+        ax.set_xticks(
+            range(len(columns)), labels=columns, rotation=45 if rotate else 0, ha="right" if rotate else "center"
+        )
         ax.set_yticks(range(len(rows)), labels=rows)
         ax.tick_params(length=0)
         ax.set_xlabel(column_label)
         ax.set_ylabel(row_label)
         ax.set_title(name, fontsize=10)
-    for ax in axes.flat[len(panels):]:
+    for ax in axes.flat[len(panels) :]:
         ax.set_visible(False)
     if scale == "verdict":
-        fig.legend([Patch(color=c) for c in VERDICT_COLOURS.values()],
-                   [f"{VERDICT_LABELS[v]}: {v}" if VERDICT_LABELS[v] != v else v for v in VERDICT_COLOURS],
-                   loc="outside lower center", ncol=len(VERDICT_COLOURS), frameon=False)
+        fig.legend(
+            [Patch(color=c) for c in VERDICT_COLOURS.values()],
+            [f"{VERDICT_LABELS[v]}: {v}" if VERDICT_LABELS[v] != v else v for v in VERDICT_COLOURS],
+            loc="outside lower center",
+            ncol=len(VERDICT_COLOURS),
+            frameon=False,
+        )
     else:
         fig.colorbar(image, ax=axes.ravel().tolist(), label=colour_label, shrink=0.9)
     fig.suptitle("\n".join(map(_wrap, title.split("\n"))), fontsize=11)
@@ -287,18 +363,22 @@ def _png(fig) -> bytes:
     return buffer.getvalue()
 
 
-def render_figures(rows: list[dict], curves: list[dict], methods, title: str,
-                   interval: str = "bootstrap") -> dict[str, bytes]:
+def render_figures(
+    rows: list[dict], curves: list[dict], methods, title: str, interval: str = "bootstrap"
+) -> dict[str, bytes]:
     """The PNG bytes of the figures ``write_figures`` writes, by file name, without writing anything."""
     methods = list(methods)
-    figures = {"learning_curves.png": learning_curves_figure(curves, methods, title, interval),
-               "final_fairness.png": final_fairness_figure(rows, methods, title, interval),
-               "leader_shares.png": leader_shares_figure(rows, methods, title)}
+    figures = {
+        "learning_curves.png": learning_curves_figure(curves, methods, title, interval),
+        "final_fairness.png": final_fairness_figure(rows, methods, title, interval),
+        "leader_shares.png": leader_shares_figure(rows, methods, title),
+    }
     return {name: _png(fig) for name, fig in figures.items() if fig is not None}
 
 
-def write_figures(rows: list[dict], curves: list[dict], methods, out_dir, title: str,
-                  interval: str = "bootstrap") -> list[Path]:
+def write_figures(
+    rows: list[dict], curves: list[dict], methods, out_dir, title: str, interval: str = "bootstrap"
+) -> list[Path]:
     """Write learning_curves.png (skipped without curve points), final_fairness.png, leader_shares.png.
 
     ``rows``: one dict per (method, seed) as in metrics.csv; ``curves``: one

@@ -46,9 +46,11 @@ def _import_policy(target: str):
     """The object ``module:attr`` or ``file.py:attr`` names, and the target as recorded (a file's path resolved)."""
     where, _, attr = target.rpartition(":")
     if not where or not attr:
-        raise ValueError(f"--policy {target!r}: give it as module:function or file.py:function (a function "
-                         "policy(agent, observation) -> action, an object or class with act(agent, observation), "
-                         "or a factory make_policy(seed) returning one)")
+        raise ValueError(
+            f"--policy {target!r}: give it as module:function or file.py:function (a function "
+            "policy(agent, observation) -> action, an object or class with act(agent, observation), "
+            "or a factory make_policy(seed) returning one)"
+        )
     if where.endswith(".py"):
         where = str(Path(where).resolve())
         if not Path(where).is_file():
@@ -65,12 +67,15 @@ def _as_act(policy, what: str):
         try:
             policy = policy()
         except Exception as err:
-            raise ValueError(f"policy class {what} cannot be built without arguments: "
-                             f"{type(err).__name__}: {err}") from err
+            raise ValueError(
+                f"policy class {what} cannot be built without arguments: {type(err).__name__}: {err}"
+            ) from err
     act = getattr(policy, "act", policy)
     if not callable(act):
-        raise ValueError(f"policy {what} is neither a function policy(agent, observation) -> action "
-                         f"nor an object with act(agent, observation); got {policy!r}")
+        raise ValueError(
+            f"policy {what} is neither a function policy(agent, observation) -> action "
+            f"nor an object with act(agent, observation); got {policy!r}"
+        )
     return act
 
 
@@ -78,8 +83,11 @@ def _is_factory(obj) -> bool:
     """A function of one required positional parameter: ``make_policy(seed)`` (a policy takes two)."""
     if inspect.isclass(obj) or not inspect.isfunction(inspect.unwrap(obj)) or hasattr(obj, "act"):
         return False
-    required = [p for p in inspect.signature(obj).parameters.values()
-                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty]
+    required = [
+        p
+        for p in inspect.signature(obj).parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+    ]
     return len(required) == 1
 
 
@@ -99,32 +107,40 @@ def load_policy(target: str):
     def policy_for(seed: int):
         made = obj(seed)
         if made is None:
-            raise ValueError(f"policy factory {target!r} returned None for seed {seed}; make_policy(seed) must "
-                             "return a policy: a function policy(agent, observation) -> action or an object with "
-                             "act(agent, observation)")
+            raise ValueError(
+                f"policy factory {target!r} returned None for seed {seed}; make_policy(seed) must "
+                "return a policy: a function policy(agent, observation) -> action or an object with "
+                "act(agent, observation)"
+            )
         return _as_act(made, f"{target!r}(seed={seed})")
+
     return name, policy_for, source, True
 
 
 def scoring_method(selector: str | None, method: str | None) -> Method:
     """The fixed leader rule (and the players' history features) the policy is scored under."""
     if (selector is None) == (method is None):
-        raise ValueError("give the leader rule once: --selector NAME (one of "
-                         f"{', '.join(FIXED_SELECTORS)}) or --method M (a method whose leader is not learned)")
+        raise ValueError(
+            "give the leader rule once: --selector NAME (one of "
+            f"{', '.join(FIXED_SELECTORS)}) or --method M (a method whose leader is not learned)"
+        )
     if selector is not None:
         if selector not in FIXED_SELECTORS:
             raise ValueError(f"unknown selector {selector!r}; valid selectors: {', '.join(FIXED_SELECTORS)}")
         return Method(selector, selector)
     definition = get_method(method)
     if definition.learned_mediator or definition.vector_mediator:
-        raise ValueError(f"method {definition.name!r} chooses its leaders with a mediator learned in training, "
-                         f"which a policy evaluation has not got; score the policy under a fixed rule: --selector "
-                         f"({', '.join(FIXED_SELECTORS)}) or a method using one (e.g. catch-up, alternating)")
+        raise ValueError(
+            f"method {definition.name!r} chooses its leaders with a mediator learned in training, "
+            f"which a policy evaluation has not got; score the policy under a fixed rule: --selector "
+            f"({', '.join(FIXED_SELECTORS)}) or a method using one (e.g. catch-up, alternating)"
+        )
     return definition
 
 
-def play(env, act, players: list[str], env_seed: int, policy: str, context: str | None = None,
-         source: dict | None = None) -> EpisodeResult:
+def play(
+    env, act, players: list[str], env_seed: int, policy: str, context: str | None = None, source: dict | None = None
+) -> EpisodeResult:
     """One episode of ``act`` on the mediated ``env``; an illegal action is refused with where it happened.
 
     Whatever ``act`` raises (SystemExit too, not KeyboardInterrupt) is raised as
@@ -144,8 +160,9 @@ def play(env, act, players: list[str], env_seed: int, policy: str, context: str 
         except KeyboardInterrupt:
             raise
         except BaseException as err:  # anything the user's policy raises
-            blamed = user_error(err, context or f"policy {policy}", culprits(source or {"policy": policy}),
-                                certain=True)
+            blamed = user_error(
+                err, context or f"policy {policy}", culprits(source or {"policy": policy}), certain=True
+            )
             raise UserCodeError(f"{blamed} (for {agent} at stage {env.unwrapped.stage})") from None
         mask = observation["action_mask"]
         try:
@@ -153,15 +170,25 @@ def play(env, act, players: list[str], env_seed: int, policy: str, context: str 
         except (TypeError, ValueError, IndexError, OverflowError):
             legal = False
         if not legal:
-            raise ValueError(f"policy {policy} chose action {action!r} for {agent} at stage "
-                             f"{env.unwrapped.stage}; the legal actions are {np.flatnonzero(mask).tolist()}")
+            raise ValueError(
+                f"policy {policy} chose action {action!r} for {agent} at stage "
+                f"{env.unwrapped.stage}; the legal actions are {np.flatnonzero(mask).tolist()}"
+            )
         env.step(int(action))
     return EpisodeResult.from_play(env, final_info, players)
 
 
-def evaluate_policy(env_name: str, env_kwargs: dict, policy: str, seeds, episodes: int,
-                    selector: str | None = None, method: str | None = None, obs_encoding: str = "discrete",
-                    name: str | None = None) -> tuple[list[dict], dict]:
+def evaluate_policy(
+    env_name: str,
+    env_kwargs: dict,
+    policy: str,
+    seeds,
+    episodes: int,
+    selector: str | None = None,
+    method: str | None = None,
+    obs_encoding: str = "discrete",
+    name: str | None = None,
+) -> tuple[list[dict], dict]:
     """``(rows, record)``: one ``metrics.csv`` row per seed, and what was scored (``run.json``)."""
     if obs_encoding not in OBS_ENCODINGS:
         raise ValueError(f"unknown observation encoding {obs_encoding!r}; valid: {', '.join(OBS_ENCODINGS)}")
@@ -184,23 +211,31 @@ def evaluate_policy(env_name: str, env_kwargs: dict, policy: str, seeds, episode
         except (KeyboardInterrupt, ValueError):
             raise
         except BaseException as err:  # anything the user's factory raises
-            raise user_error(err, f"{context} (building it: make_policy({seed}))", culprits(source),
-                             certain=True) from None
+            raise user_error(
+                err, f"{context} (building it: make_policy({seed}))", culprits(source), certain=True
+            ) from None
         base = make(env_name, **{**env_kwargs, "obs_encoding": obs_encoding})
         env = mediated(base, rule, seed)
         players = list(base.possible_agents)
-        played = [play(env, act, players, derived_seed(seed, EVAL, j), name, context, source)
-                  for j in range(episodes)]
+        played = [play(env, act, players, derived_seed(seed, EVAL, j), name, context, source) for j in range(episodes)]
         rows.append({"method": name, "seed": seed, **summarise(played, players, base.unwrapped.return_scale)})
-    record = {"fairlead": __version__, "kind": EVALUATION_KIND, "env": env_name, "env_kwargs": env_kwargs,
-              "name": name, "source": source, "per_seed": per_seed, "leader_rule": rule.record(),
-              "obs_encoding": obs_encoding,
-              "seeds": list(seeds), "eval_episodes": episodes}
+    record = {
+        "fairlead": __version__,
+        "kind": EVALUATION_KIND,
+        "env": env_name,
+        "env_kwargs": env_kwargs,
+        "name": name,
+        "source": source,
+        "per_seed": per_seed,
+        "leader_rule": rule.record(),
+        "obs_encoding": obs_encoding,
+        "seeds": list(seeds),
+        "eval_episodes": episodes,
+    }
     return rows, record
 
 
-def evaluate_into(out: Path, env_name: str, env_kwargs: dict, policy: str, seeds, episodes: int,
-                  **options) -> str:
+def evaluate_into(out: Path, env_name: str, env_kwargs: dict, policy: str, seeds, episodes: int, **options) -> str:
     """Score ``policy`` (see :func:`evaluate_policy` for ``options``) into the new or empty directory ``out``.
 
     Writes run.json, metrics.csv, summary.md and the figures once every seed
@@ -212,8 +247,10 @@ def evaluate_into(out: Path, env_name: str, env_kwargs: dict, policy: str, seeds
     out.mkdir(parents=True, exist_ok=True)
     with lock_run_dir(out):
         refuse_used(out)  # again: another command may have written there while this one played
-        title = (f"{env_name} {env_kwargs} - policy {record['name']} ({policy}; {kind_of_policy(record)}) under "
-                 f"{record['leader_rule']['name']}, {len(seeds)} seeds")
+        title = (
+            f"{env_name} {env_kwargs} - policy {record['name']} ({policy}; {kind_of_policy(record)}) under "
+            f"{record['leader_rule']['name']}, {len(seeds)} seeds"
+        )
         table = write_results(out, rows, [], [record["name"]], title)
         write_atomic(out / RUN_FILE, json.dumps(record, indent=2, default=list))  # last: marks it complete
         return table

@@ -62,8 +62,14 @@ def start_reaper() -> tuple[subprocess.Popen | None, str]:
     if not sys.platform.startswith("linux") or not os.path.isdir("/proc"):
         return None, marker
     env = {key: value for key, value in os.environ.items() if key != MARKER}
-    reaper = subprocess.Popen([sys.executable, str(REAPER), marker, str(os.getpid())], stdin=subprocess.PIPE,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, close_fds=True)
+    reaper = subprocess.Popen(
+        [sys.executable, str(REAPER), marker, str(os.getpid())],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        close_fds=True,
+    )
     return reaper, marker
 
 
@@ -101,8 +107,14 @@ def init_local_instance(ray, jobs: int, marker: str) -> str | None:
     previous = os.environ.get(name)
     os.environ[name] = value  # inherited by the daemons ray.init starts, and by the raylet's agents and workers
     try:
-        context = ray.init(address=None, num_cpus=jobs, include_dashboard=False,
-                           log_to_driver=False, logging_level=logging.WARNING, configure_logging=True)
+        context = ray.init(
+            address=None,
+            num_cpus=jobs,
+            include_dashboard=False,
+            log_to_driver=False,
+            logging_level=logging.WARNING,
+            configure_logging=True,
+        )
     finally:
         if previous is None:
             del os.environ[name]
@@ -111,29 +123,42 @@ def init_local_instance(ray, jobs: int, marker: str) -> str | None:
     return (getattr(context, "address_info", None) or {}).get("session_dir")
 
 
-def train_with_ray(spec, out: Path, tasks: list, jobs: int, progress: bool, address: str | None,
-                   engine: str = "auto") -> dict:
+def train_with_ray(
+    spec, out: Path, tasks: list, jobs: int, progress: bool, address: str | None, engine: str = "auto"
+) -> dict:
     """``{(method, seed): result}`` of every task, run as Ray tasks of one CPU each."""
     from fairlead.experiments.runs import train_seed
 
     ray = require_ray()
     if ray.is_initialized():
-        raise RuntimeError("Ray is already initialised in this process; the Ray backend starts (or connects) "
-                           "and stops its own session: call it from a process without one")
+        raise RuntimeError(
+            "Ray is already initialised in this process; the Ray backend starts (or connects) "
+            "and stops its own session: call it from a process without one"
+        )
     reaper = None
     pending: list = []
     try:
         if address:
-            ray.init(address=address, include_dashboard=False,
-                     log_to_driver=False, logging_level=logging.WARNING, configure_logging=True)
+            ray.init(
+                address=address,
+                include_dashboard=False,
+                log_to_driver=False,
+                logging_level=logging.WARNING,
+                configure_logging=True,
+            )
         else:  # a local instance: the reaper kills what is left of it however this process ends (kill -9 too)
             reaper, marker = start_reaper()
             tell_reaper(reaper, init_local_instance(ray, jobs, marker))
         remote = ray.remote(num_cpus=1, max_retries=0)(train_seed)
         owner = {remote.remote(spec, method, seed, out, engine=engine): (method, seed) for method, seed in tasks}
         pending, results = list(owner), {}
-        with tqdm(total=len(tasks) * spec.hp.training.episodes, desc="training", unit="episode",
-                  disable=not progress, mininterval=0.5) as bar:
+        with tqdm(
+            total=len(tasks) * spec.hp.training.episodes,
+            desc="training",
+            unit="episode",
+            disable=not progress,
+            mininterval=0.5,
+        ) as bar:
             while pending:
                 done, pending = ray.wait(pending, num_returns=1, timeout=0.5)
                 for ref in done:

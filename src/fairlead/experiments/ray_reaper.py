@@ -13,7 +13,6 @@ directory (the agents, whose environment ``setproctitle`` overwrites). Linux
 only (it reads /proc). As a script it imports nothing of fairlead, so it starts fast.
 """
 
-
 import os
 import signal
 import sys

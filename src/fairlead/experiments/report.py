@@ -39,9 +39,38 @@ KINDS = ("bootstrap", "t")
 STATISTICS = ("mean", "iqm")
 
 # Two-sided 95% Student-t critical values t_{0.975, df} for df = 1..30.
-_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-         2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-         2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+_T975 = (
+    12.706,
+    4.303,
+    3.182,
+    2.776,
+    2.571,
+    2.447,
+    2.365,
+    2.306,
+    2.262,
+    2.228,
+    2.201,
+    2.179,
+    2.160,
+    2.145,
+    2.131,
+    2.120,
+    2.110,
+    2.101,
+    2.093,
+    2.086,
+    2.080,
+    2.074,
+    2.069,
+    2.064,
+    2.060,
+    2.056,
+    2.052,
+    2.048,
+    2.045,
+    2.042,
+)
 
 
 def check_kind(kind: str) -> str:
@@ -83,7 +112,7 @@ def _iqm(x: np.ndarray) -> np.ndarray:
     """``iqm`` along the last axis (of one sample, or of every bootstrap resample at once)."""
     n = x.shape[-1]
     cut = int(0.25 * n)
-    return np.mean(np.sort(x, axis=-1)[..., cut:n - cut], axis=-1)
+    return np.mean(np.sort(x, axis=-1)[..., cut : n - cut], axis=-1)
 
 
 def bootstrap_seed(values) -> int:
@@ -105,8 +134,9 @@ def bootstrap_distribution(values, statistic: str = "mean", resamples: int = RES
     return _iqm(samples) if statistic == "iqm" else np.mean(samples, axis=-1)
 
 
-def interval(values, kind: str = "bootstrap", statistic: str = "mean",
-             resamples: int = RESAMPLES) -> tuple[float, float, float]:
+def interval(
+    values, kind: str = "bootstrap", statistic: str = "mean", resamples: int = RESAMPLES
+) -> tuple[float, float, float]:
     """``(point, low, high)``: the statistic over the seeds and its 95% interval.
 
     ``statistic``: ``"mean"`` or ``"iqm"`` (interquartile mean, bootstrap only).
@@ -172,8 +202,12 @@ def bracket(estimate: tuple[float, float, float]) -> str:
 _interval = interval  # summary_table and cell take a parameter named ``interval``
 
 # (row key, column label); the headline fairness key comes first and is passed in.
-COLUMNS = (("total_return", "total return"), ("trajectory_fairness", "trajectory fairness"),
-           ("fair_action_rate", "fair-action rate"), ("fair_action_rate_last", "fair-action rate, last stage"))
+COLUMNS = (
+    ("total_return", "total return"),
+    ("trajectory_fairness", "trajectory fairness"),
+    ("fair_action_rate", "fair-action rate"),
+    ("fair_action_rate_last", "fair-action rate, last stage"),
+)
 
 
 UNDEFINED = "n/a alone: a number undefined for some seed, e.g. 1 - Gini of negative returns"
@@ -182,12 +216,16 @@ UNDEFINED = "n/a alone: a number undefined for some seed, e.g. 1 - Gini of negat
 def caption(interval: str = "bootstrap") -> str:
     """What the cells of ``summary_table`` are."""
     if check_kind(interval) == "bootstrap":
-        return (f"Mean [95% percentile bootstrap interval] over the seeds ({RESAMPLES:,} resamples; [n/a]: one seed, "
-                f"no interval; {UNDEFINED}); fairness IQM: interquartile mean of the fairness over the seeds (the "
-                "mean below 4 seeds) [its bootstrap interval].")
-    return (f"Mean ± half-width of the 95% Student-t interval over the seeds (± n/a: one seed, no interval; "
-            f"{UNDEFINED}); fairness IQM: interquartile mean of the fairness over the seeds (the mean below 4 "
-            f"seeds) [95% percentile bootstrap interval, {RESAMPLES:,} resamples].")
+        return (
+            f"Mean [95% percentile bootstrap interval] over the seeds ({RESAMPLES:,} resamples; [n/a]: one seed, "
+            f"no interval; {UNDEFINED}); fairness IQM: interquartile mean of the fairness over the seeds (the "
+            "mean below 4 seeds) [its bootstrap interval]."
+        )
+    return (
+        f"Mean ± half-width of the 95% Student-t interval over the seeds (± n/a: one seed, no interval; "
+        f"{UNDEFINED}); fairness IQM: interquartile mean of the fairness over the seeds (the mean below 4 "
+        f"seeds) [95% percentile bootstrap interval, {RESAMPLES:,} resamples]."
+    )
 
 
 def number(value) -> float:
@@ -219,7 +257,10 @@ def summary_table(rows: list[dict], methods, headline: str, interval: str = "boo
         cells = [cell(values[key], interval) for key, _ in columns]
         cells.insert(1, bracket(_interval(values[headline], "bootstrap", statistic="iqm")))
         lines.append(f"| {method} | {len(mine)} | " + " | ".join(cells) + " |")
-    lines += ["", f"{caption_line} Fairness: {headline.removeprefix('fairness_')} "
-                  "of the returns before any transfer, at the end (fairness) and averaged over the stages "
-                  "(trajectory fairness)."]
+    lines += [
+        "",
+        f"{caption_line} Fairness: {headline.removeprefix('fairness_')} "
+        "of the returns before any transfer, at the end (fairness) and averaged over the stages "
+        "(trajectory fairness).",
+    ]
     return "\n".join(lines)

@@ -49,10 +49,16 @@ from tqdm import tqdm
 from fairlead import __version__
 from fairlead.engine import COMPILING, check_engine, compile_ahead, compiled_in_cache, make_trainer, unsupported
 from fairlead.experiments.atomic import remove_temporaries, write_atomic
-from fairlead.experiments.directories import RunDirectoryError, lock_run_dir, refuse_used
+from fairlead.experiments.checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    load_result,
+    result_bytes,
+    save_checkpoint,
+    save_result,
+)
 from fairlead.experiments.comparison import EVALUATION_KIND, RUN_FILE, csv_text, write_results
-from fairlead.experiments.checkpoint import (CheckpointError, load_checkpoint, load_result, result_bytes,
-                                             save_checkpoint, save_result)
+from fairlead.experiments.directories import RunDirectoryError, lock_run_dir, refuse_used
 from fairlead.experiments.report import summary_table
 from fairlead.registry import env_module, make
 from fairlead.trainers.config import HyperParams, apply_overrides, get_method
@@ -122,23 +128,33 @@ class RunSpec:
         for d in definitions:  # two method files of one stem, or a file named like an entry-point method
             where = d.source.get("file", d.name)
             if origin.setdefault(d.name, where) != where:
-                raise ValueError(f"{origin[d.name]} and {where} both define method {d.name!r} (a method file's "
-                                 "name is its stem); rename one")
+                raise ValueError(
+                    f"{origin[d.name]} and {where} both define method {d.name!r} (a method file's "
+                    "name is its stem); rename one"
+                )
         for kind, values in (("method", self.methods), ("seed", self.seeds)):
             twice = [v for v, count in Counter(values).items() if count > 1]
             if twice:
                 raise ValueError(f"{kind} {', '.join(map(str, twice))} given more than once; give each {kind} once")
         scale = make(self.env, **self.env_kwargs).unwrapped.return_scale  # env options checked now, not in a worker
         if not scale > 0:
-            raise ValueError(f"environment {self.env} with options {self.env_kwargs} pays every agent the same "
-                             f"in every stage (return_scale {scale}): fairness cannot be measured on it; "
-                             "choose payoffs that differ")
+            raise ValueError(
+                f"environment {self.env} with options {self.env_kwargs} pays every agent the same "
+                f"in every stage (return_scale {scale}): fairness cannot be measured on it; "
+                "choose payoffs that differ"
+            )
         object.__setattr__(self, "fingerprint", _hash(self.as_dict()))
 
     def seed_fingerprint(self, method: str) -> str:
         """What a (method, seed) run's files depend on: the env, the hyper-parameters, the method's definition."""
-        return _hash({"env": self.env, "env_kwargs": self.env_kwargs, "hyperparameters": self.hp.as_dict(),
-                      "method": self.definitions[method].record()})
+        return _hash(
+            {
+                "env": self.env,
+                "env_kwargs": self.env_kwargs,
+                "hyperparameters": self.hp.as_dict(),
+                "method": self.definitions[method].record(),
+            }
+        )
 
     def extended(self, other: RunSpec) -> RunSpec:
         """This run with ``other``'s methods and seeds added (its settings must be this run's: :func:`spec_differences`)."""
@@ -171,8 +187,14 @@ class RunSpec:
 
 
 # The `fairlead train` option behind a field, else behind its prefix (env_kwargs.*, methods.*), else --config.
-OPTIONS = {"env": "--env", "env_kwargs.n_agents": "--n-agents", "env_kwargs.max_cycles": "--max-cycles",
-           "training.episodes": "--episodes or --config", "env_kwargs": "--env", "methods": "--method"}
+OPTIONS = {
+    "env": "--env",
+    "env_kwargs.n_agents": "--n-agents",
+    "env_kwargs.max_cycles": "--max-cycles",
+    "training.episodes": "--episodes or --config",
+    "env_kwargs": "--env",
+    "methods": "--method",
+}
 
 
 def _hash(record: dict) -> str:
@@ -186,8 +208,10 @@ def spec_differences(recorded: RunSpec, asked: RunSpec) -> list[str]:
     definition of a method both name.
     """
     shared = set(recorded.methods) & set(asked.methods)
-    old, new = ({k: v for k, v in spec.fields().items()
-                 if not k.startswith("methods.") or k.split(".")[1] in shared} for spec in (recorded, asked))
+    old, new = (
+        {k: v for k, v in spec.fields().items() if not k.startswith("methods.") or k.split(".")[1] in shared}
+        for spec in (recorded, asked)
+    )
 
     def show(values: dict, key: str) -> str:
         return repr(values[key]) if key in values else "unset"
@@ -218,13 +242,21 @@ def _check_result(path: Path, result: dict, method: str, seed: int, keys: list[s
         raise CheckpointError(f"result file {path} is incomplete: its row lacks {', '.join(missing)}")
     owner = result["row"]["method"], result["row"]["seed"]
     if owner != (method, seed) and isinstance(owner[1], int):
-        raise CheckpointError(f"result file {path} is method {owner[0]} seed {owner[1]}'s, not method {method} seed "
-                              f"{seed}'s (copied from another seed's folder?); refusing to use it")
-    if not all(isinstance(p, dict) and (p.get("method"), p.get("seed")) == (method, seed) and "episode" in p
-               and all(isinstance(v, (int, float)) for k, v in p.items() if k != "method")
-               for p in ({**result["row"], "episode": 0}, *result["curve"])):
-        raise CheckpointError(f"result file {path} is malformed: its row and each curve point must be {method} "
-                              f"seed {seed}'s, with numbers as values (and an episode in each point)")
+        raise CheckpointError(
+            f"result file {path} is method {owner[0]} seed {owner[1]}'s, not method {method} seed "
+            f"{seed}'s (copied from another seed's folder?); refusing to use it"
+        )
+    if not all(
+        isinstance(p, dict)
+        and (p.get("method"), p.get("seed")) == (method, seed)
+        and "episode" in p
+        and all(isinstance(v, (int, float)) for k, v in p.items() if k != "method")
+        for p in ({**result["row"], "episode": 0}, *result["curve"])
+    ):
+        raise CheckpointError(
+            f"result file {path} is malformed: its row and each curve point must be {method} "
+            f"seed {seed}'s, with numbers as values (and an episode in each point)"
+        )
 
 
 def check_seed_files(spec: RunSpec, out: Path) -> None:
@@ -248,8 +280,9 @@ def _refuse_unusable(out: Path, resume: bool) -> None:
         raise RunDirectoryError(f"nothing to resume: {out} has no {RUN_FILE}")
 
 
-def prepare_run_dir(spec: RunSpec, out: Path, resume: bool, shard: tuple[int, int] | None = None,
-                    trust_plugins: bool = False) -> RunSpec:
+def prepare_run_dir(
+    spec: RunSpec, out: Path, resume: bool, shard: tuple[int, int] | None = None, trust_plugins: bool = False
+) -> RunSpec:
     """Claim ``out`` for ``spec`` (or its ``shard``), or explain why it cannot be used (before writing anything).
 
     Returns the run to train: ``spec`` itself, or, when ``out`` holds a run of
@@ -274,9 +307,11 @@ def prepare_run_dir(spec: RunSpec, out: Path, resume: bool, shard: tuple[int, in
             )
         spec = recorded.extended(spec)
         if shard and spec.fingerprint != recorded.fingerprint:
-            raise RunDirectoryError(f"{out} holds shard {shard[0]}/{shard[1]} of a run, and a shard does not grow "
-                                    "(every shard's pairs would change): merge the shards (`fairlead merge`), "
-                                    "then add methods or seeds to the merged run")
+            raise RunDirectoryError(
+                f"{out} holds shard {shard[0]}/{shard[1]} of a run, and a shard does not grow "
+                "(every shard's pairs would change): merge the shards (`fairlead merge`), "
+                "then add methods or seeds to the merged run"
+            )
         check_seed_files(spec, out)
         remove_temporaries(out)  # left by a write that was killed; no writer runs (we hold the lock)
         if spec.fingerprint == recorded.fingerprint:
@@ -296,8 +331,9 @@ def blame_method(spec: RunSpec, method: str, seed: int):
     return blame(f"method {method}, seed {seed}", culprits(spec.definitions[method].source))
 
 
-def train_seed(spec: RunSpec, method: str, seed: int, out: Path, stop_after: int | None = None,
-               engine: str = "auto") -> dict:
+def train_seed(
+    spec: RunSpec, method: str, seed: int, out: Path, stop_after: int | None = None, engine: str = "auto"
+) -> dict:
     """Train one (method, seed) run to completion (or ``stop_after`` episodes) and evaluate it.
 
     ``engine`` (``fairlead.engine``) does not change a single byte of the result.
@@ -343,7 +379,8 @@ def _train_seed(spec: RunSpec, method: str, seed: int, out: Path, stop_after: in
             return {}
         cut = stop_after is not None and trainer.episode >= stop_after
         due = trainer.episode % tc.checkpoint_every == 0 and (
-            not trainer.plays_in_chunks or time.monotonic() - last_saved >= COMPILED_CHECKPOINT_SECONDS)
+            not trainer.plays_in_chunks or time.monotonic() - last_saved >= COMPILED_CHECKPOINT_SECONDS
+        )
         if cut or not recreate and (due or trainer.episode == tc.episodes):
             save_checkpoint(checkpoint, fingerprint, trainer.state_dict(), points, owner)
             last_saved = time.monotonic()
@@ -357,9 +394,11 @@ def _train_seed(spec: RunSpec, method: str, seed: int, out: Path, stop_after: in
     elif recorded != result_bytes(fingerprint, row, curve):
         raise CheckpointError(
             f"{checkpoint} was lost and retraining {method} seed {seed} does not reproduce {result_file} (written "
-            "by another version?); neither is changed: train the run again into a new --out" if recreate else
-            f"{result_file} is not what its checkpoint {checkpoint} evaluates to (was it edited, or written by "
-            "another version?); nothing is changed: remove it to have it written again from the checkpoint")
+            "by another version?); neither is changed: train the run again into a new --out"
+            if recreate
+            else f"{result_file} is not what its checkpoint {checkpoint} evaluates to (was it edited, or written by "
+            "another version?); nothing is changed: remove it to have it written again from the checkpoint"
+        )
     elif recreate:
         save_checkpoint(checkpoint, fingerprint, trainer.state_dict(), points, owner)
     return {"row": row, "curve": curve}
@@ -392,10 +431,12 @@ def shard_tasks(spec: RunSpec, shard: tuple[int, int] | None) -> list[tuple[str,
         return tasks
     if not 0 <= shard[0] < shard[1]:
         raise ValueError(f"shard {shard[0]}/{shard[1]} does not exist: a run of n shards has shards 0/n .. n-1/n")
-    if not tasks[shard[0]::shard[1]]:
-        raise ValueError(f"shard {shard[0]}/{shard[1]} of a run of {len(tasks)} (method, seed) pairs has none; "
-                         f"use fewer shards (at most {len(tasks)})")
-    return tasks[shard[0]::shard[1]]
+    if not tasks[shard[0] :: shard[1]]:
+        raise ValueError(
+            f"shard {shard[0]}/{shard[1]} of a run of {len(tasks)} (method, seed) pairs has none; "
+            f"use fewer shards (at most {len(tasks)})"
+        )
+    return tasks[shard[0] :: shard[1]]
 
 
 def recorded_shard(out: Path) -> tuple[int, int] | None:
@@ -415,16 +456,19 @@ START_METHOD = "fork" if sys.platform.startswith("linux") else "spawn"
 BACKENDS = ("local", "ray")
 
 
-def check_run_options(specs: list[RunSpec], engine: str = "auto", backend: str = "local",
-                      address: str | None = None) -> None:
+def check_run_options(
+    specs: list[RunSpec], engine: str = "auto", backend: str = "local", address: str | None = None
+) -> None:
     """Refuse an engine, backend or address that cannot train ``specs``, before anything is written."""
     check_engine(engine)
     if engine == "compiled":
         for spec in specs:
             for definition in spec.definitions.values():
                 if reason := unsupported(spec.env, spec.env_kwargs, definition):
-                    raise ValueError(f"--engine compiled: {reason}; use --engine auto (the reference trainer "
-                                     "where the compiled engine cannot) or --engine reference")
+                    raise ValueError(
+                        f"--engine compiled: {reason}; use --engine auto (the reference trainer "
+                        "where the compiled engine cannot) or --engine reference"
+                    )
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; valid backends: {', '.join(BACKENDS)}")
     if address is not None and backend != "ray":
@@ -435,9 +479,19 @@ def check_run_options(specs: list[RunSpec], engine: str = "auto", backend: str =
         require_ray()
 
 
-def run(spec: RunSpec, out: str | Path, resume: bool = False, jobs: int | None = None,
-        progress: bool = True, shard: tuple[int, int] | None = None, start_method: str = START_METHOD,
-        backend: str = "local", address: str | None = None, engine: str = "auto", trust_plugins: bool = False) -> str:
+def run(
+    spec: RunSpec,
+    out: str | Path,
+    resume: bool = False,
+    jobs: int | None = None,
+    progress: bool = True,
+    shard: tuple[int, int] | None = None,
+    start_method: str = START_METHOD,
+    backend: str = "local",
+    address: str | None = None,
+    engine: str = "auto",
+    trust_plugins: bool = False,
+) -> str:
     """Train every (method, seed), or those of ``shard`` ``(i, n)``, write the reports, return the summary table.
 
     ``out`` is locked for the whole run. If a worker fails, or the run is
@@ -469,17 +523,29 @@ def run(spec: RunSpec, out: str | Path, resume: bool = False, jobs: int | None =
         return write_reports(spec, out, [results[t] for t in tasks], shard)
 
 
-def _train_local(spec: RunSpec, out: Path, tasks: list, jobs: int, progress: bool, start_method: str,
-                 engine: str) -> dict:
+def _train_local(
+    spec: RunSpec, out: Path, tasks: list, jobs: int, progress: bool, start_method: str, engine: str
+) -> dict:
     """``{(method, seed): result}`` from a pool of ``jobs`` local worker processes."""
     calls = [(train_seed, (spec, m, s, out), {"engine": engine}) for m, s in tasks]
-    done = _in_workers(calls, jobs, progress, len(tasks) * spec.hp.training.episodes, start_method,
-                       labels=[f"method {m}, seed {s}" for m, s in tasks])
+    done = _in_workers(
+        calls,
+        jobs,
+        progress,
+        len(tasks) * spec.hp.training.episodes,
+        start_method,
+        labels=[f"method {m}, seed {s}" for m, s in tasks],
+    )
     return {task: result for task, (result, _) in zip(tasks, done)}
 
 
-def run_all(runs: list[tuple[RunSpec, Path]], jobs: int | None = None, progress: bool = True,
-            engine: str = "auto", start_method: str = START_METHOD) -> list[tuple[str, float]]:
+def run_all(
+    runs: list[tuple[RunSpec, Path]],
+    jobs: int | None = None,
+    progress: bool = True,
+    engine: str = "auto",
+    start_method: str = START_METHOD,
+) -> list[tuple[str, float]]:
     """Train several runs as :func:`run` trains each (locally, whole), in one pool of workers; then their reports.
 
     One pool for every run's (method, seed) pairs: no start-up per run and no
@@ -499,15 +565,26 @@ def run_all(runs: list[tuple[RunSpec, Path]], jobs: int | None = None, progress:
         tasks = [(spec, out, m, s) for spec, out in prepared for m, s in shard_tasks(spec, None)]
         jobs = max(1, min(jobs or usable_cpus(), len(tasks)))
         _compile_for_workers([spec for spec, _ in prepared], engine, jobs, progress)
-        trained = _in_workers([(train_seed, (spec, m, s, out), {"engine": engine}) for spec, out, m, s in tasks],
-                              jobs, progress, sum(spec.hp.training.episodes for spec, *_ in tasks), start_method,
-                              meanwhile=_import_figures, labels=[f"{out}: method {m}, seed {s}" for _, out, m, s in tasks])
+        trained = _in_workers(
+            [(train_seed, (spec, m, s, out), {"engine": engine}) for spec, out, m, s in tasks],
+            jobs,
+            progress,
+            sum(spec.hp.training.episodes for spec, *_ in tasks),
+            start_method,
+            meanwhile=_import_figures,
+            labels=[f"{out}: method {m}, seed {s}" for _, out, m, s in tasks],
+        )
         results, seconds = defaultdict(list), defaultdict(float)
-        for (spec, out, _, _), (result, took) in zip(tasks, trained):
+        for (_, out, _, _), (result, took) in zip(tasks, trained):
             results[out].append(result)
             seconds[out] += took
-        reports = _in_workers([(write_reports, (spec, out, results[out]), {}) for spec, out in prepared],
-                              min(jobs, len(prepared)), False, 0, start_method)
+        reports = _in_workers(
+            [(write_reports, (spec, out, results[out]), {}) for spec, out in prepared],
+            min(jobs, len(prepared)),
+            False,
+            0,
+            start_method,
+        )
         return [(table, seconds[out] + took) for (_, out), (table, took) in zip(prepared, reports)]
 
 
@@ -518,8 +595,9 @@ def _compile_for_workers(specs: list[RunSpec], engine: str, jobs: int, progress:
     cache it is compiled here for one worker too, after saying so (with the
     progress bar): a first run would otherwise sit silent for half a minute.
     """
-    if engine == "reference" or all(unsupported(spec.env, spec.env_kwargs, d) is not None
-                                    for spec in specs for d in spec.definitions.values()):
+    if engine == "reference" or all(
+        unsupported(spec.env, spec.env_kwargs, d) is not None for spec in specs for d in spec.definitions.values()
+    ):
         return
     cold = not compiled_in_cache()
     if cold and progress:
@@ -531,7 +609,7 @@ def _compile_for_workers(specs: list[RunSpec], engine: str, jobs: int, progress:
 def _import_figures() -> None:
     """Import matplotlib here, once, so that the workers forked to draw the reports need not each import it."""
     try:
-        import matplotlib.backends.backend_agg  # noqa: F401
+        import matplotlib.backends.backend_agg
         import matplotlib.figure  # noqa: F401
     except ImportError:  # no plot extra: the reports say how to draw the figures
         pass
@@ -557,6 +635,7 @@ def _died(labels: list[str], running, processes: dict, unfinished: list[int]) ->
     ``running``: per call, the pid of the worker running it; ``processes``: the pool's worker processes by pid.
     The pool terminates the other workers once one has died, so the dead one is the worker that ended by itself.
     """
+
     def ending(process) -> str | None:
         # a dead worker's status shows a moment after the pool sees it die; the pool's own thread may reap it first
         # (then this thread's waitpid finds no child and the status appears once that thread has recorded it)
@@ -572,12 +651,19 @@ def _died(labels: list[str], running, processes: dict, unfinished: list[int]) ->
     dead = [(i, how) for i, how in ran if how is not None]
     if len(dead) == 1 or len(ran) == 1:
         i, how = dead[0] if dead else ran[0]
-        return RuntimeError(f"{labels[i]}: the worker process running it {how or 'died'} without an error (its code "
-                            "called os._exit, crashed, or the process was killed); what it had checkpointed is kept")
-    which = ([f"{labels[i]} (its worker {how})" for i, how in dead] or [labels[i] for i, _ in ran]
-             or [labels[i] for i in unfinished])
-    return RuntimeError(f"a worker process died without an error (its code called os._exit, crashed, or the process "
-                        f"was killed) while running one of: {'; '.join(which)}; what was checkpointed is kept")
+        return RuntimeError(
+            f"{labels[i]}: the worker process running it {how or 'died'} without an error (its code "
+            "called os._exit, crashed, or the process was killed); what it had checkpointed is kept"
+        )
+    which = (
+        [f"{labels[i]} (its worker {how})" for i, how in dead]
+        or [labels[i] for i, _ in ran]
+        or [labels[i] for i in unfinished]
+    )
+    return RuntimeError(
+        f"a worker process died without an error (its code called os._exit, crashed, or the process "
+        f"was killed) while running one of: {'; '.join(which)}; what was checkpointed is kept"
+    )
 
 
 def _let_workers_stop(pool, running, told: bool) -> None:
@@ -592,8 +678,11 @@ def _let_workers_stop(pool, running, told: bool) -> None:
             time.sleep(0.02)  # most workers stop within an episode: say nothing
         busy = sum(1 for pid in running if pid)
         if busy and told:
-            print(f"stopping: waiting for {busy} worker{'s' * (busy > 1)} (Ctrl-C again to stop at once)",
-                  file=sys.stderr, flush=True)
+            print(
+                f"stopping: waiting for {busy} worker{'s' * (busy > 1)} (Ctrl-C again to stop at once)",
+                file=sys.stderr,
+                flush=True,
+            )
         while any(running) and time.monotonic() - start < GRACE_SECONDS:
             time.sleep(0.05)
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM again
@@ -603,8 +692,15 @@ def _let_workers_stop(pool, running, told: bool) -> None:
             process.kill()
 
 
-def _in_workers(calls: list, jobs: int, progress: bool, episodes: int, start_method: str,
-                meanwhile=None, labels: list[str] | None = None) -> list[tuple]:
+def _in_workers(
+    calls: list,
+    jobs: int,
+    progress: bool,
+    episodes: int,
+    start_method: str,
+    meanwhile=None,
+    labels: list[str] | None = None,
+) -> list[tuple]:
     """``(result, seconds)`` of each ``(function, args, kwargs)`` in ``calls``, run by ``jobs`` worker processes.
 
     ``episodes``: the training episodes the calls count, for the progress bar;
@@ -621,9 +717,12 @@ def _in_workers(calls: list, jobs: int, progress: bool, episodes: int, start_met
     running = context.Array("q", len(calls))  # per call: the pid of the worker running it, 0 when none
     processes: dict = {}  # every worker process the pool started, by pid: to find the one that died
     futures: list = []
-    with tqdm(total=episodes, desc="training", unit="episode", disable=not progress, mininterval=0.5) as bar, \
-            ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker,
-                                initargs=(counter, stop, os.getpid(), running)) as pool:
+    with (
+        tqdm(total=episodes, desc="training", unit="episode", disable=not progress, mininterval=0.5) as bar,
+        ProcessPoolExecutor(
+            jobs, mp_context=context, initializer=_init_worker, initargs=(counter, stop, os.getpid(), running)
+        ) as pool,
+    ):
         try:
             for i, call in enumerate(calls):
                 futures.append(pool.submit(_timed, i, *call))
@@ -641,8 +740,14 @@ def _in_workers(calls: list, jobs: int, progress: bool, episodes: int, start_met
         except BaseException as err:  # a worker's error, or KeyboardInterrupt: stop the others, then raise
             stop.value = 1
             if isinstance(err, BrokenProcessPool):
-                unfinished = [i for i in range(len(calls)) if i >= len(futures) or not futures[i].done()
-                              or futures[i].cancelled() or futures[i].exception() is not None]
+                unfinished = [
+                    i
+                    for i in range(len(calls))
+                    if i >= len(futures)
+                    or not futures[i].done()
+                    or futures[i].cancelled()
+                    or futures[i].exception() is not None
+                ]
                 died = _died(labels, running.get_obj(), processes, unfinished)
             else:
                 _let_workers_stop(pool, running, told=isinstance(err, KeyboardInterrupt))
@@ -664,9 +769,11 @@ def load_spec(out: Path, trust_plugins: bool = False) -> RunSpec:
     try:
         record = json.loads((out / RUN_FILE).read_text())
         if isinstance(record, dict) and record.get("kind") == EVALUATION_KIND:
-            raise RunDirectoryError(f"{out} holds a policy evaluation (`fairlead evaluate`), not a trained run: it "
-                                    "cannot be resumed, grown or re-evaluated; evaluate again into a new --out, or "
-                                    f"compare it with runs: `fairlead report RUN {out} --out DIR`")
+            raise RunDirectoryError(
+                f"{out} holds a policy evaluation (`fairlead evaluate`), not a trained run: it "
+                "cannot be resumed, grown or re-evaluated; evaluate again into a new --out, or "
+                f"compare it with runs: `fairlead report RUN {out} --out DIR`"
+            )
         hp = apply_overrides(HyperParams(), record["hyperparameters"], str(out / RUN_FILE))
         # a method file given by path is read again from there; the others by name
         methods = tuple(d.get("source", {}).get("file", m) for m, d in record["methods"].items())
@@ -683,8 +790,9 @@ def load_spec(out: Path, trust_plugins: bool = False) -> RunSpec:
     except (ValueError, TypeError) as err:
         raise RunDirectoryError(f"the run recorded in {out / RUN_FILE} cannot be set up: {err}") from err
     if spec.fingerprint != record.get("fingerprint"):
-        raise _changed(out, "; ".join(_method_changes(record["methods"], spec))
-                       or "method or hyper-parameter definitions")
+        raise _changed(
+            out, "; ".join(_method_changes(record["methods"], spec)) or "method or hyper-parameter definitions"
+        )
     return spec
 
 
@@ -701,27 +809,35 @@ def _check_plugin_files(out: Path, methods: dict, trust_plugins: bool) -> None:
             path = Path(source[file_key])
             what = CHANGES[f"source.{sha_key}"].format_map(defaultdict(str, source))
             if not path.is_file():
-                raise RunDirectoryError(f"method {name!r} of {out} was read from {path}, which is gone; "
-                                        "put the file back to resume or evaluate this run")
+                raise RunDirectoryError(
+                    f"method {name!r} of {out} was read from {path}, which is gone; "
+                    "put the file back to resume or evaluate this run"
+                )
             if not trust_plugins and path.resolve().is_relative_to(out.resolve()):
                 raise RunDirectoryError(
                     f"method {name!r} of {out} runs code from inside the run directory ({what}); a run "
                     "directory is data, and resuming or evaluating it would run that file: read it, then give "
-                    "--trust-plugins to run it (or put your own copy outside and train into a new --out)")
+                    "--trust-plugins to run it (or put your own copy outside and train into a new --out)"
+                )
             if source.get(sha_key) and hashlib.sha256(path.read_bytes()).hexdigest() != source[sha_key]:
                 raise _changed(out, f"method {name!r} changed: {what}")
 
 
 def _changed(out: Path, changes: str) -> RunDirectoryError:
-    return RunDirectoryError(f"{out} was trained with definitions that have changed since ({changes}); its "
-                             "checkpoints cannot be resumed or evaluated as the same run: restore them, or train "
-                             "into a new --out")
+    return RunDirectoryError(
+        f"{out} was trained with definitions that have changed since ({changes}); its "
+        "checkpoints cannot be resumed or evaluated as the same run: restore them, or train "
+        "into a new --out"
+    )
 
 
-CHANGES = {"source.sha256": "the content of {file}{entry_point}", "source.selector": "the selector's import path",
-           "source.selector_sha256": "the selector's source file {selector_file}",
-           "source.learner": "the learner's import path",
-           "source.learner_sha256": "the learner's source file {learner_file}"}  # what a user method's change means
+CHANGES = {
+    "source.sha256": "the content of {file}{entry_point}",
+    "source.selector": "the selector's import path",
+    "source.selector_sha256": "the selector's source file {selector_file}",
+    "source.learner": "the learner's import path",
+    "source.learner_sha256": "the learner's source file {learner_file}",
+}  # what a user method's change means
 
 
 def _flat(definition: dict) -> dict:
@@ -737,8 +853,11 @@ def _method_changes(recorded: dict, spec: RunSpec) -> list[str]:
         old, new = recorded.get(name, {}), json.loads(json.dumps(definition.record(), default=list))
         paths = defaultdict(str, {**old.get("source", {}), **new.get("source", {})})
         old_flat, new_flat = _flat(old), _flat(new)
-        changed = [CHANGES.get(k, k).format_map(paths) for k in dict.fromkeys([*old_flat, *new_flat])
-                   if old_flat.get(k) != new_flat.get(k)]
+        changed = [
+            CHANGES.get(k, k).format_map(paths)
+            for k in dict.fromkeys([*old_flat, *new_flat])
+            if old_flat.get(k) != new_flat.get(k)
+        ]
         if changed:
             lines.append(f"method {name!r} changed: {', '.join(changed)}")
     return lines
@@ -750,13 +869,16 @@ def _finished_state(spec: RunSpec, out: Path, method: str, seed: int) -> dict:
         raise RunDirectoryError(f"{checkpoint} is missing: recreate it with `fairlead train --resume {out}`")
     state = load_checkpoint(checkpoint, spec.seed_fingerprint(method), (method, seed))[0]
     if state["episode"] < spec.hp.training.episodes:
-        raise RunDirectoryError(f"{method} seed {seed} stopped at episode {state['episode']} of "
-                                f"{spec.hp.training.episodes}: finish it first with `fairlead train --resume {out}`")
+        raise RunDirectoryError(
+            f"{method} seed {seed} stopped at episode {state['episode']} of "
+            f"{spec.hp.training.episodes}: finish it first with `fairlead train --resume {out}`"
+        )
     return state
 
 
-def evaluate_run(out: str | Path, episodes: int | None = None, progress: bool = True,
-                 trust_plugins: bool = False) -> str:
+def evaluate_run(
+    out: str | Path, episodes: int | None = None, progress: bool = True, trust_plugins: bool = False
+) -> str:
     """Greedy re-evaluation of every (method, seed) checkpoint; writes eval.csv, returns the table.
 
     Every checkpoint is checked (present, of this run, fully trained) before any
@@ -765,14 +887,17 @@ def evaluate_run(out: str | Path, episodes: int | None = None, progress: bool = 
     out = Path(out)
     spec = load_spec(out, trust_plugins)
     if shard := recorded_shard(out):
-        raise RunDirectoryError(f"{out} holds shard {shard[0]}/{shard[1]} of a run; merge the shards "
-                                "(`fairlead merge`) and evaluate the merged run")
+        raise RunDirectoryError(
+            f"{out} holds shard {shard[0]}/{shard[1]} of a run; merge the shards "
+            "(`fairlead merge`) and evaluate the merged run"
+        )
     episodes = episodes or spec.hp.training.eval_episodes
     with lock_run_dir(out):
         states = {(m, s): _finished_state(spec, out, m, s) for m in spec.methods for s in spec.seeds}
         rows = []
-        with tqdm(total=len(states) * episodes, desc="evaluating", unit="episode",
-                  disable=not progress, mininterval=0.5) as bar:
+        with tqdm(
+            total=len(states) * episodes, desc="evaluating", unit="episode", disable=not progress, mininterval=0.5
+        ) as bar:
             for (method, seed), state in states.items():
                 with blame_method(spec, method, seed):
                     trainer = make_trainer(spec.env, spec.env_kwargs, spec.definitions[method], spec.hp, seed)
@@ -781,8 +906,9 @@ def evaluate_run(out: str | Path, episodes: int | None = None, progress: bool = 
                     for j in range(episodes):  # one at a time for the bar; same seeds as trainer.evaluate(episodes)
                         played += trainer.evaluate(1, offset=j)
                         bar.update()
-                rows.append({"method": method, "seed": seed,
-                             **summarise(played, trainer.players, trainer.return_scale)})
+                rows.append(
+                    {"method": method, "seed": seed, **summarise(played, trainer.players, trainer.return_scale)}
+                )
         write_atomic(out / "eval.csv", csv_text(rows))
     return summary_table(rows, spec.methods, headline=HEADLINE)
 
@@ -799,9 +925,11 @@ def merge_shards(shards, out: str | Path, trust_plugins: bool = False) -> str:
     for folder in shards:
         shard = recorded_shard(folder)
         if shard is None:
-            raise RunDirectoryError(f"{folder} is not a shard of a run (train shards with `fairlead train --shard "
-                                    "i/n`)" if (folder / RUN_FILE).exists() else
-                                    f"{folder} is not a run directory (no {RUN_FILE})")
+            raise RunDirectoryError(
+                f"{folder} is not a shard of a run (train shards with `fairlead train --shard i/n`)"
+                if (folder / RUN_FILE).exists()
+                else f"{folder} is not a run directory (no {RUN_FILE})"
+            )
         if shard in held:
             raise RunDirectoryError(f"{held[shard]} and {folder} are both shard {shard[0]}/{shard[1]}; give each once")
         held[shard] = folder
@@ -814,14 +942,18 @@ def merge_shards(shards, out: str | Path, trust_plugins: bool = False) -> str:
     counts = sorted({n for _, n in held})
     missing = [f"{i}/{counts[-1]}" for i in range(counts[-1]) if (i, counts[-1]) not in held]
     if len(counts) > 1 or missing:
-        raise RunDirectoryError(f"the shards do not make one whole run: {'; '.join(sorted(f'{i}/{n}' for i, n in held))}"
-                                f" given" + (f", {', '.join(missing)} missing" if missing else ""))
+        raise RunDirectoryError(
+            f"the shards do not make one whole run: {'; '.join(sorted(f'{i}/{n}' for i, n in held))}"
+            f" given" + (f", {', '.join(missing)} missing" if missing else "")
+        )
     for shard, folder in held.items():
         check_seed_files(spec, folder)
         for method, seed in shard_tasks(spec, shard):
             if not all((seed_dir(folder, method, seed) / name).exists() for name in (RESULT_FILE, CHECKPOINT_FILE)):
-                raise RunDirectoryError(f"shard {shard[0]}/{shard[1]} in {folder} is not finished ({method} seed "
-                                        f"{seed}): finish it with `fairlead train --resume {folder}`")
+                raise RunDirectoryError(
+                    f"shard {shard[0]}/{shard[1]} in {folder} is not finished ({method} seed "
+                    f"{seed}): finish it with `fairlead train --resume {folder}`"
+                )
             train_seed(spec, method, seed, folder)  # writes nothing: checks the result against its checkpoint
     refuse_used(out, "merge into a new --out")
     out.mkdir(parents=True, exist_ok=True)
@@ -831,6 +963,7 @@ def merge_shards(shards, out: str | Path, trust_plugins: bool = False) -> str:
         for (method, seed), folder in owner.items():
             for name in (CHECKPOINT_FILE, RESULT_FILE):
                 write_atomic(seed_dir(out, method, seed) / name, (seed_dir(folder, method, seed) / name).read_bytes())
-        results = [load_result(seed_dir(out, m, s) / RESULT_FILE, spec.seed_fingerprint(m))
-                   for m, s in shard_tasks(spec, None)]
+        results = [
+            load_result(seed_dir(out, m, s) / RESULT_FILE, spec.seed_fingerprint(m)) for m, s in shard_tasks(spec, None)
+        ]
         return write_reports(spec, out, results)

@@ -41,8 +41,19 @@ from pathlib import Path
 
 from fairlead import __version__
 from fairlead.experiments.atomic import TEMPORARY, write_atomic
-from fairlead.experiments.claims import (CEILING, COLLECTS, EFFICIENCY, FAIR_ACTIONS, LEADERS, collects, compare, fmt,
-                                         interval, leaders_act_fairly, load_rows)
+from fairlead.experiments.claims import (
+    CEILING,
+    COLLECTS,
+    EFFICIENCY,
+    FAIR_ACTIONS,
+    LEADERS,
+    collects,
+    compare,
+    fmt,
+    interval,
+    leaders_act_fairly,
+    load_rows,
+)
 from fairlead.experiments.comparison import csv_text
 from fairlead.experiments.runs import OPTIONS, RunDirectoryError, RunSpec, check_run_options, run, run_all
 from fairlead.registry import env_module, resolve
@@ -77,8 +88,10 @@ def _value(text: str, key: str):
     if DECIMAL.fullmatch(text):
         return int(text) if INTEGER.fullmatch(text) else float(text)
     if not WORD.fullmatch(text):
-        raise ValueError(f"--grid {key}: {text!r} would not make a portable directory name; a value is a number, "
-                         "a list of numbers in brackets ([3,3]) or a word of letters, digits, '.', '+' and '-'")
+        raise ValueError(
+            f"--grid {key}: {text!r} would not make a portable directory name; a value is a number, "
+            "a list of numbers in brackets ([3,3]) or a word of letters, digits, '.', '+' and '-'"
+        )
     return text
 
 
@@ -112,8 +125,10 @@ def parse_grid(items) -> dict[str, tuple]:
         names = [_token(v).lower() for v in values]
         twice = [_text(v) for v, name in zip(values, names) if names.count(name) > 1]
         if twice:
-            raise ValueError(f"--grid {key}: {', '.join(twice)} would be one cell (the same value, or values "
-                             "that differ only in letter case); give each value once")
+            raise ValueError(
+                f"--grid {key}: {', '.join(twice)} would be one cell (the same value, or values "
+                "that differ only in letter case); give each value once"
+            )
         grid[key] = values
     if not grid:
         raise ValueError("--grid needs at least one KEY=VALUES, e.g. --grid n_agents=3,4")
@@ -136,8 +151,10 @@ def cells(grid: dict) -> dict[str, dict]:
         cell = dict(zip(grid, combination))
         name = "_".join(f"{key}-{_token(value)}" for key, value in cell.items())
         if len(name) > MAX_NAME:
-            raise ValueError(f"--grid: the cell {name[:50]}... would have a directory name longer than {MAX_NAME} "
-                             "characters; use fewer keys or shorter values")
+            raise ValueError(
+                f"--grid: the cell {name[:50]}... would have a directory name longer than {MAX_NAME} "
+                "characters; use fewer keys or shorter values"
+            )
         named[name] = cell
     return named
 
@@ -174,15 +191,23 @@ class Sweep:
 
     def record(self, spec: RunSpec) -> dict:
         """sweep.json's content; ``spec`` (any cell's) gives the methods as to give them again."""
-        return {"fairlead": __version__, "env": self.env,
-                "grid": {k: [list(v) if isinstance(v, tuple) else v for v in values] for k, values in self.grid.items()},
-                "methods": list(spec.method_args), "seeds": list(self.seeds), "hyperparameters": self.hp.as_dict()}
+        return {
+            "fairlead": __version__,
+            "env": self.env,
+            "grid": {k: [list(v) if isinstance(v, tuple) else v for v in values] for k, values in self.grid.items()},
+            "methods": list(spec.method_args),
+            "seeds": list(self.seeds),
+            "hyperparameters": self.hp.as_dict(),
+        }
 
     def fields(self) -> dict:
         """What may not change when the sweep grows, as a flat ``name: value`` table."""
-        return {"env": self.env, "grid": list(self.grid),
-                **{f"grid.{key}": grid_items({key: values})[0] for key, values in self.grid.items()},
-                **{f"{section}.{k}": v for section, values in self.hp.as_dict().items() for k, v in values.items()}}
+        return {
+            "env": self.env,
+            "grid": list(self.grid),
+            **{f"grid.{key}": grid_items({key: values})[0] for key, values in self.grid.items()},
+            **{f"{section}.{k}": v for section, values in self.hp.as_dict().items() for k, v in values.items()},
+        }
 
 
 def load_sweep(out: Path) -> Sweep:
@@ -190,8 +215,11 @@ def load_sweep(out: Path) -> Sweep:
     path = out / SWEEP_FILE
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
-        grid = parse_grid(grid_items({k: [tuple(v) if isinstance(v, list) else v for v in values]
-                                      for k, values in record["grid"].items()}))
+        grid = parse_grid(
+            grid_items(
+                {k: [tuple(v) if isinstance(v, list) else v for v in values] for k, values in record["grid"].items()}
+            )
+        )
         hp = apply_overrides(HyperParams(), record["hyperparameters"], str(path))
         return Sweep(record["env"], grid, tuple(record["methods"]), tuple(record["seeds"]), hp)
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
@@ -208,8 +236,9 @@ def _union(recorded: tuple, asked: tuple, key=lambda x: x) -> tuple:
     return recorded + tuple(x for x in asked if key(x) not in known)
 
 
-def asked_sweep(recorded: Sweep | None, env=None, grid=None, methods=None, seeds=None, config=None,
-                episodes=None) -> Sweep:
+def asked_sweep(
+    recorded: Sweep | None, env=None, grid=None, methods=None, seeds=None, config=None, episodes=None
+) -> Sweep:
     """The sweep the options ask for: one not given takes the recorded sweep's value; methods and seeds add up."""
     if recorded is None:
         missing = [flag for flag, value in (("--env", env), ("--grid", grid), ("--method", methods)) if not value]
@@ -237,14 +266,27 @@ def _refuse_foreign(out: Path, names) -> None:
     foreign = sorted(p.name for p in out.iterdir() if p.name not in expected and not TEMPORARY.fullmatch(p.name))
     if foreign:
         shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
-        raise RunDirectoryError(f"--out {out} holds {shown}, which a sweep of this grid does not write; give a new "
-                                "directory, or the --out of an earlier sweep of this grid")
+        raise RunDirectoryError(
+            f"--out {out} holds {shown}, which a sweep of this grid does not write; give a new "
+            "directory, or the --out of an earlier sweep of this grid"
+        )
 
 
-def sweep(out: str | Path, env: str | None = None, grid: dict | None = None, methods=None, seeds: int | None = None,
-          config: str | Path | None = None, episodes: int | None = None, jobs: int | None = None,
-          progress: bool = True, shard: tuple[int, int] | None = None, backend: str = "local",
-          address: str | None = None, engine: str = "auto") -> str:
+def sweep(
+    out: str | Path,
+    env: str | None = None,
+    grid: dict | None = None,
+    methods=None,
+    seeds: int | None = None,
+    config: str | Path | None = None,
+    episodes: int | None = None,
+    jobs: int | None = None,
+    progress: bool = True,
+    shard: tuple[int, int] | None = None,
+    backend: str = "local",
+    address: str | None = None,
+    engine: str = "auto",
+) -> str:
     """Train the sweep into ``out`` (see the module docstring) and write its reports; returns summary.md.
 
     ``env``, ``grid`` (``{key: values}``, as :func:`parse_grid` gives) and
@@ -259,20 +301,26 @@ def sweep(out: str | Path, env: str | None = None, grid: dict | None = None, met
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise RunDirectoryError(f"--out {out} is a file; a sweep needs a directory (a new one, or an earlier "
-                                "sweep's to complete or grow)")
+        raise RunDirectoryError(
+            f"--out {out} is a file; a sweep needs a directory (a new one, or an earlier sweep's to complete or grow)"
+        )
     recorded = load_sweep(out) if (out / SWEEP_FILE).exists() else None
     asked = asked_sweep(recorded, env, grid, methods, seeds, config, episodes)
     if recorded is not None:
         old, new = recorded.fields(), asked.fields()
         options = {**OPTIONS, "grid": "--grid"}
-        differences = [f"{key} ({options.get(key, options.get(key.partition('.')[0], '--config'))}): "
-                       f"recorded {old.get(key, 'unset')!r}, asked {new.get(key, 'unset')!r}"
-                       for key in dict.fromkeys([*old, *new]) if old.get(key) != new.get(key)]
+        differences = [
+            f"{key} ({options.get(key, options.get(key.partition('.')[0], '--config'))}): "
+            f"recorded {old.get(key, 'unset')!r}, asked {new.get(key, 'unset')!r}"
+            for key in dict.fromkeys([*old, *new])
+            if old.get(key) != new.get(key)
+        ]
         if differences:
-            raise RunDirectoryError(f"{out} holds a sweep with other settings ({'; '.join(differences)}); a sweep "
-                                    f"grows only by methods and seeds: give its options as recorded (`fairlead "
-                                    f"sweep --out {out}` takes them all), or choose another --out")
+            raise RunDirectoryError(
+                f"{out} holds a sweep with other settings ({'; '.join(differences)}); a sweep "
+                f"grows only by methods and seeds: give its options as recorded (`fairlead "
+                f"sweep --out {out}` takes them all), or choose another --out"
+            )
     specs = asked.specs()
     if out.is_dir():
         _refuse_foreign(out, specs)
@@ -282,20 +330,23 @@ def sweep(out: str | Path, env: str | None = None, grid: dict | None = None, met
         if not 0 <= shard[0] < shard[1]:
             raise ValueError(f"shard {shard[0]}/{shard[1]} does not exist: n shards are 0/n .. n-1/n")
         if shard[0] >= len(names):
-            raise ValueError(f"shard {shard[0]}/{shard[1]} of a sweep of {len(names)} cells has none; "
-                             f"use at most {len(names)} shards")
-        names = names[shard[0]::shard[1]]
+            raise ValueError(
+                f"shard {shard[0]}/{shard[1]} of a sweep of {len(names)} cells has none; "
+                f"use at most {len(names)} shards"
+            )
+        names = names[shard[0] :: shard[1]]
     write_atomic(out / SWEEP_FILE, json.dumps(asked.record(specs[names[0]]), indent=2))
     if backend == "local":
         run_all([(specs[name], out / name) for name in names], jobs=jobs, progress=progress, engine=engine)
     else:  # one Ray session per cell, as `fairlead train --backend ray` starts one per run
         for name in names:
-            run(specs[name], out / name, jobs=jobs, progress=progress, backend=backend, address=address,
-                engine=engine)
+            run(specs[name], out / name, jobs=jobs, progress=progress, backend=backend, address=address, engine=engine)
     if shard is not None:
-        return (f"shard {shard[0]}/{shard[1]}: trained the cells {', '.join(names)} in {out}; once every shard "
-                f"has finished, `fairlead sweep --out {out}` writes {CSV_FILE}, {SUMMARY} and the figures "
-                "(training nothing)")
+        return (
+            f"shard {shard[0]}/{shard[1]}: trained the cells {', '.join(names)} in {out}; once every shard "
+            f"has finished, `fairlead sweep --out {out}` writes {CSV_FILE}, {SUMMARY} and the figures "
+            "(training nothing)"
+        )
     return write_reports(asked, specs, out)
 
 
@@ -312,11 +363,17 @@ def _claims(specs: dict[str, RunSpec], out: Path) -> tuple[str, list[str], dict[
         means = {m: interval(rows[m], HEADLINE)[0] for m in baselines}
         best = max(baselines, key=means.get) if baselines else None
         fixed = rows.get("fixed") if subject != "fixed" else None
-        verdicts = {LEADERS: leaders_act_fairly(mine, fixed),
-                    **{f"fairer than {b}": compare(mine, rows[b]) for b in baselines},
-                    **({COLLECTS: collects(mine, rows["alternating"])} if "alternating" in baselines else {})}
-        results[name] = {"rows": rows, "best": best, "verdicts": verdicts,
-                         "margin": interval(mine, HEADLINE)[0] - means[best] if best else math.nan}
+        verdicts = {
+            LEADERS: leaders_act_fairly(mine, fixed),
+            **{f"fairer than {b}": compare(mine, rows[b]) for b in baselines},
+            **({COLLECTS: collects(mine, rows["alternating"])} if "alternating" in baselines else {}),
+        }
+        results[name] = {
+            "rows": rows,
+            "best": best,
+            "verdicts": verdicts,
+            "margin": interval(mine, HEADLINE)[0] - means[best] if best else math.nan,
+        }
     return subject, baselines, results
 
 
@@ -356,23 +413,42 @@ def _figures(grid: dict, subject: str, results: dict[str, dict], title: str) -> 
     def panel(value) -> list[list]:
         return [[value(by_values[r + c]) for c in column_values] for r in row_values]
 
-    axes = ([", ".join(map(_text, r)) for r in row_values], [", ".join(map(_text, c)) for c in column_values],
-            ", ".join(down), ", ".join(across))
+    axes = (
+        [", ".join(map(_text, r)) for r in row_values],
+        [", ".join(map(_text, c)) for c in column_values],
+        ", ".join(down),
+        ", ".join(across),
+    )
     rate = panel(lambda result: interval(result["rows"][subject], "fair_action_rate")[0])
-    images = {"fair_action_rate.png": heatmap_png(
-        {f"mean over the seeds; 'leaders act fairly' needs >= {FAIR_ACTIONS}": rate}, *axes,
-        f"{title}\n{subject}'s fair-action rate: the share of the stages whose leader forwent the first-mover "
-        "advantage", "rate", "fair-action rate")}
+    images = {
+        "fair_action_rate.png": heatmap_png(
+            {f"mean over the seeds; 'leaders act fairly' needs >= {FAIR_ACTIONS}": rate},
+            *axes,
+            f"{title}\n{subject}'s fair-action rate: the share of the stages whose leader forwent the first-mover "
+            "advantage",
+            "rate",
+            "fair-action rate",
+        )
+    }
     if any(result["best"] for result in results.values()):
         images["fairness_margin.png"] = heatmap_png(
-            {f"{subject}'s mean fairness minus the fairest other method's (> 0: {subject} is fairer)":
-             panel(lambda result: result["margin"])}, *axes,
-            f"{title}\n{subject}'s fairness margin over the best baseline, cell by cell", "margin",
-            f"fairness difference ({METRIC})")
+            {
+                f"{subject}'s mean fairness minus the fairest other method's (> 0: {subject} is fairer)": panel(
+                    lambda result: result["margin"]
+                )
+            },
+            *axes,
+            f"{title}\n{subject}'s fairness margin over the best baseline, cell by cell",
+            "margin",
+            f"fairness difference ({METRIC})",
+        )
     claims = list(next(iter(results.values()))["verdicts"])
     images["verdicts.png"] = heatmap_png(
-        {claim: panel(lambda result, claim=claim: result["verdicts"][claim]) for claim in claims}, *axes,
-        f"{title}\nthe verdict of each claim of {subject}, cell by cell", "verdict")
+        {claim: panel(lambda result, claim=claim: result["verdicts"][claim]) for claim in claims},
+        *axes,
+        f"{title}\nthe verdict of each claim of {subject}, cell by cell",
+        "verdict",
+    )
     return images
 
 
@@ -386,41 +462,76 @@ def write_reports(sweep: Sweep, specs: dict[str, RunSpec], out: Path) -> str:
         figures = _figures(sweep.grid, subject, results, title)
         shown = "\n\n".join(f"![{name[:-4].replace('_', ' ')}]({name})" for name in figures)
     except ImportError:
-        figures, shown = {}, ('Figures: `pip install "fairlead[plot]"`, then the same command again (nothing '
-                              'is retrained).')
-    who = (f"The subject is {subject}; the baselines are the other methods." if subject == "jamql" else
-           f"jamql is not among the methods: the subject is {subject}, the first method; the baselines are the "
-           "others.")
+        figures, shown = (
+            {},
+            ('Figures: `pip install "fairlead[plot]"`, then the same command again (nothing is retrained).'),
+        )
+    who = (
+        f"The subject is {subject}; the baselines are the other methods."
+        if subject == "jamql"
+        else f"jamql is not among the methods: the subject is {subject}, the first method; the baselines are the "
+        "others."
+    )
     tally = ["| claim | holds | ties at the ceiling | does not hold |", "|---|---|---|---|"]
     for claim in next(iter(results.values()))["verdicts"]:
-        counts = [sum(r["verdicts"][claim] == v for r in results.values())
-                  for v in ("holds", "ties at the ceiling", "does not hold")]
+        counts = [
+            sum(r["verdicts"][claim] == v for r in results.values())
+            for v in ("holds", "ties at the ceiling", "does not hold")
+        ]
         tally.append(f"| {claim} | " + " | ".join(f"{c} of {len(results)}" for c in counts) + " |")
     keys = list(sweep.grid)
-    table = ["| " + " | ".join([*keys, "fair-action rate", "fairness margin (best baseline)",
-                                *next(iter(results.values()))["verdicts"], "run"]) + " |",
-             "|" + "---|" * (len(keys) + 3 + len(next(iter(results.values()))["verdicts"]))]
+    table = [
+        "| "
+        + " | ".join(
+            [
+                *keys,
+                "fair-action rate",
+                "fairness margin (best baseline)",
+                *next(iter(results.values()))["verdicts"],
+                "run",
+            ]
+        )
+        + " |",
+        "|" + "---|" * (len(keys) + 3 + len(next(iter(results.values()))["verdicts"])),
+    ]
     for (name, cell), result in zip(cells(sweep.grid).items(), results.values()):
         margin = f"{result['margin']:+.3f} ({result['best']})" if result["best"] else "n/a"
-        table.append("| " + " | ".join([*map(_text, cell.values()), fmt(result["rows"][subject], "fair_action_rate"),
-                                        margin, *result["verdicts"].values(), f"[summary]({name}/summary.md)"]) + " |")
-    summary = "\n\n".join([
-        f"# fairlead sweep: {sweep.env} over {' x '.join(keys)} ({len(specs)} cells)",
-        f"Methods {', '.join(spec.methods)}; {size}. Every cell is a run directory of `fairlead train` "
-        f"with the cell's environment arguments (its summary.md has every number). {who}",
-        "## Claims over the grid\n\n" + "\n".join(tally),
-        f"Fairness: {HEADLINE.removeprefix('fairness_')} of the returns before any transfer. \"fairer than B\" holds "
-        "when the subject's 95% Student-t interval of the fairness over the seeds lies wholly above B's, and ties "
-        f"at the ceiling when the intervals overlap with both means within {CEILING} of 1; \"leaders act fairly\" "
-        f"holds when the subject's mean fair-action rate is at least {FAIR_ACTIONS} and its interval lies above "
-        f"the fixed leader's (when fixed is among the methods); \"{COLLECTS}\" (when alternating is among them) "
-        f"holds when the subject's mean total return is at least {EFFICIENCY} times alternating's: fair, but not "
-        "by collecting less.",
-        "## Figures\n\n" + shown,
-        "## Cell by cell\n\n" + "\n".join(table),
-        "Fair-action rate: mean ± half-width of the 95% Student-t interval over the seeds. Fairness margin: the "
-        "subject's mean fairness minus that of the fairest other method in the cell (named). sweep.csv has the "
-        "fairness, fair-action rate and total return of every method in every cell, with their intervals."]) + "\n"
+        table.append(
+            "| "
+            + " | ".join(
+                [
+                    *map(_text, cell.values()),
+                    fmt(result["rows"][subject], "fair_action_rate"),
+                    margin,
+                    *result["verdicts"].values(),
+                    f"[summary]({name}/summary.md)",
+                ]
+            )
+            + " |"
+        )
+    summary = (
+        "\n\n".join(
+            [
+                f"# fairlead sweep: {sweep.env} over {' x '.join(keys)} ({len(specs)} cells)",
+                f"Methods {', '.join(spec.methods)}; {size}. Every cell is a run directory of `fairlead train` "
+                f"with the cell's environment arguments (its summary.md has every number). {who}",
+                "## Claims over the grid\n\n" + "\n".join(tally),
+                f'Fairness: {HEADLINE.removeprefix("fairness_")} of the returns before any transfer. "fairer than B" holds '
+                "when the subject's 95% Student-t interval of the fairness over the seeds lies wholly above B's, and ties "
+                f'at the ceiling when the intervals overlap with both means within {CEILING} of 1; "leaders act fairly" '
+                f"holds when the subject's mean fair-action rate is at least {FAIR_ACTIONS} and its interval lies above "
+                f'the fixed leader\'s (when fixed is among the methods); "{COLLECTS}" (when alternating is among them) '
+                f"holds when the subject's mean total return is at least {EFFICIENCY} times alternating's: fair, but not "
+                "by collecting less.",
+                "## Figures\n\n" + shown,
+                "## Cell by cell\n\n" + "\n".join(table),
+                "Fair-action rate: mean ± half-width of the 95% Student-t interval over the seeds. Fairness margin: the "
+                "subject's mean fairness minus that of the fairest other method in the cell (named). sweep.csv has the "
+                "fairness, fair-action rate and total return of every method in every cell, with their intervals.",
+            ]
+        )
+        + "\n"
+    )
     files = {CSV_FILE: csv_text(_csv_rows(sweep.grid, subject, results)), **figures, SUMMARY: summary}
     for name, content in files.items():
         write_atomic(out / name, content)

@@ -7,7 +7,12 @@ Its parallel view is ``fairlead.envs.parallel.PhaseParallelEnv(mediate(...))``.
 
 from fairlead.mediation.leader_phase import MEDIATOR
 from fairlead.mediation.mediator import MediatedEnv, mediate
-from fairlead.mediation.observation import AGENT_HISTORY_FEATURES, DEFAULT_HISTORY, HISTORY_FEATURES, MediatorObservation
+from fairlead.mediation.observation import (
+    AGENT_HISTORY_FEATURES,
+    DEFAULT_HISTORY,
+    HISTORY_FEATURES,
+    MediatorObservation,
+)
 from fairlead.mediation.selectors import (
     SELECTORS,
     CallableSelector,

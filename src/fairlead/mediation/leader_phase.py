@@ -106,7 +106,8 @@ class MediatorAgentPhase(LeaderPhase):
         self.metric, self.observation, self.n = METRICS[metric], observation, n
         self.kwargs = {"scale": return_scale} if self.metric.needs_scale else {}
         self.observation_space = spaces.Dict(
-            {"observation": observation.space, "action_mask": spaces.Box(0, 1, (n,), np.int8)})
+            {"observation": observation.space, "action_mask": spaces.Box(0, 1, (n,), np.int8)}
+        )
         self.action_space = spaces.Discrete(n)
         self._fairness = 0.0
 

@@ -44,8 +44,18 @@ from fairlead.names import unknown_name
 
 # the public Stackelberg protocol mediate() requires of env.unwrapped (docs/stackelberg-protocol.md):
 # what it needs to build is checked when mediate() is called, all of it after the env's first reset
-PROTOCOL = ("phase", "acting_agents", "stage", "leader", "set_leader", "last_stage",
-            "episode_returns", "return_scale", "max_cycles", "obs_encoding")
+PROTOCOL = (
+    "phase",
+    "acting_agents",
+    "stage",
+    "leader",
+    "set_leader",
+    "last_stage",
+    "episode_returns",
+    "return_scale",
+    "max_cycles",
+    "obs_encoding",
+)
 NEEDED_TO_BUILD = ("set_leader", "return_scale", "max_cycles", "obs_encoding")
 _RNG_TAG = 0x6D656469  # keeps the mediator's random stream apart from the env's for the same seed
 
@@ -66,9 +76,7 @@ def _check_protocol(env) -> AECEnv:
     game = env.unwrapped
     _require(game, NEEDED_TO_BUILD)
     if game.obs_encoding not in ("discrete", "box"):
-        raise ValueError(
-            f"unknown obs_encoding {game.obs_encoding!r}; the mediator supports 'discrete' and 'box'"
-        )
+        raise ValueError(f"unknown obs_encoding {game.obs_encoding!r}; the mediator supports 'discrete' and 'box'")
     return game
 
 
@@ -110,8 +118,7 @@ def _leader_phase(game, selector, mediator_as_agent, metric, selector_kwargs, hi
             f"one of {', '.join(unscaled)}"
         )
     n = len(game.possible_agents)
-    observation = MediatorObservation(n, game.max_cycles, game.return_scale, parse_history(history),
-                                      game.obs_encoding)
+    observation = MediatorObservation(n, game.max_cycles, game.return_scale, parse_history(history), game.obs_encoding)
     return MediatorAgentPhase(metric, observation, n, game.return_scale)
 
 
@@ -123,8 +130,9 @@ class MediatedEnv(AECEnv):
     made by a :mod:`~fairlead.mediation.leader_phase`.
     """
 
-    def __init__(self, env: AECEnv, phase: LeaderPhase, transfer, history, agent_history, seed: int | None,
-                 settle: str = "end"):
+    def __init__(
+        self, env: AECEnv, phase: LeaderPhase, transfer, history, agent_history, seed: int | None, settle: str = "end"
+    ):
         super().__init__()
         self._game = env.unwrapped  # mediate() has checked it
         self._protocol_checked = False  # all of PROTOCOL, after the first reset
@@ -147,7 +155,8 @@ class MediatedEnv(AECEnv):
         self.agent_history = AgentHistory(self.players, parse_agent_history(agent_history))
         self._rng = _mediator_rng(check_seed(seed))
         self.mediator_observation = getattr(phase, "observation", None) or MediatorObservation(
-            len(self.players), self.max_cycles, self._game.return_scale, self.history, self.obs_encoding)
+            len(self.players), self.max_cycles, self._game.return_scale, self.history, self.obs_encoding
+        )
         self.metadata = {**env.metadata, "name": f"mediated_{env.metadata['name']}"}
         self.render_mode = getattr(env, "render_mode", None)
         self._init_spaces()
@@ -176,12 +185,12 @@ class MediatedEnv(AECEnv):
                 obs = spaces.MultiDiscrete(np.append(inner_obs.nvec, self._extra_nvec), dtype=np.int64)
             else:
                 width = int(self._extra_nvec.sum())
-                low, high = (np.append(bound, np.full(width, edge)).astype(inner_obs.dtype)
-                             for bound, edge in ((inner_obs.low, 0), (inner_obs.high, 1)))
+                low, high = (
+                    np.append(bound, np.full(width, edge)).astype(inner_obs.dtype)
+                    for bound, edge in ((inner_obs.low, 0), (inner_obs.high, 1))
+                )
                 obs = spaces.Box(low, high, dtype=inner_obs.dtype)
-            obs_space = spaces.Dict(
-                {"observation": obs, "action_mask": spaces.Box(0, 1, (self._n_actions,), np.int8)}
-            )
+            obs_space = spaces.Dict({"observation": obs, "action_mask": spaces.Box(0, 1, (self._n_actions,), np.int8)})
             self._observation_spaces = dict.fromkeys(self.players, obs_space)
             self._action_spaces = dict.fromkeys(self.players, spaces.Discrete(self._n_actions))
         else:
@@ -306,8 +315,11 @@ class MediatedEnv(AECEnv):
             extra = self.agent_history.features(agent, self.returns)
             if self.leader_phase.player_flag:
                 extra.append(int(self._phase is not None))
-            obs = (np.append(obs, extra) if self.obs_encoding == "discrete"
-                   else np.concatenate([obs, one_hot(np.asarray(extra), self._extra_nvec).astype(obs.dtype)]))
+            obs = (
+                np.append(obs, extra)
+                if self.obs_encoding == "discrete"
+                else np.concatenate([obs, one_hot(np.asarray(extra), self._extra_nvec).astype(obs.dtype)])
+            )
         return {"observation": obs, "action_mask": mask}
 
     def step(self, action):
@@ -460,8 +472,12 @@ class MediatedEnv(AECEnv):
         return self.stage, self.returns, list(history.indices), list(history.fair)
 
     def _sync_infos(self) -> None:
-        common = {"stage": self.stage, "leader": self.leader,
-                  **self.leader_phase.info(self._phase is not None), **self._final}
+        common = {
+            "stage": self.stage,
+            "leader": self.leader,
+            **self.leader_phase.info(self._phase is not None),
+            **self._final,
+        }
         inner = self.env.infos
         for p in self.players:
             self.infos[p] = {**inner[p], **common}

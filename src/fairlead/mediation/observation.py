@@ -133,8 +133,9 @@ class AgentHistory:
     def features(self, player: str, returns: np.ndarray) -> list[int]:
         """``player``'s features after the recorded stages (``rules.own_history_feature``); ``returns`` in player order."""
         index = self._index[player]
-        return [int(rules.own_history_feature(code, index, self._unfair_leads, self._leads, returns))
-                for code in self.codes]
+        return [
+            int(rules.own_history_feature(code, index, self._unfair_leads, self._leads, returns)) for code in self.codes
+        ]
 
 
 class LeaderHistory:
@@ -178,8 +179,7 @@ def one_hot(features: np.ndarray, nvec: np.ndarray) -> np.ndarray:
 class MediatorObservation:
     """Builds the mediator's features and encodes them like the wrapped env does."""
 
-    def __init__(self, n_players: int, max_cycles: int, return_scale: float,
-                 history: tuple[str, ...], encoding: str):
+    def __init__(self, n_players: int, max_cycles: int, return_scale: float, history: tuple[str, ...], encoding: str):
         self.n_players = n_players
         self.max_cycles = max_cycles
         self.return_divisor = return_scale if return_scale > 0 else 1.0
@@ -193,12 +193,15 @@ class MediatorObservation:
         if encoding == "discrete":
             self.space = spaces.MultiDiscrete(self.nvec, dtype=np.int64)
         else:
-            low = np.concatenate([np.zeros(int(self.nvec.sum()))]
-                                 + [np.full(n_players, FLOAT_FEATURES[name]) for name in self.float_names])
+            low = np.concatenate(
+                [np.zeros(int(self.nvec.sum()))]
+                + [np.full(n_players, FLOAT_FEATURES[name]) for name in self.float_names]
+            )
             self.space = spaces.Box(low.astype(np.float32), np.float32(1.0), dtype=np.float32)
 
-    def features(self, stage: int, returns: np.ndarray, leaders: Sequence[int],
-                 leader_fair: Sequence[bool]) -> np.ndarray:
+    def features(
+        self, stage: int, returns: np.ndarray, leaders: Sequence[int], leader_fair: Sequence[bool]
+    ) -> np.ndarray:
         """int64 discrete feature vector (``rules.mediator_features``); ``leaders``: past stages' leader indices."""
         history = LeaderHistory(self.n_players)
         for leader, fair in zip(leaders, leader_fair):
@@ -208,8 +211,9 @@ class MediatorObservation:
     def features_of(self, stage: int, returns: np.ndarray, history: LeaderHistory) -> np.ndarray:
         """``features`` from a :class:`LeaderHistory` (what the mediated env keeps, stage by stage)."""
         out = np.zeros(len(self.nvec), np.int64)
-        rules.mediator_features(stage, np.asarray(returns, dtype=float), history.leads, history.reputation,
-                                self.codes, self.tolerance, out)
+        rules.mediator_features(
+            stage, np.asarray(returns, dtype=float), history.leads, history.reputation, self.codes, self.tolerance, out
+        )
         return out
 
     def float_features(self, returns: np.ndarray, leaders: Sequence[int]) -> np.ndarray:
@@ -222,8 +226,9 @@ class MediatorObservation:
                 parts.append(self._leader_counts(leaders) / self.max_cycles)
         return np.concatenate(parts).astype(np.float32)
 
-    def encode(self, stage: int, returns: np.ndarray, leaders: Sequence[int],
-               leader_fair: Sequence[bool]) -> np.ndarray:
+    def encode(
+        self, stage: int, returns: np.ndarray, leaders: Sequence[int], leader_fair: Sequence[bool]
+    ) -> np.ndarray:
         """The observation in the wrapped env's encoding."""
         features = self.features(stage, returns, leaders, leader_fair)
         if self.encoding == "discrete":

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import inspect
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -70,9 +70,7 @@ class FixedSelector(Selector):
 
     def reset(self, agents, rng):
         if self.leader not in agents:
-            raise ValueError(
-                f"fixed selector: leader {self.leader!r} is not an agent; valid agents: {agents}"
-            )
+            raise ValueError(f"fixed selector: leader {self.leader!r} is not an agent; valid agents: {agents}")
 
     def select(self, view):
         return self.leader
@@ -131,15 +129,16 @@ class LearnedSelector(Selector):
     def __init__(self, policy: Callable[[np.ndarray], int | str] | None = None):
         if not callable(policy):
             raise TypeError(
-                "selector 'learned' needs policy=, a callable observation -> agent index or name; "
-                f"got {policy!r}"
+                f"selector 'learned' needs policy=, a callable observation -> agent index or name; got {policy!r}"
             )
         self.policy = policy
 
     def select(self, view):
         if view.observation is None:
-            raise ValueError("the learned selector reads the mediator observation; use it through "
-                             "fairlead.mediate(env, selector='learned', policy=...)")
+            raise ValueError(
+                "the learned selector reads the mediator observation; use it through "
+                "fairlead.mediate(env, selector='learned', policy=...)"
+            )
         choice = self.policy(view.observation)
         if isinstance(choice, (int, np.integer)) and not isinstance(choice, bool):
             if 0 <= choice < len(view.agents):
@@ -196,12 +195,12 @@ def make_selector(spec, **kwargs) -> Selector:
         )
     if isinstance(spec, type) and issubclass(spec, Selector):
         raise TypeError(f"selector {spec.__name__} is a class; pass an instance, e.g. {spec.__name__}()")
-    if isinstance(spec, Selector) or (callable(getattr(spec, "select", None))
-                                      and callable(getattr(spec, "reset", None))):
+    if isinstance(spec, Selector) or (
+        callable(getattr(spec, "select", None)) and callable(getattr(spec, "reset", None))
+    ):
         return spec
     if callable(spec):
         return CallableSelector(spec)
     raise TypeError(
-        f"selector must be a name ({', '.join(SELECTORS)}), a Selector or a callable "
-        f"view -> agent name; got {spec!r}"
+        f"selector must be a name ({', '.join(SELECTORS)}), a Selector or a callable view -> agent name; got {spec!r}"
     )

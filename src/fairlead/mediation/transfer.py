@@ -103,8 +103,10 @@ SETTLEMENTS = ("end", "stage")
 def check_settle(settle) -> str:
     """``settle`` if it is one of SETTLEMENTS, else an error naming the valid choices."""
     if not isinstance(settle, str) or settle not in SETTLEMENTS:
-        raise ValueError(f"settle must be one of {', '.join(map(repr, SETTLEMENTS))} (when the transfer is paid: "
-                         f"all at the end, or stage by stage as it accrues), got {settle!r}")
+        raise ValueError(
+            f"settle must be one of {', '.join(map(repr, SETTLEMENTS))} (when the transfer is paid: "
+            f"all at the end, or stage by stage as it accrues), got {settle!r}"
+        )
     return settle
 
 
@@ -117,9 +119,17 @@ TRANSFER_RULES: dict[str, TransferRule] = {
 def check_strength(strength, maximum: float = 1.0, rule: str = "mean_deviation") -> float:
     """A rule's strength: in [0, 1] for ``mean_deviation`` (``beta``), [0, maximum] otherwise."""
     name = {"mean_deviation": "beta", "unfair_advantage": "kappa"}.get(rule, f"of rule {rule!r}")
-    valid = "in [0, 1]" if maximum == 1.0 else ("a finite number >= 0" if maximum == math.inf
-                                                 else f"in [0, {maximum:,.0f}]" if maximum == int(maximum)
-                                                 else f"in [0, {maximum:g}]")
+    valid = (
+        "in [0, 1]"
+        if maximum == 1.0
+        else (
+            "a finite number >= 0"
+            if maximum == math.inf
+            else f"in [0, {maximum:,.0f}]"
+            if maximum == int(maximum)
+            else f"in [0, {maximum:g}]"
+        )
+    )
     if isinstance(strength, bool) or not isinstance(strength, (int, float, np.integer, np.floating)):
         kind = "a number " + valid if valid.startswith("in") else valid
         raise TypeError(f"transfer strength {name} must be {kind}, got {strength!r}")
@@ -128,7 +138,7 @@ def check_strength(strength, maximum: float = 1.0, rule: str = "mean_deviation")
     return float(strength)
 
 
-def check_transfer_fits(transfer: "Transfer", game) -> None:
+def check_transfer_fits(transfer: Transfer, game) -> None:
     """ValueError at construction if ``transfer``'s strength times ``game``'s returns could overflow.
 
     A shipped rule moves at most ``strength * n/(n-1)`` times a spread of episode returns or of advantages,
@@ -138,8 +148,10 @@ def check_transfer_fits(transfer: "Transfer", game) -> None:
     with np.errstate(over="ignore", invalid="ignore"):
         bound = transfer.strength * 4.0 * n * max(float(scale), 1.0)
     if not np.isfinite(bound):
-        raise ValueError(f"transfer strength {transfer.strength:g} too large for the env's returns (return_scale "
-                         f"{scale:g}, {n} agents): the transfers could overflow; use a smaller strength")
+        raise ValueError(
+            f"transfer strength {transfer.strength:g} too large for the env's returns (return_scale "
+            f"{scale:g}, {n} agents): the transfers could overflow; use a smaller strength"
+        )
 
 
 def check_beta(beta) -> float:
@@ -182,9 +194,7 @@ class Transfer:
         args = (returns.copy(), self.strength) + ((tuple(stages),) if self.takes_stages else ())
         t = np.asarray(self.rule(*args), dtype=float)
         if t.shape != returns.shape or not np.all(np.isfinite(t)):
-            raise ValueError(
-                f"transfer rule {self.name} must return {len(returns)} finite numbers, got {t!r}"
-            )
+            raise ValueError(f"transfer rule {self.name} must return {len(returns)} finite numbers, got {t!r}")
         if abs(t.sum()) > ZERO_SUM_RTOL * max(1.0, float(np.abs(returns).sum()), float(np.abs(t).sum())):
             raise ValueError(f"transfer rule {self.name} is not zero-sum: its transfers {t} sum to {t.sum()}")
         return t
@@ -207,14 +217,19 @@ def parse_transfer(transfer) -> Transfer:
         rule, strength = transfer
         if isinstance(rule, str):
             if rule not in TRANSFER_RULES:
-                raise unknown_name("transfer rule", rule, TRANSFER_RULES, valid=(
-                    f"valid rules: {', '.join(TRANSFER_RULES)} "
-                    "(or pass a callable (returns, strength[, stages]) -> transfers)"))
+                raise unknown_name(
+                    "transfer rule",
+                    rule,
+                    TRANSFER_RULES,
+                    valid=(
+                        f"valid rules: {', '.join(TRANSFER_RULES)} "
+                        "(or pass a callable (returns, strength[, stages]) -> transfers)"
+                    ),
+                )
             rule = TRANSFER_RULES[rule]
         elif not callable(rule):
             raise TypeError(
-                "transfer rule must be a name or a callable (returns, strength[, stages]) -> transfers, "
-                f"got {rule!r}"
+                f"transfer rule must be a name or a callable (returns, strength[, stages]) -> transfers, got {rule!r}"
             )
         name = getattr(rule, "__name__", repr(rule))
         return Transfer(rule, check_strength(strength, getattr(rule, "max_strength", 1.0), name))
@@ -228,6 +243,8 @@ def parse_transfer(transfer) -> Transfer:
 
 
 # what ``transfer=`` accepts, for errors (mediate()'s docstring says the same)
-TRANSFER_CHOICES = ("a strength beta in [0, 1] for the default rule 'mean_deviation', or a pair (rule, strength) "
-                    f"with rule one of {', '.join(map(repr, TRANSFER_RULES))} or a callable "
-                    "(returns, strength[, stages]) -> transfers")
+TRANSFER_CHOICES = (
+    "a strength beta in [0, 1] for the default rule 'mean_deviation', or a pair (rule, strength) "
+    f"with rule one of {', '.join(map(repr, TRANSFER_RULES))} or a callable "
+    "(returns, strength[, stages]) -> transfers"
+)

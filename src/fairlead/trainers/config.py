@@ -46,8 +46,14 @@ from fairlead.mediation.selectors import SELECTORS, Selector, make_selector
 from fairlead.mediation.transfer import check_settle, parse_transfer
 from fairlead.names import check_name, did_you_mean, unknown_name
 from fairlead.registry import HYPERPARAMETER_SECTIONS, catalogue_dir, scenario_hyperparameters
-from fairlead.trainers.qlearning import (DEFAULTS, LEARNER_METHODS, LearnerFactory, QConfig, TabularQLearner,
-                                        state_problem)
+from fairlead.trainers.qlearning import (
+    DEFAULTS,
+    LEARNER_METHODS,
+    LearnerFactory,
+    QConfig,
+    TabularQLearner,
+    state_problem,
+)
 
 VECTOR_MEDIATOR = "vector_mediator"  # selector value: JAM-QL's mediator (trainers/vector_mediator.py)
 LEARNED_MEDIATOR = "mediator"  # selector value: the scalar Q-learning mediator agent (jamql-scalar)
@@ -57,17 +63,39 @@ BUILTIN_SELECTORS = (*LEARNED_SELECTORS, *FIXED_SELECTORS)
 METHOD_GROUP, SELECTOR_GROUP = "fairlead.methods", "fairlead.selectors"  # entry-point groups of plug-ins
 LEARNER_GROUP = "fairlead.learners"
 USER_SELECTOR = 'or a class of yours, as "module:Class" or "file.py:Class" (relative to the method file)'
-LEARNER_PROTOCOL = ("the learner protocol is factory(num_actions, config, rng) -> a learner with "
-                    "begin_episode(episode), act(state, mask, explore), update(state, action, reward, next_state, "
-                    "next_mask, done), state_dict() and load_state_dict(state), see docs/jamql.md")
-USER_LEARNER = ('or a factory of yours, as "module:factory" or "file.py:factory" (relative to the method file); '
-                "leave 'learner' out for the built-in tabular Q-learner")
-METHOD_KEYS = ("description", "selector", "history", "agent_history", "transfer", "settle", "selector_kwargs",
-               "learner")
+LEARNER_PROTOCOL = (
+    "the learner protocol is factory(num_actions, config, rng) -> a learner with "
+    "begin_episode(episode), act(state, mask, explore), update(state, action, reward, next_state, "
+    "next_mask, done), state_dict() and load_state_dict(state), see docs/jamql.md"
+)
+USER_LEARNER = (
+    'or a factory of yours, as "module:factory" or "file.py:factory" (relative to the method file); '
+    "leave 'learner' out for the built-in tabular Q-learner"
+)
+METHOD_KEYS = (
+    "description",
+    "selector",
+    "history",
+    "agent_history",
+    "transfer",
+    "settle",
+    "selector_kwargs",
+    "learner",
+)
 # Listing order: JAM-QL, its ablations, the baselines; methods users add come after.
-SHIPPED_ORDER = ("jamql", "jamql-no-selection", "jamql-no-history", "jamql-no-endgame",
-                 "jamql-selection-only", "jamql-scalar",
-                 "fixed", "alternating", "random", "vote", "catch-up")
+SHIPPED_ORDER = (
+    "jamql",
+    "jamql-no-selection",
+    "jamql-no-history",
+    "jamql-no-endgame",
+    "jamql-selection-only",
+    "jamql-scalar",
+    "fixed",
+    "alternating",
+    "random",
+    "vote",
+    "catch-up",
+)
 
 
 @dataclass(frozen=True)
@@ -80,7 +108,9 @@ class Method:
     description: str = ""
     agent_history: tuple[str, ...] = ()  # the players' own history features
     learner: str = ""  # the players' learner as the method file names it; "": the built-in TabularQLearner
-    settle: str = "end"  # when the transfer is paid: "end" (the end-game transfer) or "stage" (its change as it accrues)
+    settle: str = (
+        "end"  # when the transfer is paid: "end" (the end-game transfer) or "stage" (its change as it accrues)
+    )
     # A user method's or user selector's origin: "file" (a method file given by path: the run reloads it from
     # there) or "entry_point", "sha256" of the method file; "selector" ("module:Class" or "/abs/file.py:Class"),
     # "selector_file", "selector_sha256"; "learner", "learner_file", "learner_sha256" likewise. Empty for a
@@ -89,9 +119,13 @@ class Method:
 
     def record(self) -> dict:
         """The definition a run records and fingerprints; ``learner``, ``source`` if set: built-in runs keep theirs."""
-        record = {f.name: getattr(self, f.name) for f in fields(self)
-                  if f.name != "source" and (f.name != "learner" or self.learner)
-                  and (f.name != "settle" or self.settle != "end")}
+        record = {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name != "source"
+            and (f.name != "learner" or self.learner)
+            and (f.name != "settle" or self.settle != "end")
+        }
         return {**record, "source": self.source} if self.source else record
 
     def new_selector(self):
@@ -161,20 +195,29 @@ def _override(section_obj, values: dict, where: str):
         if key not in valid:
             raise ValueError(f"{where}: unknown key {key!r}{did_you_mean(key, valid)}; valid keys: {sorted(valid)}")
         current = getattr(section_obj, key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (
-            isinstance(current, int) and not isinstance(value, int)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or (isinstance(current, int) and not isinstance(value, int))
         ):
             raise ValueError(f"{where}.{key} must be a {type(current).__name__}, got {value!r}")
-    return replace(section_obj, **{k: (float(v) if isinstance(getattr(section_obj, k), float) else v) for k, v in values.items()})
+    return replace(
+        section_obj, **{k: (float(v) if isinstance(getattr(section_obj, k), float) else v) for k, v in values.items()}
+    )
 
 
 def apply_overrides(hp: HyperParams, data: dict, where: str) -> HyperParams:
     unknown = set(data) - set(HYPERPARAMETER_SECTIONS)
     if unknown:
-        raise ValueError(f"{where}: unknown sections {sorted(unknown)}; "
-                         f"valid sections: {sorted(HYPERPARAMETER_SECTIONS)}")
-    return HyperParams(**{section: _override(getattr(hp, section), data.get(section, {}), f"{where} [{section}]")
-                          for section in HYPERPARAMETER_SECTIONS})
+        raise ValueError(
+            f"{where}: unknown sections {sorted(unknown)}; valid sections: {sorted(HYPERPARAMETER_SECTIONS)}"
+        )
+    return HyperParams(
+        **{
+            section: _override(getattr(hp, section), data.get(section, {}), f"{where} [{section}]")
+            for section in HYPERPARAMETER_SECTIONS
+        }
+    )
 
 
 def load_hyperparams(config_file: str | Path | None = None, scenario: str | None = None) -> HyperParams:
@@ -226,8 +269,7 @@ def _module_from_file(path: Path, sha256: str):
 def import_object(target: str):
     """The object ``module:attr`` or ``/abs/file.py:attr`` names (``attr`` may be dotted)."""
     where, _, attr = target.rpartition(":")
-    module = (_module_from_file(Path(where), _sha256(where)) if where.endswith(".py")
-              else importlib.import_module(where))
+    module = _module_from_file(Path(where), _sha256(where)) if where.endswith(".py") else importlib.import_module(where)
     try:
         return functools.reduce(getattr, attr.split("."), module)
     except AttributeError:
@@ -262,20 +304,27 @@ def _user_selector(selector: str, kwargs: dict, path: Path) -> dict:
     Returns its ``source`` entries; a ValueError names the method file and the problem.
     """
     target, cls = _import_plugin(
-        "selector", selector, SELECTOR_GROUP, path, BUILTIN_SELECTORS,
-        lambda choices: f"valid selectors: {', '.join(choices)}; {USER_SELECTOR}")
+        "selector",
+        selector,
+        SELECTOR_GROUP,
+        path,
+        BUILTIN_SELECTORS,
+        lambda choices: f"valid selectors: {', '.join(choices)}; {USER_SELECTOR}",
+    )
     protocol = "the selector protocol is reset(agents, rng) and select(view), see docs/mediator.md"
     if not isinstance(cls, type):
         raise ValueError(f"selector {target!r} is not a class but {cls!r}; {protocol}")
-    missing = [m for m in ("reset", "select") if not callable(getattr(cls, m, None))
-               or getattr(cls, m) is Selector.select]  # the base class's select only raises
+    missing = [
+        m for m in ("reset", "select") if not callable(getattr(cls, m, None)) or getattr(cls, m) is Selector.select
+    ]  # the base class's select only raises
     if missing:
         raise ValueError(f"selector class {target!r} does not define {' or '.join(missing)}; {protocol}")
     try:
         cls(**kwargs)  # bad [selector_kwargs] fail now, not in a worker
     except Exception as err:
-        raise ValueError(f"selector {target!r} cannot be built with [selector_kwargs] {kwargs}: "
-                         f"{type(err).__name__}: {err}") from err
+        raise ValueError(
+            f"selector {target!r} cannot be built with [selector_kwargs] {kwargs}: {type(err).__name__}: {err}"
+        ) from err
     return source_entries("selector", target, cls)
 
 
@@ -285,9 +334,16 @@ def _user_learner(learner: str, path: Path) -> dict:
     Returns its ``source`` entries; a ValueError names the problem (the caller adds the method file).
     """
     target, factory = _import_plugin(
-        "learner", learner, LEARNER_GROUP, path, (),
-        lambda choices: f"valid learners: the entry points of {LEARNER_GROUP} "
-                        f"({', '.join(choices) or 'none installed'}); {USER_LEARNER}")
+        "learner",
+        learner,
+        LEARNER_GROUP,
+        path,
+        (),
+        lambda choices: (
+            f"valid learners: the entry points of {LEARNER_GROUP} "
+            f"({', '.join(choices) or 'none installed'}); {USER_LEARNER}"
+        ),
+    )
     if not callable(factory):
         raise ValueError(f"learner {target!r} is not callable but {factory!r}; {LEARNER_PROTOCOL}")
 
@@ -295,21 +351,27 @@ def _user_learner(learner: str, path: Path) -> dict:
         try:
             return code()
         except Exception as err:  # anything the user's code raises
-            raise ValueError(f"learner {target!r} fails {what}: {type(err).__name__}: {err}; "
-                             f"{LEARNER_PROTOCOL}") from err
+            raise ValueError(
+                f"learner {target!r} fails {what}: {type(err).__name__}: {err}; {LEARNER_PROTOCOL}"
+            ) from err
 
     built = call("when built as factory(2, QConfig(), rng)", lambda: factory(2, QConfig(), np.random.default_rng(0)))
     missing = [m for m in LEARNER_METHODS if not callable(getattr(built, m, None))]
     if missing:
-        raise ValueError(f"learner {target!r} built {built!r}, which does not define {', '.join(missing)}; "
-                         f"{LEARNER_PROTOCOL}")
+        raise ValueError(
+            f"learner {target!r} built {built!r}, which does not define {', '.join(missing)}; {LEARNER_PROTOCOL}"
+        )
     state = call("in state_dict()", built.state_dict)
     if problem := state_problem(state):
         raise ValueError(f"learner {target!r} cannot be checkpointed: its {problem}")
     call("to load its own state_dict()", lambda: built.load_state_dict(state))
     where = target.rpartition(":")[0]  # a callable object (e.g. a functools.partial): the file of the module naming it
-    return source_entries("learner", target, factory,
-                          lambda: where if where.endswith(".py") else getattr(sys.modules[where], "__file__", None))
+    return source_entries(
+        "learner",
+        target,
+        factory,
+        lambda: where if where.endswith(".py") else getattr(sys.modules[where], "__file__", None),
+    )
 
 
 def _load_method(path: Path, name: str | None = None, source: dict | None = None) -> Method:
@@ -324,18 +386,21 @@ def _load_method(path: Path, name: str | None = None, source: dict | None = None
     selector, selector_kwargs = data.get("selector"), data.get("selector_kwargs", {})
     if not isinstance(selector, str):
         problem = "'selector' is missing" if selector is None else f"'selector' must be a string, got {selector!r}"
-        raise ValueError(f"method file {path}: {problem}; valid selectors: {', '.join(BUILTIN_SELECTORS)}; "
-                         f"{USER_SELECTOR}")
+        raise ValueError(
+            f"method file {path}: {problem}; valid selectors: {', '.join(BUILTIN_SELECTORS)}; {USER_SELECTOR}"
+        )
     if not isinstance(selector_kwargs, dict):
         raise ValueError(f"method file {path}: [selector_kwargs] must be a table")
     if selector in LEARNED_SELECTORS and selector_kwargs:
-        raise ValueError(f"method file {path}: selector \"{selector}\" takes no [selector_kwargs]")
+        raise ValueError(f'method file {path}: selector "{selector}" takes no [selector_kwargs]')
     if not isinstance(data.get("description", ""), str):
         raise ValueError(f"method file {path}: description must be a string")
     learner = data.get("learner", "")
     if not isinstance(learner, str) or "learner" in data and not learner:
-        raise ValueError(f"method file {path}: 'learner' must be a non-empty string, got {learner!r}; "
-                         f"an entry point's name of {LEARNER_GROUP} {USER_LEARNER}")
+        raise ValueError(
+            f"method file {path}: 'learner' must be a non-empty string, got {learner!r}; "
+            f"an entry point's name of {LEARNER_GROUP} {USER_LEARNER}"
+        )
     source = {**source, "sha256": _sha256(path)} if source else {}
     try:
         if selector not in BUILTIN_SELECTORS:
@@ -350,8 +415,18 @@ def _load_method(path: Path, name: str | None = None, source: dict | None = None
         settle = check_settle(data.get("settle", "end"))
     except (TypeError, ValueError) as err:
         raise ValueError(f"method file {path}: {err}") from err
-    return Method(name or path.stem, selector, history, transfer, dict(selector_kwargs),
-                  data.get("description", ""), agent_history, learner, settle, source)
+    return Method(
+        name or path.stem,
+        selector,
+        history,
+        transfer,
+        dict(selector_kwargs),
+        data.get("description", ""),
+        agent_history,
+        learner,
+        settle,
+        source,
+    )
 
 
 def method_names() -> list[str]:
@@ -382,8 +457,9 @@ def get_method(name: str) -> Method:
         except ValueError as err:
             raise ValueError(f"method file {path}: {err}; a method file's name is its stem: rename the file") from None
         if path.stem in method_names():
-            raise ValueError(f"method file {path}: its name {path.stem!r} (the file's stem) is a built-in "
-                             "method's; rename the file")
+            raise ValueError(
+                f"method file {path}: its name {path.stem!r} (the file's stem) is a built-in method's; rename the file"
+            )
         return _load_method(path, source={"file": str(path)})
     names = method_names()
     if name in names:
@@ -392,8 +468,9 @@ def get_method(name: str) -> Method:
     plugins = _entry_points(METHOD_GROUP)
     if name not in plugins:
         choices = [*names, *plugins]
-        raise unknown_name("method", name, choices,
-                           valid=f"valid methods: {', '.join(choices)}; or the path of a method file (.toml)")
+        raise unknown_name(
+            "method", name, choices, valid=f"valid methods: {', '.join(choices)}; or the path of a method file (.toml)"
+        )
     where = f"method {name!r} (entry point {plugins[name].value!r} of {METHOD_GROUP})"
     try:
         check_name("method", name)  # before the package is imported

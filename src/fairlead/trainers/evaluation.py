@@ -122,14 +122,24 @@ def summarise(episodes: list[EpisodeResult], players: list[str], scale: float) -
         raise ValueError(f"episodes of different lengths ({horizons} stages) cannot be summarised together")
     if horizons[0] == 0:
         raise ValueError("cannot summarise episodes without stages")
-    return summarise_arrays(np.array([e.returns for e in episodes], dtype=float),
-                            np.array([e.leaders for e in episodes], dtype=np.int64),
-                            np.array([e.leader_fair for e in episodes], dtype=bool),
-                            np.array([stage_returns(e, players) for e in episodes]), players, scale)
+    return summarise_arrays(
+        np.array([e.returns for e in episodes], dtype=float),
+        np.array([e.leaders for e in episodes], dtype=np.int64),
+        np.array([e.leader_fair for e in episodes], dtype=bool),
+        np.array([stage_returns(e, players) for e in episodes]),
+        players,
+        scale,
+    )
 
 
-def summarise_arrays(returns: np.ndarray, leaders: np.ndarray, leader_fair: np.ndarray, prefixes: np.ndarray,
-                     players: list[str], scale: float) -> dict[str, float]:
+def summarise_arrays(
+    returns: np.ndarray,
+    leaders: np.ndarray,
+    leader_fair: np.ndarray,
+    prefixes: np.ndarray,
+    players: list[str],
+    scale: float,
+) -> dict[str, float]:
     """:func:`summarise` of ``E`` episodes given as arrays, the compiled engine's output, with the same numbers.
 
     ``returns`` ``(E, n)`` before transfer, ``leaders`` and ``leader_fair``

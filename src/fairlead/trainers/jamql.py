@@ -89,10 +89,21 @@ def mediated(base, method: Method, seed: int, selector=None):
     """
     kwargs = {}
     if selector is None:
-        selector, kwargs = ((method.new_selector(), {}) if method.user_selector  # a fresh instance per env
-                            else (method.selector, method.selector_kwargs))
-    return mediate(base, selector=selector, transfer=method.transfer, history=method.history,
-                   agent_history=method.agent_history, seed=seed, settle=method.settle, **kwargs)
+        selector, kwargs = (
+            (method.new_selector(), {})
+            if method.user_selector  # a fresh instance per env
+            else (method.selector, method.selector_kwargs)
+        )
+    return mediate(
+        base,
+        selector=selector,
+        transfer=method.transfer,
+        history=method.history,
+        agent_history=method.agent_history,
+        seed=seed,
+        settle=method.settle,
+        **kwargs,
+    )
 
 
 class Trainer:
@@ -107,13 +118,23 @@ class Trainer:
         self.return_scale = base.unwrapped.return_scale
         self.mediator: VectorMediator | None = None
         if method.learned_mediator:
-            self.env = mediate(base, mediator_as_agent=True, transfer=method.transfer, history=method.history,
-                               agent_history=method.agent_history, seed=seed, settle=method.settle)
+            self.env = mediate(
+                base,
+                mediator_as_agent=True,
+                transfer=method.transfer,
+                history=method.history,
+                agent_history=method.agent_history,
+                seed=seed,
+                settle=method.settle,
+            )
         elif method.vector_mediator:
             self.mediator = VectorMediator(
-                len(self.players), base.unwrapped.max_cycles, hp.mediator,
+                len(self.players),
+                base.unwrapped.max_cycles,
+                hp.mediator,
                 np.random.default_rng(derived_seed(seed, 2, len(self.players))),  # the mediator's stream
-                use_returns="returns" in method.history, use_reputation="reputation" in method.history,
+                use_returns="returns" in method.history,
+                use_reputation="reputation" in method.history,
             )
             self.env = mediated(base, method, seed, selector=self.mediator)
         else:
@@ -145,8 +166,9 @@ class Trainer:
 
     def evaluate(self, episodes: int, offset: int = 0) -> list[EpisodeResult]:
         """Greedy play (no exploration, no learning) on evaluation seeds."""
-        return [self.play(derived_seed(self.seed, EVAL, offset + j), explore=False, learn=False)
-                for j in range(episodes)]
+        return [
+            self.play(derived_seed(self.seed, EVAL, offset + j), explore=False, learn=False) for j in range(episodes)
+        ]
 
     def evaluate_summary(self, episodes: int, offset: int = 0) -> dict[str, float]:
         """``summarise`` of ``evaluate(episodes, offset)``: a run's curve point or final row."""
@@ -180,7 +202,7 @@ class Trainer:
 
     # ---------------------------------------------------------- checkpoints
     def state_dict(self) -> dict:
-        return {"episode": self.episode, "learners": {a: l.state_dict() for a, l in self.learners.items()}}
+        return {"episode": self.episode, "learners": {a: learner.state_dict() for a, learner in self.learners.items()}}
 
     def load_state_dict(self, state: dict) -> None:
         if set(state["learners"]) != set(self.learners):

@@ -69,8 +69,9 @@ class QConfig:
 
     def schedule(self) -> np.ndarray:
         """``[alpha, gamma, epsilon_start, epsilon_end, epsilon_decay_episodes]``, as the compiled engine takes them."""
-        return np.array([self.alpha, self.gamma, self.epsilon_start, self.epsilon_end, self.epsilon_decay_episodes],
-                        dtype=float)
+        return np.array(
+            [self.alpha, self.gamma, self.epsilon_start, self.epsilon_end, self.epsilon_decay_episodes], dtype=float
+        )
 
 
 class Learner(Protocol):
@@ -88,8 +89,15 @@ class Learner(Protocol):
 
     def act(self, state: tuple[int, ...], mask: np.ndarray, explore: bool) -> int: ...
 
-    def update(self, state: tuple[int, ...], action: int, reward: float, next_state: tuple[int, ...],
-               next_mask: np.ndarray, done: bool) -> None: ...
+    def update(
+        self,
+        state: tuple[int, ...],
+        action: int,
+        reward: float,
+        next_state: tuple[int, ...],
+        next_mask: np.ndarray,
+        done: bool,
+    ) -> None: ...
 
     def state_dict(self) -> dict: ...
 

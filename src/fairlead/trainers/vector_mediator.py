@@ -42,8 +42,15 @@ from fairlead.trainers.qlearning import QConfig
 class VectorMediator(Selector):
     """Per-(stage, leader[, reputation]) reward-vector estimates; the fairest predicted leader leads."""
 
-    def __init__(self, n_players: int, max_cycles: int, config: QConfig, rng: np.random.Generator,
-                 use_returns: bool = True, use_reputation: bool = True):
+    def __init__(
+        self,
+        n_players: int,
+        max_cycles: int,
+        config: QConfig,
+        rng: np.random.Generator,
+        use_returns: bool = True,
+        use_reputation: bool = True,
+    ):
         self.config, self.rng = config, rng
         self.use_returns, self.use_reputation = use_returns, use_reputation
         reputations = 3 if use_reputation else 1
@@ -61,8 +68,9 @@ class VectorMediator(Selector):
             return view.agents[int(self.rng.integers(n))]
         reputation = self._reputations(view.leaders, view.leader_fair, view.agents)
         returns = np.array([view.returns[a] for a in view.agents])
-        leader = rules.fairest_leader(self.values[view.stage], reputation, returns, self.use_returns,
-                                      np.empty(n), np.empty(n * (n - 1) // 2))
+        leader = rules.fairest_leader(
+            self.values[view.stage], reputation, returns, self.use_returns, np.empty(n), np.empty(n * (n - 1) // 2)
+        )
         return view.agents[leader]
 
     def _reputations(self, leaders, leader_fair, agents) -> np.ndarray:
@@ -81,10 +89,13 @@ class VectorMediator(Selector):
         leaders = [record.leader for record in stages]
         fair = [record.leader_fair for record in stages]
         leader_index = np.array([agents.index(leader) for leader in leaders], dtype=np.int64)
-        reputations = np.array([self._reputations(leaders[:t], fair[:t], agents)[leader_index[t]]
-                                for t in range(len(stages))], dtype=np.int64)
-        rules.learn_reward_vectors(self.values, rewards, leader_index, reputations, self.config.alpha,
-                                   self.config.gamma, np.empty(len(agents)))
+        reputations = np.array(
+            [self._reputations(leaders[:t], fair[:t], agents)[leader_index[t]] for t in range(len(stages))],
+            dtype=np.int64,
+        )
+        rules.learn_reward_vectors(
+            self.values, rewards, leader_index, reputations, self.config.alpha, self.config.gamma, np.empty(len(agents))
+        )
 
     # ----------------------------------------------------------- checkpoints
     def state_dict(self) -> dict:
@@ -101,5 +112,6 @@ class VectorMediator(Selector):
         self.rng.bit_generator.state = state["rng"]
 
     def __repr__(self) -> str:
-        return (f"VectorMediator(returns={self.use_returns}, reputation={self.use_reputation}, "
-                f"gamma={self.config.gamma})")
+        return (
+            f"VectorMediator(returns={self.use_returns}, reputation={self.use_reputation}, gamma={self.config.gamma})"
+        )
