@@ -12,9 +12,9 @@ test:
 test-slow:
 	python3 -m venv $(VENV) && $(VENV)/bin/pip install -q -e ".[test]" && $(VENV)/bin/pytest -q -m slow
 
-# ruff (lint and format check), configured in pyproject.toml; CI runs it first
+# ruff (lint and format check), the import layers (lint-imports) and mypy, configured in pyproject.toml; CI runs it first
 lint:
-	python3 -m venv $(VENV) && $(VENV)/bin/pip install -q -e ".[test]" && $(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+	python3 -m venv $(VENV) && $(VENV)/bin/pip install -q -e ".[test]" && $(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/lint-imports && $(VENV)/bin/mypy
 
 bench:
 	python3 -m venv $(VENV) && $(VENV)/bin/pip install -q -e ".[test,bench]" && $(VENV)/bin/python benchmarks/bench_turns.py

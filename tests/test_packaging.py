@@ -151,3 +151,13 @@ def test_the_license_file_is_the_license_pyproject_names_and_the_citation_file_c
     assert re.search(rf'^version: "{re.escape(project["version"])}"$', citation, re.M)
     assert "arXiv:2508.02421" in citation and "Emergence of Fair Leaders via Mediators" in citation
     assert re.search(r"^license: MIT$", citation, re.M) and re.search(r"^cff-version: 1\.2\.0$", citation, re.M)
+
+
+def test_an_env_user_imports_neither_the_mediator_nor_the_trainers():
+    code = (
+        "import sys, fairlead.envs.chicken_v0; "
+        "print(sorted(m for m in sys.modules if m.startswith(('fairlead.mediation', 'fairlead.trainers', "
+        "'fairlead.engine', 'fairlead.experiments'))))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

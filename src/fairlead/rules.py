@@ -13,6 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
+# the second word of the mediated env's generator seed ``[seed, MEDIATOR_RNG_TAG]``: keeps the mediator's random
+# stream apart from the env's for the same seed (the mediator and the compiled engine both seed with it)
+MEDIATOR_RNG_TAG = 0x6D656469
+
 NEVER_LED, LED_FAIRLY, LED_UNFAIRLY = 0, 1, 2  # a leader's reputation (mediator history feature "reputation")
 UNFAIR_LEADS, LEADS, RANK = 0, 1, 2  # the players' own history features, in their canonical order
 RETURNS, LEADERS, REPUTATION = 0, 1, 2  # the mediator's history features, in their canonical order

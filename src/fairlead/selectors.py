@@ -1,5 +1,8 @@
 """Leader selectors: who leads the next stage, decided from a :class:`MediatorView`.
 
+Below the envs (an env's ``leader=`` takes a selector) and the mediator (which
+picks each stage's leader with one); users import them from ``fairlead.mediation``.
+
 A selector is anything with the two methods of :class:`Selector`; a plain
 callable ``view -> agent name`` works too. The mediated env calls ``reset``
 when it is built and at every reset, and ``select`` before every stage.

@@ -134,8 +134,8 @@ def compiled_in_cache() -> bool:
 
     try:
         dispatcher = kernels.play_episodes
-        target = dispatcher.targetctx.codegen().magic_tuple()
-        return any(key[1] == target for key in dispatcher._cache._cache_file._load_index())
+        target = dispatcher.targetctx.codegen().magic_tuple()  # type: ignore[attr-defined]
+        return any(key[1] == target for key in dispatcher._cache._cache_file._load_index())  # type: ignore[attr-defined]
     except Exception:  # numba's internals changed
         return True
 

@@ -107,8 +107,8 @@ class CompiledTrainer:
         self.fixed_leader = (
             self.players.index(method.selector_kwargs.get("leader", "player_0")) if method.selector == "fixed" else 0
         )
-        rule, strength = method.transfer if isinstance(method.transfer, list) else ["mean_deviation", method.transfer]
-        self.transfer, self.strength = TRANSFER_CODES[rule], float(strength)
+        rule, strength = method.transfer if isinstance(method.transfer, list) else ("mean_deviation", method.transfer)
+        self.transfer, self.strength = TRANSFER_CODES[str(rule)], float(strength)
         self.settle = SETTLE_CODES[method.settle]
 
         # the players: one dense Q-table each over the mediated env's observation (and vote actions, with a vote)

@@ -55,8 +55,8 @@ from pettingzoo.utils import wrappers
 
 from fairlead.envs.checks import check_action, check_int, check_seed, unknown_agent
 from fairlead.envs.parallel import parallel_wrapper_fn
-from fairlead.mediation.selectors import SELECTORS, FixedSelector, MediatorView, check_agent, make_selector
 from fairlead.names import unknown_name
+from fairlead.selectors import SELECTORS, FixedSelector, MediatorView, check_agent, make_selector
 
 OBS_ENCODINGS = ("discrete", "box")
 # What the third observation feature shows of the stage (its size in ``obs_nvec``):

@@ -13,7 +13,8 @@ from fairlead.mediation.observation import (
     HISTORY_FEATURES,
     MediatorObservation,
 )
-from fairlead.mediation.selectors import (
+from fairlead.mediation.transfer import TRANSFER_RULES, Transfer, TransferRule, mean_deviation, unfair_advantage
+from fairlead.selectors import (
     SELECTORS,
     CallableSelector,
     CatchUpSelector,
@@ -25,7 +26,6 @@ from fairlead.mediation.selectors import (
     Selector,
     VoteSelector,
 )
-from fairlead.mediation.transfer import TRANSFER_RULES, Transfer, TransferRule, mean_deviation, unfair_advantage
 
 __all__ = [
     "AGENT_HISTORY_FEATURES",

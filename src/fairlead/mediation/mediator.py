@@ -38,9 +38,10 @@ from fairlead.mediation.observation import (
     parse_agent_history,
     parse_history,
 )
-from fairlead.mediation.selectors import MediatorView, Selector, check_agent, make_selector
 from fairlead.mediation.transfer import check_settle, check_transfer_fits, parse_transfer
 from fairlead.names import unknown_name
+from fairlead.rules import MEDIATOR_RNG_TAG
+from fairlead.selectors import MediatorView, Selector, check_agent, make_selector
 
 # the public Stackelberg protocol mediate() requires of env.unwrapped (docs/stackelberg-protocol.md):
 # what it needs to build is checked when mediate() is called, all of it after the env's first reset
@@ -57,11 +58,10 @@ PROTOCOL = (
     "obs_encoding",
 )
 NEEDED_TO_BUILD = ("set_leader", "return_scale", "max_cycles", "obs_encoding")
-_RNG_TAG = 0x6D656469  # keeps the mediator's random stream apart from the env's for the same seed
 
 
 def _mediator_rng(seed: int | None) -> np.random.Generator:
-    return np.random.default_rng(None if seed is None else [seed, _RNG_TAG])
+    return np.random.default_rng(None if seed is None else [seed, MEDIATOR_RNG_TAG])
 
 
 def _check_protocol(env) -> AECEnv:

@@ -42,10 +42,10 @@ from pathlib import Path
 import numpy as np
 
 from fairlead.mediation.observation import parse_agent_history, parse_history
-from fairlead.mediation.selectors import SELECTORS, Selector, make_selector
 from fairlead.mediation.transfer import check_settle, parse_transfer
 from fairlead.names import check_name, did_you_mean, unknown_name
 from fairlead.registry import HYPERPARAMETER_SECTIONS, catalogue_dir, scenario_hyperparameters
+from fairlead.selectors import SELECTORS, Selector, make_selector
 from fairlead.trainers.qlearning import (
     DEFAULTS,
     LEARNER_METHODS,
@@ -103,7 +103,7 @@ class Method:
     name: str
     selector: str
     history: tuple[str, ...] = ()  # the mediator's history features
-    transfer: float | list = 0.0  # beta of mean_deviation, or [rule, strength]
+    transfer: float | list[str | float] = 0.0  # beta of mean_deviation, or [rule, strength]
     selector_kwargs: dict = field(default_factory=dict)
     description: str = ""
     agent_history: tuple[str, ...] = ()  # the players' own history features
@@ -231,7 +231,7 @@ def load_hyperparams(config_file: str | Path | None = None, scenario: str | None
     return hp
 
 
-def _sha256(path: Path) -> str:
+def _sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
@@ -256,10 +256,13 @@ def _entry_points(group: str) -> dict:
 def _module_from_file(path: Path, sha256: str):
     """The Python file ``path`` imported as a module of its own (once per content), so its classes pickle."""
     name = f"_fairlead_user_{hashlib.sha256(f'{path}:{sha256}'.encode()).hexdigest()[:16]}"
-    module = importlib.util.module_from_spec(importlib.util.spec_from_file_location(name, path))
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"{path} cannot be imported as a Python module")
+    module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
-        module.__spec__.loader.exec_module(module)
+        spec.loader.exec_module(module)
     except BaseException:
         del sys.modules[name]
         raise

@@ -74,7 +74,7 @@ def _trajectory_fairness(prefixes: np.ndarray, scale: float) -> np.ndarray:
     The same numbers as the default metric stage by stage (it is ``rules.pairwise_equality`` on each
     ``G_t``); a ``G_t`` the metric refuses raises the metric's own error.
     """
-    from fairlead.engine.kernels import trajectory_fairness  # numba: imported when first needed
+    from fairlead.compiled import trajectory_fairness  # numba: imported when first needed
 
     prefixes = np.ascontiguousarray(prefixes, dtype=float)
     episodes, stages, n = prefixes.shape

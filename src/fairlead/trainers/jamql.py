@@ -41,6 +41,7 @@ from ``(s, e)``, and every learner draws from its own generator derived from
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -140,7 +141,8 @@ class Trainer:
         else:
             self.env = mediated(base, method, seed)
         player_learner = method.learner_factory()  # a user's (method file's ``learner``) or TabularQLearner
-        self.learners = {
+        # the players' learners (the Learner protocol), and the vector mediator's for its checkpoint
+        self.learners: dict[str, Any] = {
             agent: (TabularQLearner if agent == MEDIATOR else player_learner)(
                 self.env.action_space(agent).n,
                 hp.mediator if agent == MEDIATOR else hp.agent,
@@ -195,6 +197,7 @@ class Trainer:
             action = learner.act(state, mask, explore)
             pending[agent] = (state, action)
             env.step(action)
+        assert final_info is not None, "an episode ends with every agent's terminal info"
         result = EpisodeResult.from_play(env, final_info, self.players)
         if learn and self.mediator is not None:
             self.mediator.learn(result.stages, self.players)

@@ -34,8 +34,8 @@ from __future__ import annotations
 import numpy as np
 
 from fairlead import rules
-from fairlead.mediation.selectors import MediatorView, Selector
 from fairlead.rules import NEVER_LED
+from fairlead.selectors import MediatorView, Selector
 from fairlead.trainers.qlearning import QConfig
 
 
