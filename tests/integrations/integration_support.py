@@ -14,16 +14,10 @@ Run them with ``.ci/integrations`` or, in a venv with the extra::
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 from pathlib import Path
 
 import pytest
-
-# Tianshou JIT-compiles its buffer helpers with numba (~20 s on 2 cores, longer
-# than its whole test); plain Python gives the same numbers. Must be set before
-# numba is first imported.
-os.environ.setdefault("NUMBA_DISABLE_JIT", "1")
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 EXTRA_HINT = 'the integrations extra is not installed (pip install -e ".[integrations,test]", or run .ci/integrations)'
@@ -37,8 +31,6 @@ def require(*modules: str) -> None:
 
 def load_example(name: str):
     """Import ``examples/<name>.py`` as a module (the examples are scripts, not a package)."""
-    if str(EXAMPLES) not in sys.path:
-        sys.path.insert(0, str(EXAMPLES))  # rllib_mediator_agent imports its sibling
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
@@ -46,4 +38,3 @@ def load_example(name: str):
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
-

@@ -9,13 +9,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from gymnasium import spaces
+from integration_support import require  # tests/integrations/integration_support.py
 from pettingzoo.test import api_test, parallel_api_test
 
 import fairlead
 from fairlead.envs.parallel import PhaseParallelEnv
 from fairlead.integrations import NumericInfoParallelEnv, ObservationKeyWrapper
 from fairlead.mediation import MEDIATOR
-from integration_support import require  # tests/integrations/integration_support.py
 
 pytestmark = [
     pytest.mark.integration,
@@ -88,7 +88,8 @@ def test_torchrl_env_groups_players_and_the_mediator():
     assert rollout["next", "done"][-1].item()
     assert rollout["next", MEDIATOR, "reward"].sum().item() == pytest.approx(
         fairlead.fairness.fairness(
-            rollout["next", "player", "info", "episode_return"][-1].tolist(), scale=mediated("plain").unwrapped.return_scale
+            rollout["next", "player", "info", "episode_return"][-1].tolist(),
+            scale=mediated("plain").unwrapped.return_scale,
         )
     )
 

@@ -33,8 +33,11 @@ def python_blocks(page: Path) -> list[tuple[list[str], str]]:
 
 
 # benchmarl.md's block needs BenchMARL, which has its own venv: tests/with_benchmarl runs it (.ci/benchmarl)
-PAGES = [p for p in sorted((Path(__file__).resolve().parents[2] / "docs" / "libraries").glob("*.md"))
-         if python_blocks(p) and p.name != "benchmarl.md"]
+PAGES = [
+    p
+    for p in sorted((Path(__file__).resolve().parents[2] / "docs" / "libraries").glob("*.md"))
+    if python_blocks(p) and p.name != "benchmarl.md"
+]
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
@@ -45,5 +48,5 @@ def test_library_page_blocks_run(page, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     namespace: dict = {"__name__": f"docs_{page.stem}"}
     for index, (_, code) in enumerate(blocks):
-        exec(compile(code, f"{page.name} block {index + 1}", "exec"), namespace)  # noqa: S102
+        exec(compile(code, f"{page.name} block {index + 1}", "exec"), namespace)
     capsys.readouterr()

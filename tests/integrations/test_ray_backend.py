@@ -18,8 +18,22 @@ from fairlead.cli import main
 
 pytestmark = pytest.mark.integration
 
-RUN = ["train", "--env", "chicken_v0", "--max-cycles", "3", "--method", "jamql,catch-up", "--seeds", "2",
-       "--episodes", "40", "--no-progress", "--jobs", "2"]
+RUN = [
+    "train",
+    "--env",
+    "chicken_v0",
+    "--max-cycles",
+    "3",
+    "--method",
+    "jamql,catch-up",
+    "--seeds",
+    "2",
+    "--episodes",
+    "40",
+    "--no-progress",
+    "--jobs",
+    "2",
+]
 RAY_DAEMONS = ("raylet", "gcs_server")
 
 
@@ -68,8 +82,22 @@ def test_a_ray_cluster_by_address_gives_the_local_bytes(local_run, tmp_path):
     require("ray")
     ray_cli = Path(sys.executable).parent / "ray"
     port = free_port()
-    subprocess.run([str(ray_cli), "start", "--head", "--num-cpus", "2", "--port", str(port),
-                    "--include-dashboard", "false", "--disable-usage-stats"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            str(ray_cli),
+            "start",
+            "--head",
+            "--num-cpus",
+            "2",
+            "--port",
+            str(port),
+            "--include-dashboard",
+            "false",
+            "--disable-usage-stats",
+        ],
+        check=True,
+        capture_output=True,
+    )
     try:
         assert main([*RUN, "--backend", "ray", "--address", f"127.0.0.1:{port}", "--out", str(tmp_path / "ray")]) == 0
         assert tree_digest(tmp_path / "ray") == tree_digest(local_run)
@@ -95,9 +123,13 @@ def test_ctrl_c_stops_the_ray_run_leaves_no_ray_process_and_the_run_resumes(loca
     args = [*RUN[:-5], "--config", str(config), "--no-progress", "--jobs", "2"]
     # the reference trainer, so the interrupt lands mid-run: the compiled engine finishes every pair (and
     # checkpoints only at its end) in milliseconds, and an interrupt as Ray completes tasks can crash Ray's core
-    proc = subprocess.Popen([sys.executable, "-c", CLI, *args, "--engine", "reference", "--backend", "ray",
-                             "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CLI, *args, "--engine", "reference", "--backend", "ray", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while len(list(out.rglob("checkpoint.npz"))) < 2:
@@ -117,8 +149,23 @@ def test_ctrl_c_stops_the_ray_run_leaves_no_ray_process_and_the_run_resumes(loca
     assert tree_digest(out) == tree_digest(whole)
 
 
-SWEEP = ["sweep", "--env", "chicken_v0", "--grid", "n_agents=2,3", "max_cycles=3", "--method", "jamql,fixed",
-         "--seeds", "2", "--episodes", "30", "--no-progress", "--jobs", "2"]
+SWEEP = [
+    "sweep",
+    "--env",
+    "chicken_v0",
+    "--grid",
+    "n_agents=2,3",
+    "max_cycles=3",
+    "--method",
+    "jamql,fixed",
+    "--seeds",
+    "2",
+    "--episodes",
+    "30",
+    "--no-progress",
+    "--jobs",
+    "2",
+]
 
 
 def test_a_sweep_on_ray_gives_the_local_sweeps_bytes_and_leaves_no_ray_behind(tmp_path):
@@ -181,17 +228,23 @@ def test_kill_9_of_the_main_process_leaves_no_ray_process_behind(tmp_path):
     config.write_text("[training]\nepisodes = 4000\ncheckpoint_every = 100\nlog_every = 1000\n")
     args = [*RUN[:-5], "--config", str(config), "--no-progress", "--jobs", "2"]
     with open(tmp_path / "stderr", "w") as err:  # a file, not a pipe: an orphan holding a pipe would hang the test
-        proc = subprocess.Popen([sys.executable, "-c", CLI, *args, "--engine", "reference", "--backend", "ray",
-                                 "--out", str(out)],
-                                stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", CLI, *args, "--engine", "reference", "--backend", "ray", "--out", str(out)],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            start_new_session=True,
+        )
     ray_processes: dict[int, int] = {}
     try:
         deadline = time.monotonic() + 60
         while True:  # until the tasks train (a checkpoint each) and Ray's agents run
             ray_processes = descendants(proc.pid)
             agents = " ".join(still_alive(ray_processes).values())
-            if (len(list(out.rglob("checkpoint.npz"))) >= 2 and "ray::DashboardAgent" in agents
-                    and "ray::RuntimeEnvAgent" in agents):
+            if (
+                len(list(out.rglob("checkpoint.npz"))) >= 2
+                and "ray::DashboardAgent" in agents
+                and "ray::RuntimeEnvAgent" in agents
+            ):
                 break
             assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "stderr").read_text()
             time.sleep(0.2)
