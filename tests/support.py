@@ -72,3 +72,16 @@ def interrupt(out: Path) -> None:
     """As if the run was killed before its last result and the reports were written."""
     (out / "catch-up" / "seed_1" / "result.json").unlink()
     (out / "metrics.csv").unlink()
+
+
+def listed(text: str) -> dict[str, str]:
+    """``fairlead list``'s rows as ``{name: description}``, a wrapped description joined again."""
+    rows: dict[str, str] = {}
+    name = None
+    for line in text.splitlines():
+        if line.startswith("   ") and name is not None:  # a description's continuation
+            rows[name] += " " + line.strip()
+        elif line.startswith("  "):
+            name, _, description = line.strip().partition(" ")
+            rows[name] = description.strip()
+    return rows

@@ -5,7 +5,7 @@ import time
 
 import numpy as np
 import pytest
-from support import SMALL, interrupt, train, tree_digest
+from support import SMALL, interrupt, listed, train, tree_digest
 
 import fairlead
 from fairlead import cli, fairness
@@ -269,10 +269,9 @@ def test_a_malformed_method_file_breaks_only_what_needs_it(tmp_path, capsys, met
     assert train(tmp_path / "other", method="catch-up") == 0
     capsys.readouterr()
     assert main(["list", "methods"]) == 0
-    listed = capsys.readouterr().out.splitlines()
-    assert {line.split()[0] for line in listed[1:]} == {p.stem for p in method_catalogue.glob("*.toml")}
-    [line] = [line for line in listed if line.split()[0] == "broken"]
-    assert f"UNUSABLE: method file {bad}: unknown selector 'fixd' (did you mean 'fixed'?)" in line
+    rows = listed(capsys.readouterr().out)
+    assert set(rows) == {p.stem for p in method_catalogue.glob("*.toml")}
+    assert f"UNUSABLE: method file {bad}: unknown selector 'fixd' (did you mean 'fixed'?)" in rows["broken"]
     assert train(tmp_path / "all", method="all") == 2
     assert f"method file {bad}: unknown selector 'fixd'" in capsys.readouterr().err
     assert not (tmp_path / "all").exists()
@@ -312,6 +311,7 @@ def test_demo_trains_jamql_and_the_baselines_and_draws_them(tmp_path, capsys, mo
     for method in methods:
         assert f"| {method} | 2 |" in printed
     assert "final_fairness.png, leader_shares.png, learning_curves.png)" in printed
+    assert f"The figures:\n  {out / 'final_fairness.png'}\n  {out / 'leader_shares.png'}" in printed
     for name in (
         "run.json",
         "metrics.csv",
@@ -405,13 +405,21 @@ def test_every_command_has_help(capsys, command, options):
         assert option in text
 
 
-def test_list_shows_every_env_scenario_method_and_metric(capsys):
+def test_list_shows_every_env_scenario_method_and_metric_in_aligned_columns_of_100(capsys):
     assert main(["list"]) == 0
-    listed = {line.split()[0] for line in capsys.readouterr().out.splitlines() if line.startswith("  ")}
+    lines = capsys.readouterr().out.splitlines()
+    names = [line.split()[0] for line in lines if line.startswith("  ") and not line.startswith("   ")]
     expected = {*fairlead.list_envs(), *fairlead.list_scenarios(), *load_methods(), *fairness.METRICS}
-    assert expected <= listed
+    assert expected <= set(names)
+    assert max(map(len, lines)) <= cli.LIST_WIDTH
+    scenarios = lines[lines.index("scenarios (envs/*.toml):") + 1 : lines.index("methods (trainers/methods/*.toml):")]
+    columns = {len(line) - len(line[2:].split("  ", 1)[1].lstrip()) for line in scenarios if not line.startswith("   ")}
+    assert len(columns) == 1  # every description starts in one column, and so does its continuation
+    (column,) = columns
+    assert all(line.startswith(" " * column) for line in scenarios if line.startswith("   "))
     assert main(["list", "metrics"]) == 0
-    assert {line.split()[0] for line in capsys.readouterr().out.splitlines()[1:]} == set(fairness.METRICS)
+    metrics = capsys.readouterr().out.splitlines()[1:]
+    assert {line.split()[0] for line in metrics if not line.startswith("   ")} == set(fairness.METRICS)
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import json
 from importlib.metadata import EntryPoint
 
 import pytest
+from support import listed
 
 from fairlead.cli import main
 from fairlead.experiments.runs import RunSpec
@@ -266,17 +267,17 @@ def test_entry_point_methods_and_selectors_train_resume_and_evaluate(tmp_path, p
 
 def test_a_broken_entry_point_breaks_only_what_uses_it(tmp_path, plugins, capsys):
     assert main(["list", "methods"]) == 0
-    listed = capsys.readouterr().out
-    assert "  ep-least-led           least led so far leads" in listed
-    assert (
-        "  broken                 UNUSABLE: method 'broken' (entry point 'no_such_plugin_xyz:METHOD' of "
-        "fairlead.methods) cannot be loaded: ModuleNotFoundError" in listed
+    text = capsys.readouterr().out
+    plugin_rows = listed(text[text.index("methods of installed packages") :])
+    assert plugin_rows["ep-least-led"] == "least led so far leads"
+    assert plugin_rows["broken"].startswith(
+        "UNUSABLE: method 'broken' (entry point 'no_such_plugin_xyz:METHOD' of "
+        "fairlead.methods) cannot be loaded: ModuleNotFoundError"
     )
-    assert (
-        f"  uses-broken            UNUSABLE: method file {plugins / 'uses-broken.toml'}: cannot import selector "
-        "'no_such_plugin_xyz:Cls'" in listed
+    assert plugin_rows["uses-broken"].startswith(
+        f"UNUSABLE: method file {plugins / 'uses-broken.toml'}: cannot import selector 'no_such_plugin_xyz:Cls'"
     )
-    assert "  fixed                  UNUSABLE: an entry point with a built-in method's name" in listed
+    assert plugin_rows["fixed"].startswith("UNUSABLE: an entry point with a built-in method's name")
     assert main(["list"]) == 0
     assert train(tmp_path / "run", "fixed,catch-up") == 0  # the built-in fixed, untouched by the entry point
     capsys.readouterr()

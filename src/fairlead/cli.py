@@ -6,7 +6,7 @@ import argparse
 import os
 import signal
 import sys
-import tempfile
+import textwrap
 import threading
 from pathlib import Path
 
@@ -50,15 +50,29 @@ def _terminate(signum, frame):
     raise _Terminated()
 
 
+LIST_WIDTH = 100  # `fairlead list` fits this many columns
+
+
+def _columns(rows: list[tuple[str, str]]) -> list[str]:
+    """``name  description`` rows, names in one aligned column, descriptions wrapped to fit LIST_WIDTH."""
+    indent = 2 + max((len(name) for name, _ in rows), default=0) + 2
+    lines = []
+    for name, text in rows:
+        wrapped = textwrap.wrap(text, LIST_WIDTH - indent, break_long_words=False, break_on_hyphens=False) or [""]
+        lines.append(f"  {name:{indent - 4}s}  {wrapped[0]}".rstrip())
+        lines += [" " * indent + more for more in wrapped[1:]]
+    return lines
+
+
 def cmd_list(args) -> None:
-    def method_line(name: str, clash: bool = False) -> str:
-        """A method and its description, or UNUSABLE and why: one bad method file breaks no other line."""
+    def method_row(name: str, clash: bool = False) -> tuple[str, str]:
+        """A method and its description, or UNUSABLE and why: one bad method file breaks no other row."""
         try:
             if clash:
                 raise ValueError("an entry point with a built-in method's name (the built-in one is used); rename it")
-            return f"  {name:22s} {get_method(name).description}"
+            return name, get_method(name).description
         except ValueError as err:
-            return f"  {name:22s} UNUSABLE: {err}"
+            return name, f"UNUSABLE: {err}"
 
     what = args.what
     if what in ("all", "envs"):
@@ -67,22 +81,18 @@ def cmd_list(args) -> None:
             print(f"  {name}")
     if what in ("all", "scenarios"):
         print("scenarios (envs/*.toml):")
-        for name, sc in list_scenarios().items():
-            print(f"  {name:28s} {sc.description}")
+        print("\n".join(_columns([(name, sc.description) for name, sc in list_scenarios().items()])))
     if what in ("all", "methods"):
         print("methods (trainers/methods/*.toml):")
         builtin = method_names()
-        for name in builtin:
-            print(method_line(name))
+        print("\n".join(_columns([method_row(name) for name in builtin])))
         plugins = plugin_method_names()
         if plugins:
             print(f"methods of installed packages (entry points {METHOD_GROUP}):")
-            for name in plugins:
-                print(method_line(name, clash=name in builtin))
+            print("\n".join(_columns([method_row(name, clash=name in builtin) for name in plugins])))
     if what in ("all", "metrics"):
         print(f"fairness metrics (default: {fairness.DEFAULT_METRIC}):")
-        for name, metric in fairness.METRICS.items():
-            print(f"  {name:20s} {metric.summary}")
+        print("\n".join(_columns([(name, metric.summary) for name, metric in fairness.METRICS.items()])))
 
 
 def _train_dir(args) -> Path:
@@ -137,31 +147,25 @@ def cmd_train(args) -> None:
 
 
 def cmd_demo(args) -> None:
-    out = args.out or Path(tempfile.mkdtemp(prefix="fairlead-demo-"))
+    out = args.out
     methods = DEMO["methods"].split(",")
     print(
         f"Training JAM-QL and {len(methods) - 1} baselines x {DEMO['seeds']} seeds on {DEMO['env']} "
-        f"({DEMO['episodes']} episodes each); fairness is measured on the env's returns before transfer."
+        f"({DEMO['episodes']} episodes each) into {out}; fairness is measured on the env's returns before transfer."
     )
-    train = [
-        "train",
-        "--env",
-        DEMO["env"],
-        "--method",
-        DEMO["methods"],
-        "--seeds",
-        str(DEMO["seeds"]),
-        "--episodes",
-        str(DEMO["episodes"]),
-        "--out",
-        str(out),
-    ]  # exactly `fairlead train` with these
+    train = ["train", "--env", DEMO["env"], "--method", DEMO["methods"], "--seeds", str(DEMO["seeds"])]
+    train += ["--episodes", str(DEMO["episodes"]), "--out", str(out)]  # exactly `fairlead train` with these
     train += (["--jobs", str(args.jobs)] if args.jobs else []) + (["--no-progress"] if args.no_progress else [])
     cmd_train(build_parser().parse_args(train))
+    figures = sorted(out.glob("*.png"))
     print(
         "\nWhat to look for: the fairness of the returns (higher is fairer) and the fair-action rate, the share "
-        "of stages whose leader did not take the first-mover advantage. The figures are in summary.md."
+        "of stages whose leader did not take the first-mover advantage."
     )
+    if figures:
+        print("The figures:\n" + "\n".join(f"  {path}" for path in figures))
+    else:
+        print(f'No figures: they need matplotlib (pip install "fairlead[plot]"); {out / "summary.md"} says how.')
 
 
 def cmd_reproduce(args) -> None:
@@ -241,7 +245,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("list", help="list environments, scenarios, methods and fairness metrics")
-    p.add_argument("what", nargs="?", default="all", choices=["all", "envs", "scenarios", "methods", "metrics"])
+    p.add_argument(
+        "what",
+        nargs="?",
+        default="all",
+        choices=["all", "envs", "scenarios", "methods", "metrics"],
+        help="what to list (default: all)",
+    )
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser(
@@ -468,7 +478,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"train JAM-QL and the baselines on {DEMO['env']} ({DEMO['seeds']} seeds), "
         "print the comparison and draw it",
     )
-    p.add_argument("--out", type=Path, help="run directory (default: a new temporary directory)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("fairlead-demo"),
+        help="run directory (default: fairlead-demo in the current directory; run again, it is reused)",
+    )
     p.add_argument(
         "--jobs", type=_positive_int, help="parallel worker processes (default: the CPUs this process may use)"
     )
