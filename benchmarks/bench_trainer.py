@@ -29,7 +29,8 @@ import time
 from pathlib import Path
 
 from fairlead.engine.trainer import CompiledTrainer
-from fairlead.experiments.runs import RunSpec, run
+from fairlead.experiments.runs import run
+from fairlead.experiments.spec import RunSpec
 from fairlead.trainers.config import HyperParams, TrainingConfig, get_method
 from fairlead.trainers.jamql import Trainer
 

@@ -11,7 +11,8 @@ import fairlead
 from fairlead import cli, fairness
 from fairlead.cli import main
 from fairlead.experiments.checkpoint import load_checkpoint
-from fairlead.experiments.runs import load_spec, prepare_run_dir, train_seed
+from fairlead.experiments.runs import prepare_run_dir, train_seed
+from fairlead.experiments.spec import load_spec
 from fairlead.registry import catalogue_dir
 from fairlead.trainers.config import load_hyperparams, load_methods
 from fairlead.trainers.jamql import Trainer

@@ -12,7 +12,8 @@ from fairlead.cli import main
 from fairlead.engine import make_trainer, numpy_random, unsupported
 from fairlead.engine.trainer import CompiledTrainer
 from fairlead.experiments import runs
-from fairlead.experiments.runs import RunSpec, train_seed
+from fairlead.experiments.runs import train_seed
+from fairlead.experiments.spec import RunSpec
 from fairlead.trainers.config import HyperParams, Method, TrainingConfig, get_method, method_names
 from fairlead.trainers.evaluation import summarise
 from fairlead.trainers.jamql import Trainer

@@ -47,7 +47,8 @@ GREEDY = '''
 import os
 import numpy as np
 from fairlead.experiments.checkpoint import load_checkpoint
-from fairlead.experiments.runs import load_spec, seed_dir
+from fairlead.experiments.runs import seed_dir
+from fairlead.experiments.spec import load_spec
 from fairlead.trainers.jamql import Trainer
 
 
@@ -364,7 +365,7 @@ def test_a_report_of_a_binary_metrics_csv_names_the_file_and_the_problem(trained
         (
             "{file}:broken",
             ["--selector", "catch_up"],
-            "policies.py, line 33) raised RuntimeError: boom (for player_0 at stage 0)",
+            "policies.py, line 34) raised RuntimeError: boom (for player_0 at stage 0)",
         ),
         ("{file}:nothing", ["--selector", "catch_up"], "has no attribute 'nothing'"),
         ("{dir}/missing.py:swerve", ["--selector", "catch_up"], "no file"),

@@ -222,7 +222,7 @@ def test_move_codes_are_named():
 @pytest.mark.parametrize("seeds", ["99999999999999999999", "100000000", "100001"])
 def test_a_huge_number_of_seeds_is_refused_before_anything_is_written(tmp_path, capsys, command, seeds):
     from fairlead.cli import main
-    from fairlead.experiments.runs import MAX_SEEDS
+    from fairlead.experiments.spec import MAX_SEEDS
 
     out = tmp_path / "out"
     with pytest.raises(SystemExit) as exit_info:
@@ -235,7 +235,7 @@ def test_a_huge_number_of_seeds_is_refused_before_anything_is_written(tmp_path, 
 
 
 def test_a_run_spec_with_too_many_seeds_is_refused():
-    from fairlead.experiments.runs import MAX_SEEDS, RunSpec
+    from fairlead.experiments.spec import MAX_SEEDS, RunSpec
 
     RunSpec("chicken_v0", {}, ("random",), tuple(range(MAX_SEEDS)))
     with pytest.raises(ValueError, match=r"a run takes at most 100,000 seeds \(MAX_SEEDS\), got 100,001"):

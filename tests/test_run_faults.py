@@ -14,8 +14,11 @@ from support import SLOW, children, tree_digest, wait_dead
 from test_cli_runs import SMALL, interrupt, train
 
 from fairlead.cli import main
-from fairlead.experiments import runs
-from fairlead.experiments.runs import RunSpec, load_spec, lock_run_dir, prepare_run_dir, train_seed
+from fairlead.experiments import spec as specs
+from fairlead.experiments import workers
+from fairlead.experiments.directories import lock_run_dir
+from fairlead.experiments.runs import prepare_run_dir, train_seed
+from fairlead.experiments.spec import RunSpec, load_spec
 
 LONG = [
     "--env",
@@ -178,8 +181,8 @@ def test_a_worker_whose_parent_is_gone_stops_without_writing(tmp_path, monkeypat
     folder = out / "jamql" / "seed_0"
     for name in ("result.json", "checkpoint.npz"):
         (folder / name).unlink()
-    monkeypatch.setattr(runs, "_stop", Value("b", 0))
-    monkeypatch.setattr(runs, "_parent", os.getppid() + 1)  # not our parent: as if it died
+    monkeypatch.setattr(workers, "_stop", Value("b", 0))
+    monkeypatch.setattr(workers, "_parent", os.getppid() + 1)  # not our parent: as if it died
     assert train_seed(spec, "jamql", 0, out) == {}
     assert list(folder.iterdir()) == []
 
@@ -294,7 +297,7 @@ def test_the_fingerprint_does_not_reread_the_method_files(monkeypatch):
         raise AssertionError(f"method file {name} read again")
 
     fingerprint = spec.fingerprint
-    monkeypatch.setattr(runs, "get_method", fail)
+    monkeypatch.setattr(specs, "get_method", fail)
     assert spec.fingerprint == fingerprint and len(fingerprint) == 16
     assert spec.as_dict()["methods"]["jamql"]["selector"] == "vector_mediator"
 

@@ -12,7 +12,7 @@ from support import tree_digest
 from fairlead.cli import main
 from fairlead.experiments import runs
 from fairlead.experiments.comparison import ReportError, read_run
-from fairlead.experiments.runs import load_spec
+from fairlead.experiments.spec import RunSpec, load_spec
 from fairlead.trainers.config import HyperParams, TrainingConfig
 
 RUN = [
@@ -125,7 +125,7 @@ def test_a_shard_without_pairs_is_refused(tmp_path, capsys):
 def test_the_default_workers_are_the_cpus_this_process_may_use():
     code = (
         "import os; os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]}); "
-        "from fairlead.experiments.runs import usable_cpus; print(usable_cpus(), os.cpu_count())"
+        "from fairlead.experiments.workers import usable_cpus; print(usable_cpus(), os.cpu_count())"
     )
     used, machine = map(int, subprocess.check_output([sys.executable, "-c", code], text=True).split())
     assert used == 1 and machine >= 1
@@ -150,7 +150,7 @@ def test_spawned_workers_import_user_selectors_and_learners_from_their_files(tmp
         "        self.epsilon = 0.0\n"
     )
     (tmp_path / "mine.toml").write_text('selector = "mine.py:Last"\nlearner = "mine.py:Greedy"\n')
-    spec = runs.RunSpec("chicken_v0", {"max_cycles": 3}, ("fixed", str(tmp_path / "mine.toml")), (0, 1), TINY)
+    spec = RunSpec("chicken_v0", {"max_cycles": 3}, ("fixed", str(tmp_path / "mine.toml")), (0, 1), TINY)
     for method in ("fork", "spawn"):
         runs.run(spec, tmp_path / method, jobs=2, progress=False, start_method=method)
     assert tree_digest(tmp_path / "fork") == tree_digest(tmp_path / "spawn")

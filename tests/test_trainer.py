@@ -10,7 +10,8 @@ import fairlead
 from fairlead.envs.matrix import MatrixGameEnv
 from fairlead.envs.resource_collection_v0 import scripted_total_return
 from fairlead.experiments.report import mean_ci
-from fairlead.experiments.runs import RunSpec, run
+from fairlead.experiments.runs import run
+from fairlead.experiments.spec import RunSpec
 from fairlead.registry import env_module, make, resolve
 from fairlead.solver import stackelberg_outcome
 from fairlead.trainers.config import (

@@ -165,8 +165,8 @@ class Hangs(Selector):
 """
 CLI = """import signal, sys
 signal.signal(signal.SIGINT, signal.default_int_handler)
-from fairlead.experiments import runs
-runs.GRACE_SECONDS = float(sys.argv[1])
+from fairlead.experiments import workers
+workers.GRACE_SECONDS = float(sys.argv[1])
 from fairlead.cli import main
 sys.exit(main(sys.argv[2:]))
 """

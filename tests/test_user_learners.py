@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 
 from fairlead.cli import main
-from fairlead.experiments import runs
+from fairlead.experiments import spec as specs
 from fairlead.experiments.checkpoint import load_checkpoint, save_checkpoint
-from fairlead.experiments.runs import RunDirectoryError, RunSpec, load_spec, prepare_run_dir, run, train_seed
+from fairlead.experiments.directories import RunDirectoryError
+from fairlead.experiments.runs import prepare_run_dir, run, train_seed
+from fairlead.experiments.spec import RunSpec, load_spec
 from fairlead.mediation import MEDIATOR
 from fairlead.trainers import config
 from fairlead.trainers.config import HyperParams, TrainingConfig, get_method
@@ -193,7 +195,7 @@ def test_a_changed_learner_file_is_another_run(tmp_path, user, capsys):
     assert changed.fingerprint != spec.fingerprint
     with pytest.raises(RunDirectoryError) as info:
         load_spec(out)
-    what = runs.CHANGES.get("source.learner_sha256", "source.learner_sha256").format(learner_file=user / "learners.py")
+    what = specs.CHANGES.get("source.learner_sha256", "source.learner_sha256").format(learner_file=user / "learners.py")
     assert f"method 'boltzmann' changed: {what}" in str(info.value)
     assert main(["eval", str(out), "--no-progress"]) == 2
     assert f"method 'boltzmann' changed: {what}" in capsys.readouterr().err

@@ -9,7 +9,7 @@ import pytest
 from support import listed
 
 from fairlead.cli import main
-from fairlead.experiments.runs import RunSpec
+from fairlead.experiments.spec import RunSpec
 from fairlead.trainers import config
 from fairlead.trainers.config import HyperParams, get_method
 from fairlead.trainers.jamql import Trainer

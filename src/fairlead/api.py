@@ -22,7 +22,8 @@ from pathlib import Path
 
 from fairlead.experiments.comparison import CURVES_FILE, METRICS_FILE, RUN_FILE, read_csv, write_report
 from fairlead.experiments.policies import evaluate_into
-from fairlead.experiments.runs import RunSpec, load_spec, recorded_shard, run
+from fairlead.experiments.runs import recorded_shard, run
+from fairlead.experiments.spec import RunSpec, load_spec
 from fairlead.experiments.sweep import CSV_FILE, parse_grid
 from fairlead.experiments.sweep import sweep as _sweep
 from fairlead.registry import resolve

@@ -16,7 +16,8 @@ from fairlead.engine import ENGINES
 from fairlead.experiments.policies import FIXED_SELECTORS, OBS_ENCODINGS
 from fairlead.experiments.report import KINDS
 from fairlead.experiments.reproduce import reproduce
-from fairlead.experiments.runs import BACKENDS, MAX_SEEDS, RUN_FILE, evaluate_run, merge_shards
+from fairlead.experiments.runs import BACKENDS, RUN_FILE, evaluate_run, merge_shards
+from fairlead.experiments.spec import MAX_SEEDS
 from fairlead.experiments.sweep import SWEEP_FILE
 from fairlead.trainers.config import METHOD_GROUP, get_method, method_names, plugin_method_names
 

@@ -18,7 +18,9 @@ from pathlib import Path
 
 from fairlead.experiments.atomic import write_atomic
 from fairlead.experiments.claims import claims_table
-from fairlead.experiments.runs import RunDirectoryError, RunSpec, run_all
+from fairlead.experiments.directories import RunDirectoryError
+from fairlead.experiments.runs import run_all
+from fairlead.experiments.spec import RunSpec
 from fairlead.registry import resolve
 from fairlead.trainers.config import load_hyperparams, method_names
 

@@ -21,27 +21,19 @@ Each seed's files carry the fingerprint of what determines them (the
 environment, the hyper-parameters and its method's definition), so adding
 methods or seeds leaves them valid. Every checkpoint and result file is
 checked before any training starts, so a corrupt or foreign one leaves the
-directory as it was.
-Workers stop when the main process is interrupted (Ctrl-C, SIGTERM: it
-re-raises KeyboardInterrupt once they have stopped; one that does not stop
-within GRACE_SECONDS, or at a second Ctrl-C, is killed) and die with it.
+directory as it was. The (method, seed) pairs train in worker processes
+(:mod:`fairlead.experiments.workers`: they stop together on Ctrl-C, SIGTERM or
+a failure, and die with the main process), or as Ray tasks. What a run is,
+and reading it back from ``run.json``: :mod:`fairlead.experiments.spec`.
 """
 
 from __future__ import annotations
 
-import ctypes
-import hashlib
 import json
-import multiprocessing
-import os
-import signal
 import sys
 import time
-from collections import Counter, defaultdict
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from collections import defaultdict
 from contextlib import ExitStack
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
@@ -57,171 +49,20 @@ from fairlead.experiments.checkpoint import (
     save_checkpoint,
     save_result,
 )
-from fairlead.experiments.comparison import EVALUATION_KIND, RUN_FILE, csv_text, write_results
+from fairlead.experiments.comparison import RUN_FILE, csv_text, write_results
 from fairlead.experiments.directories import RunDirectoryError, lock_run_dir, refuse_used
 from fairlead.experiments.report import summary_table
-from fairlead.registry import env_module, make
-from fairlead.trainers.config import HyperParams, apply_overrides, get_method
+from fairlead.experiments.spec import RunSpec, load_spec, spec_differences
+from fairlead.experiments.workers import START_METHOD, _count, _in_workers, _stopped, usable_cpus
 from fairlead.trainers.evaluation import HEADLINE, summarise
 from fairlead.trainers.jamql import Trainer
 from fairlead.usercode import blame, culprits
 
 CHECKPOINT_FILE, RESULT_FILE = "checkpoint.npz", "result.json"  # RUN_FILE: comparison.py's
-MAX_SEEDS = 100_000  # seeds a run (and each sweep cell, and `fairlead evaluate`) may have: 0..MAX_SEEDS-1 at most
 CURVE_OFFSET = 10**6  # learning-curve points play evaluation seeds from here on, apart from the final evaluation's
 # the compiled engine trains a checkpoint interval in milliseconds: it saves at one only if its last save is this
 # old (and always at the end), or checkpoints would cost more than the training they protect
 COMPILED_CHECKPOINT_SECONDS = 10.0
-PR_SET_PDEATHSIG = 1  # Linux prctl option: the signal a process gets when its parent dies
-# once a run stops (Ctrl-C, SIGTERM, a failed worker), how long the busy workers get to reach their next episode
-# before they are killed: a user's selector stuck in a loop must not hold the command forever
-GRACE_SECONDS = 5.0
-QUIET_SECONDS = 0.5  # workers that stop within this are not announced
-_episodes_done = None  # shared counter of training episodes, for the progress bar
-_stop = None  # shared flag: set when a worker failed or the run was interrupted, so the others stop
-_parent = None  # pid of the main process: a worker whose parent changed is an orphan and must not write
-_running = None  # shared array: per call of _in_workers, the pid of the worker running it (0: not running)
-
-
-def _init_worker(counter, stop, parent: int, running=None) -> None:
-    """Share the counter, the stop flag and the calls' workers; leave signals to the main process; die with it."""
-    global _episodes_done, _stop, _parent, _running
-    _episodes_done, _stop, _parent, _running = counter, stop, parent, running
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the main process stops us
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the main process's handler (the pool may terminate us)
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-def _stopped() -> bool:
-    """Another worker failed, the run was interrupted, or the main process is gone: stop, write nothing."""
-    return _stop is not None and (bool(_stop.value) or os.getppid() != _parent)
-
-
-def _count(episodes: int) -> None:
-    if _episodes_done is not None:
-        with _episodes_done.get_lock():
-            _episodes_done.value += episodes
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """A run. ``methods`` may be given as names or method-file paths (``.toml``); it then holds the names."""
-
-    env: str
-    env_kwargs: dict
-    methods: tuple[str, ...]
-    seeds: tuple[int, ...]
-    hp: HyperParams = field(default_factory=HyperParams)
-
-    def __post_init__(self):
-        env_module(self.env)  # clear error for unknown names
-        # unknown names and malformed method files fail here; each file is read once per spec
-        definitions = [get_method(str(m)) for m in self.methods]
-        object.__setattr__(self, "methods", tuple(d.name for d in definitions))
-        object.__setattr__(self, "definitions", {d.name: d for d in definitions})
-        if not self.methods or not self.seeds:
-            raise ValueError("a run needs at least one method and one seed")
-        if len(self.seeds) > MAX_SEEDS:
-            raise ValueError(f"a run takes at most {MAX_SEEDS:,} seeds (MAX_SEEDS), got {len(self.seeds):,}")
-        origin = {}
-        for d in definitions:  # two method files of one stem, or a file named like an entry-point method
-            where = d.source.get("file", d.name)
-            if origin.setdefault(d.name, where) != where:
-                raise ValueError(
-                    f"{origin[d.name]} and {where} both define method {d.name!r} (a method file's "
-                    "name is its stem); rename one"
-                )
-        for kind, values in (("method", self.methods), ("seed", self.seeds)):
-            twice = [v for v, count in Counter(values).items() if count > 1]
-            if twice:
-                raise ValueError(f"{kind} {', '.join(map(str, twice))} given more than once; give each {kind} once")
-        scale = make(self.env, **self.env_kwargs).unwrapped.return_scale  # env options checked now, not in a worker
-        if not scale > 0:
-            raise ValueError(
-                f"environment {self.env} with options {self.env_kwargs} pays every agent the same "
-                f"in every stage (return_scale {scale}): fairness cannot be measured on it; "
-                "choose payoffs that differ"
-            )
-        object.__setattr__(self, "fingerprint", _hash(self.as_dict()))
-
-    def seed_fingerprint(self, method: str) -> str:
-        """What a (method, seed) run's files depend on: the env, the hyper-parameters, the method's definition."""
-        return _hash(
-            {
-                "env": self.env,
-                "env_kwargs": self.env_kwargs,
-                "hyperparameters": self.hp.as_dict(),
-                "method": self.definitions[method].record(),
-            }
-        )
-
-    def extended(self, other: RunSpec) -> RunSpec:
-        """This run with ``other``'s methods and seeds added (its settings must be this run's: :func:`spec_differences`)."""
-        methods = self.method_args + tuple(a for m, a in zip(other.methods, other.method_args) if m not in self.methods)
-        seeds = self.seeds + tuple(s for s in other.seeds if s not in self.seeds)
-        return RunSpec(self.env, self.env_kwargs, methods, seeds, self.hp)
-
-    @property
-    def method_args(self) -> tuple[str, ...]:
-        """The methods as to give them again: a method file by its path (as run.json records it), others by name."""
-        return tuple(d.source.get("file", m) for m, d in self.definitions.items())
-
-    def as_dict(self) -> dict:
-        return {
-            "env": self.env,
-            "env_kwargs": self.env_kwargs,
-            "methods": {m: d.record() for m, d in self.definitions.items()},
-            "seeds": list(self.seeds),
-            "hyperparameters": self.hp.as_dict(),
-        }
-
-    def fields(self) -> dict:
-        """Every setting and method definition as a flat ``name: value`` table, to say where two runs disagree."""
-        return {
-            "env": self.env,
-            **{f"env_kwargs.{k}": v for k, v in self.env_kwargs.items()},
-            **{f"methods.{m}.{k}": v for m, d in self.definitions.items() for k, v in _flat(d.record()).items()},
-            **{f"{section}.{k}": v for section, values in self.hp.as_dict().items() for k, v in values.items()},
-        }
-
-
-# The `fairlead train` option behind a field, else behind its prefix (env_kwargs.*, methods.*), else --config.
-OPTIONS = {
-    "env": "--env",
-    "env_kwargs.n_agents": "--n-agents",
-    "env_kwargs.max_cycles": "--max-cycles",
-    "training.episodes": "--episodes or --config",
-    "env_kwargs": "--env",
-    "methods": "--method",
-}
-
-
-def _hash(record: dict) -> str:
-    return hashlib.sha256(json.dumps(record, sort_keys=True, default=list).encode()).hexdigest()[:16]
-
-
-def spec_differences(recorded: RunSpec, asked: RunSpec) -> list[str]:
-    """Why ``asked`` cannot extend ``recorded``: one line per differing setting, naming the option that sets it.
-
-    The methods and seeds may differ (a run grows by them), but not the
-    definition of a method both name.
-    """
-    shared = set(recorded.methods) & set(asked.methods)
-    old, new = (
-        {k: v for k, v in spec.fields().items() if not k.startswith("methods.") or k.split(".")[1] in shared}
-        for spec in (recorded, asked)
-    )
-
-    def show(values: dict, key: str) -> str:
-        return repr(values[key]) if key in values else "unset"
-
-    lines = []
-    for key in dict.fromkeys([*old, *new]):
-        if show(old, key) != show(new, key):
-            option = OPTIONS.get(key, OPTIONS.get(key.partition(".")[0], "--config"))
-            lines.append(f"{key} ({option}): recorded {show(old, key)}, asked {show(new, key)}")
-    return lines
 
 
 def seed_dir(out: Path, method: str, seed: int) -> Path:
@@ -413,14 +254,6 @@ def write_reports(spec: RunSpec, out: Path, results: list[dict], shard: tuple[in
     return write_results(out, rows, curves, spec.methods, title)
 
 
-def usable_cpus() -> int:
-    """The CPUs this process may run on (its affinity: ``taskset``, Slurm, cgroup cpusets), not the machine's."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # no affinity API (macOS, Windows)
-        return os.cpu_count() or 1
-
-
 def shard_tasks(spec: RunSpec, shard: tuple[int, int] | None) -> list[tuple[str, int]]:
     """The (method, seed) pairs of ``spec`` in order, or shard ``i`` of ``n``'s: every ``n``-th from the ``i``-th.
 
@@ -446,11 +279,6 @@ def recorded_shard(out: Path) -> tuple[int, int] | None:
     except (OSError, ValueError, AttributeError):
         return None
     return tuple(shard) if shard else None
-
-
-# fork where it is safe and fast (Linux); spawn elsewhere (macOS's default, Windows' only way): runs are
-# byte-identical either way (tests/test_shards.py)
-START_METHOD = "fork" if sys.platform.startswith("linux") else "spawn"
 
 
 BACKENDS = ("local", "ray")
@@ -613,254 +441,6 @@ def _import_figures() -> None:
         import matplotlib.figure  # noqa: F401
     except ImportError:  # no plot extra: the reports say how to draw the figures
         pass
-
-
-def _timed(index: int, function, args: tuple, kwargs: dict) -> tuple:
-    """``(result, seconds)`` of call ``index``; while it runs, ``_running[index]`` holds this worker's pid."""
-    if _stopped():  # queued before the run stopped: start nothing
-        return None, 0.0
-    if _running is not None:
-        _running[index] = os.getpid()
-    start = time.perf_counter()
-    try:
-        return function(*args, **kwargs), time.perf_counter() - start
-    finally:
-        if _running is not None:
-            _running[index] = 0
-
-
-def _died(labels: list[str], running, processes: dict, unfinished: list[int]) -> RuntimeError:
-    """The error for a worker that died without an error (``os._exit``, a crash, a signal): what it was running.
-
-    ``running``: per call, the pid of the worker running it; ``processes``: the pool's worker processes by pid.
-    The pool terminates the other workers once one has died, so the dead one is the worker that ended by itself.
-    """
-
-    def ending(process) -> str | None:
-        # a dead worker's status shows a moment after the pool sees it die; the pool's own thread may reap it first
-        # (then this thread's waitpid finds no child and the status appears once that thread has recorded it)
-        deadline = time.monotonic() + 5
-        while process is not None and process.exitcode is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        code = None if process is None else process.exitcode
-        if code is None or code == -signal.SIGTERM:
-            return None  # still running, or terminated by the pool because another worker died
-        return f"was killed by signal {signal.Signals(-code).name}" if code < 0 else f"exited with status {code}"
-
-    ran = [(i, ending(processes.get(running[i]))) for i in range(len(labels)) if running[i]]
-    dead = [(i, how) for i, how in ran if how is not None]
-    if len(dead) == 1 or len(ran) == 1:
-        i, how = dead[0] if dead else ran[0]
-        return RuntimeError(
-            f"{labels[i]}: the worker process running it {how or 'died'} without an error (its code "
-            "called os._exit, crashed, or the process was killed); what it had checkpointed is kept"
-        )
-    which = (
-        [f"{labels[i]} (its worker {how})" for i, how in dead]
-        or [labels[i] for i, _ in ran]
-        or [labels[i] for i in unfinished]
-    )
-    return RuntimeError(
-        f"a worker process died without an error (its code called os._exit, crashed, or the process "
-        f"was killed) while running one of: {'; '.join(which)}; what was checkpointed is kept"
-    )
-
-
-def _let_workers_stop(pool, running, told: bool) -> None:
-    """Give the busy workers GRACE_SECONDS to stop at their next episode, then kill them (a second Ctrl-C: at once).
-
-    ``told``: the user stopped the run, so say what the wait is for. A killed
-    worker's last checkpoint stays as it was (every write is atomic), so the run resumes.
-    """
-    start = time.monotonic()
-    try:
-        while any(running) and time.monotonic() - start < min(QUIET_SECONDS, GRACE_SECONDS):
-            time.sleep(0.02)  # most workers stop within an episode: say nothing
-        busy = sum(1 for pid in running if pid)
-        if busy and told:
-            print(
-                f"stopping: waiting for {busy} worker{'s' * (busy > 1)} (Ctrl-C again to stop at once)",
-                file=sys.stderr,
-                flush=True,
-            )
-        while any(running) and time.monotonic() - start < GRACE_SECONDS:
-            time.sleep(0.05)
-    except KeyboardInterrupt:  # Ctrl-C or SIGTERM again
-        pass
-    if any(running):
-        for process in list((getattr(pool, "_processes", None) or {}).values()):
-            process.kill()
-
-
-def _in_workers(
-    calls: list,
-    jobs: int,
-    progress: bool,
-    episodes: int,
-    start_method: str,
-    meanwhile=None,
-    labels: list[str] | None = None,
-) -> list[tuple]:
-    """``(result, seconds)`` of each ``(function, args, kwargs)`` in ``calls``, run by ``jobs`` worker processes.
-
-    ``episodes``: the training episodes the calls count, for the progress bar;
-    ``meanwhile``: called here once the workers have started; ``labels``: what
-    each call does ("method M, seed S"), to say what a worker that died was running.
-    If a call fails, or the main process is interrupted (KeyboardInterrupt),
-    the workers stop at their next episode (or are killed: :func:`_let_workers_stop`),
-    queued calls never start, and the error is raised once they have stopped. A worker that dies without an
-    error (``os._exit``, a crash) is told as a RuntimeError naming its call.
-    """
-    labels = labels or [f"{getattr(call[0], '__name__', 'call')} {i}" for i, call in enumerate(calls)]
-    context = multiprocessing.get_context(start_method)
-    counter, stop = context.Value("q", 0), context.Value("b", 0)  # episodes trained by all workers; stop flag
-    running = context.Array("q", len(calls))  # per call: the pid of the worker running it, 0 when none
-    processes: dict = {}  # every worker process the pool started, by pid: to find the one that died
-    futures: list = []
-    with (
-        tqdm(total=episodes, desc="training", unit="episode", disable=not progress, mininterval=0.5) as bar,
-        ProcessPoolExecutor(
-            jobs, mp_context=context, initializer=_init_worker, initargs=(counter, stop, os.getpid(), running)
-        ) as pool,
-    ):
-        try:
-            for i, call in enumerate(calls):
-                futures.append(pool.submit(_timed, i, *call))
-                processes.update(getattr(pool, "_processes", None) or {})
-            if meanwhile is not None:
-                meanwhile()
-            pending = set(futures)
-            while pending:
-                processes.update(getattr(pool, "_processes", None) or {})
-                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                bar.update(counter.value - bar.n)
-                failed = sorted((f for f in done if f.exception() is not None), key=futures.index)
-                if failed:
-                    raise failed[0].exception()
-        except BaseException as err:  # a worker's error, or KeyboardInterrupt: stop the others, then raise
-            stop.value = 1
-            if isinstance(err, BrokenProcessPool):
-                unfinished = [
-                    i
-                    for i in range(len(calls))
-                    if i >= len(futures)
-                    or not futures[i].done()
-                    or futures[i].cancelled()
-                    or futures[i].exception() is not None
-                ]
-                died = _died(labels, running.get_obj(), processes, unfinished)
-            else:
-                _let_workers_stop(pool, running, told=isinstance(err, KeyboardInterrupt))
-            pool.shutdown(cancel_futures=True)
-            if isinstance(err, BrokenProcessPool):
-                raise died from None
-            raise
-        return [f.result() for f in futures]
-
-
-def load_spec(out: Path, trust_plugins: bool = False) -> RunSpec:
-    """The RunSpec recorded in a run directory.
-
-    A run directory is data: the plug-in files its methods name (method files,
-    selectors, learners) are checked before any is imported: each must be
-    there with the sha256 recorded, and none may lie inside ``out`` unless
-    ``trust_plugins`` (the user has read them).
-    """
-    try:
-        record = json.loads((out / RUN_FILE).read_text())
-        if isinstance(record, dict) and record.get("kind") == EVALUATION_KIND:
-            raise RunDirectoryError(
-                f"{out} holds a policy evaluation (`fairlead evaluate`), not a trained run: it "
-                "cannot be resumed, grown or re-evaluated; evaluate again into a new --out, or "
-                f"compare it with runs: `fairlead report RUN {out} --out DIR`"
-            )
-        hp = apply_overrides(HyperParams(), record["hyperparameters"], str(out / RUN_FILE))
-        # a method file given by path is read again from there; the others by name
-        methods = tuple(d.get("source", {}).get("file", m) for m, d in record["methods"].items())
-        recorded = (record["env"], record["env_kwargs"], methods, tuple(record["seeds"]), hp)
-        _check_plugin_files(out, record["methods"], trust_plugins)
-    except (FileNotFoundError, NotADirectoryError) as err:
-        raise RunDirectoryError(f"{out} is not a run directory (no {RUN_FILE})") from err
-    except RunDirectoryError:
-        raise
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
-        raise RunDirectoryError(f"{out / RUN_FILE} is unreadable or malformed ({err})") from err
-    try:
-        spec = RunSpec(*recorded)
-    except (ValueError, TypeError) as err:
-        raise RunDirectoryError(f"the run recorded in {out / RUN_FILE} cannot be set up: {err}") from err
-    if spec.fingerprint != record.get("fingerprint"):
-        raise _changed(
-            out, "; ".join(_method_changes(record["methods"], spec)) or "method or hyper-parameter definitions"
-        )
-    return spec
-
-
-PLUGIN_FILES = (("file", "sha256"), ("selector_file", "selector_sha256"), ("learner_file", "learner_sha256"))
-
-
-def _check_plugin_files(out: Path, methods: dict, trust_plugins: bool) -> None:
-    """Refuse, before anything is imported, a recorded plug-in file that is gone, changed, or inside ``out``."""
-    for name, definition in methods.items():
-        source = definition.get("source", {})
-        for file_key, sha_key in PLUGIN_FILES:
-            if not source.get(file_key):
-                continue
-            path = Path(source[file_key])
-            what = CHANGES[f"source.{sha_key}"].format_map(defaultdict(str, source))
-            if not path.is_file():
-                raise RunDirectoryError(
-                    f"method {name!r} of {out} was read from {path}, which is gone; "
-                    "put the file back to resume or evaluate this run"
-                )
-            if not trust_plugins and path.resolve().is_relative_to(out.resolve()):
-                raise RunDirectoryError(
-                    f"method {name!r} of {out} runs code from inside the run directory ({what}); a run "
-                    "directory is data, and resuming or evaluating it would run that file: read it, then give "
-                    "--trust-plugins to run it (or put your own copy outside and train into a new --out)"
-                )
-            if source.get(sha_key) and hashlib.sha256(path.read_bytes()).hexdigest() != source[sha_key]:
-                raise _changed(out, f"method {name!r} changed: {what}")
-
-
-def _changed(out: Path, changes: str) -> RunDirectoryError:
-    return RunDirectoryError(
-        f"{out} was trained with definitions that have changed since ({changes}); its "
-        "checkpoints cannot be resumed or evaluated as the same run: restore them, or train "
-        "into a new --out"
-    )
-
-
-CHANGES = {
-    "source.sha256": "the content of {file}{entry_point}",
-    "source.selector": "the selector's import path",
-    "source.selector_sha256": "the selector's source file {selector_file}",
-    "source.learner": "the learner's import path",
-    "source.learner_sha256": "the learner's source file {learner_file}",
-}  # what a user method's change means
-
-
-def _flat(definition: dict) -> dict:
-    """A method's record with its ``source`` entries as keys ``source.<key>``."""
-    source = definition.get("source", {})
-    return {**{k: v for k, v in definition.items() if k != "source"}, **{f"source.{k}": v for k, v in source.items()}}
-
-
-def _method_changes(recorded: dict, spec: RunSpec) -> list[str]:
-    """``method 'x' changed: what`` for each method whose definition differs from the one recorded."""
-    lines = []
-    for name, definition in spec.definitions.items():
-        old, new = recorded.get(name, {}), json.loads(json.dumps(definition.record(), default=list))
-        paths = defaultdict(str, {**old.get("source", {}), **new.get("source", {})})
-        old_flat, new_flat = _flat(old), _flat(new)
-        changed = [
-            CHANGES.get(k, k).format_map(paths)
-            for k in dict.fromkeys([*old_flat, *new_flat])
-            if old_flat.get(k) != new_flat.get(k)
-        ]
-        if changed:
-            lines.append(f"method {name!r} changed: {', '.join(changed)}")
-    return lines
 
 
 def _finished_state(spec: RunSpec, out: Path, method: str, seed: int) -> dict:

@@ -55,7 +55,9 @@ from fairlead.experiments.claims import (
     load_rows,
 )
 from fairlead.experiments.comparison import csv_text
-from fairlead.experiments.runs import OPTIONS, RunDirectoryError, RunSpec, check_run_options, run, run_all
+from fairlead.experiments.directories import RunDirectoryError
+from fairlead.experiments.runs import check_run_options, run, run_all
+from fairlead.experiments.spec import OPTIONS, RunSpec
 from fairlead.registry import env_module, resolve
 from fairlead.trainers.config import HyperParams, apply_overrides, get_method, load_hyperparams
 from fairlead.trainers.evaluation import HEADLINE
