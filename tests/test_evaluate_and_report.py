@@ -480,3 +480,39 @@ def test_a_policy_object_and_box_observations(tmp_path):
     )
     (row,) = rows(tmp_path / "out" / "metrics.csv")
     assert row["method"] == "first-legal" and float(row["fair_action_rate"]) == 0.0  # daring first: unfair
+
+
+def test_a_scenario_and_the_same_env_with_the_same_arguments_are_one_protocol(tmp_path, capsys):
+    """chicken-4p is chicken_v0 with n_agents=4, max_cycles=10 and the default stage feature: one report merges them."""
+    common = ["--seeds", "1", "--episodes", "10", "--no-progress", "--jobs", "1"]
+    assert main(["train", "--env", "chicken-4p", "--method", "fixed", *common, "--out", str(tmp_path / "a")]) == 0
+    assert (
+        main(
+            ["train", "--env", "chicken_v0", "--n-agents", "4", "--max-cycles", "10", "--method", "fixed,alternating"]
+            + [*common, "--out", str(tmp_path / "b")]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert main(["report", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "report")]) == 0
+    assert {r["method"] for r in rows(tmp_path / "report" / "metrics.csv")} == {"fixed", "alternating"}
+    assert (
+        main(
+            [
+                "train",
+                "--env",
+                "chicken_v0",
+                "--n-agents",
+                "3",
+                "--method",
+                "fixed",
+                *common,
+                "--out",
+                str(tmp_path / "c"),
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert main(["report", str(tmp_path / "a"), str(tmp_path / "c"), "--out", str(tmp_path / "other")]) == 2
+    assert "env_kwargs.n_agents: 4 against 3" in capsys.readouterr().err

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -162,6 +163,20 @@ def check_env_kwargs(env: str, kwargs: dict, where: str = "") -> None:
                 f"{where}environment {env} has no argument {key!r}{did_you_mean(key, valid)}; "
                 f"valid arguments: {', '.join(valid)}"
             )
+
+
+def env_defaults(env: str) -> dict:
+    """The arguments of ``env`` that have defaults, with them (as JSON gives them back: tuples as lists).
+
+    A run records only the arguments it was given; with these, two runs of
+    the same env and the same effective arguments compare equal.
+    """
+    params = inspect.signature(env_module(env).raw_env).parameters.values()
+    return {
+        p.name: json.loads(json.dumps(p.default, default=list))
+        for p in params
+        if p.default is not p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    }
 
 
 def resolve(name: str, **kwargs) -> tuple[str, dict]:

@@ -108,9 +108,10 @@ class RunTable:
             if self.evaluation
             else self.record["hyperparameters"]["training"]["eval_episodes"]
         )
+        kwargs = {**_defaults(self.record["env"]), **self.record["env_kwargs"]}  # chicken-4p = chicken_v0, n_agents=4
         return {
             "env": self.record["env"],
-            **{f"env_kwargs.{k}": v for k, v in self.record["env_kwargs"].items()},
+            **{f"env_kwargs.{k}": v for k, v in kwargs.items()},
             "eval_episodes": episodes,
         }
 
@@ -173,6 +174,16 @@ def read_run(path: Path) -> RunTable:
         )
     curves = read_csv(path / CURVES_FILE) if (path / CURVES_FILE).is_file() else []
     return RunTable(path, record, rows, curves)
+
+
+def _defaults(env: str) -> dict:
+    """``env``'s default arguments, or none for an env this install does not know (then the recorded ones alone)."""
+    from fairlead.registry import env_defaults
+
+    try:
+        return env_defaults(env)
+    except ValueError:
+        return {}
 
 
 def _disagreements(a: dict, b: dict) -> list[str]:
