@@ -516,3 +516,20 @@ def test_a_scenario_and_the_same_env_with_the_same_arguments_are_one_protocol(tm
     capsys.readouterr()
     assert main(["report", str(tmp_path / "a"), str(tmp_path / "c"), "--out", str(tmp_path / "other")]) == 2
     assert "env_kwargs.n_agents: 4 against 3" in capsys.readouterr().err
+
+
+def test_report_takes_any_metric_as_its_headline_and_names_the_valid_ones(trained, tmp_path, capsys):
+    assert main(["report", str(trained), "--out", str(tmp_path / "jain"), "--metric", "fairness_jain"]) == 0
+    table = capsys.readouterr().out
+    assert "Fairness: jain of the returns before any transfer" in table
+    jain = [float(r["fairness_jain"]) for r in rows(trained / "metrics.csv") if r["method"] == "jamql"]
+    assert f"| jamql | 2 | {sum(jain) / 2:.3f} [" in table
+    assert main(["report", str(trained), "--out", str(tmp_path / "total"), "--metric", "total_return"]) == 0
+    table = capsys.readouterr().out
+    assert "| method | seeds | total return | total return IQM |" in table
+    assert "First column: total_return (chosen with --metric)" in table
+    assert (tmp_path / "total" / "final_fairness.png").is_file()
+    assert main(["report", str(trained), "--out", str(tmp_path / "bad"), "--metric", "fairnes"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown metric 'fairnes' for --metric; valid: fairness_pairwise_equality, fairness_equality" in err
+    assert not (tmp_path / "bad").exists()

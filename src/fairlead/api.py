@@ -202,9 +202,14 @@ def evaluate(
     return Result(Path(out), table)
 
 
-def report(runs: Iterable[str | Path], out: str | Path, *, interval: str = "bootstrap") -> Result:
-    """``fairlead report``: merge finished runs and policy evaluations into ``out`` (report.md, figures, metrics.csv)."""
-    return Result(Path(out), write_report([Path(r) for r in runs], Path(out), interval=interval))
+def report(
+    runs: Iterable[str | Path], out: str | Path, *, interval: str = "bootstrap", metric: str | None = None
+) -> Result:
+    """``fairlead report``: merge finished runs and policy evaluations into ``out`` (report.md, figures, metrics.csv).
+
+    ``metric``: the headline column (any number of metrics.csv; default: the headline fairness metric).
+    """
+    return Result(Path(out), write_report([Path(r) for r in runs], Path(out), interval=interval, metric=metric))
 
 
 def sweep(

@@ -234,7 +234,7 @@ def cmd_evaluate(args) -> None:
 
 
 def cmd_report(args) -> None:
-    print(api.report(args.run, args.out, interval=args.interval).table)
+    print(api.report(args.run, args.out, interval=args.interval, metric=args.metric).table)
     print(f"\nreport in {args.out / 'report.md'}")
 
 
@@ -471,6 +471,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=KINDS,
         default="bootstrap",
         help="95%% interval over seeds: percentile bootstrap (default) or Student-t",
+    )
+    p.add_argument(
+        "--metric",
+        help="the headline column of the table and the figures' first panels: any number of metrics.csv "
+        "(e.g. fairness_jain, total_return; default: fairness_pairwise_equality)",
     )
     p.set_defaults(func=cmd_report)
 

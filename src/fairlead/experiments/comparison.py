@@ -277,20 +277,23 @@ def write_results(
     markdown: str = "summary.md",
     interval: str = "bootstrap",
     need_figures: bool = False,
+    metric: str | None = None,
 ) -> str:
     """metrics.csv, curves.csv (if any), the figures and the Markdown summary in ``out``; returns the table.
 
     Everything is computed before anything is written. The figures need
     matplotlib (the ``plot`` extra): without it they are left out and the
-    summary says how to draw them, unless ``need_figures``.
+    summary says how to draw them, unless ``need_figures``. ``metric``: the
+    headline column (default: the headline fairness metric).
     """
     from fairlead.experiments.figures import render_figures, report_markdown
     from fairlead.experiments.report import summary_table
     from fairlead.trainers.evaluation import HEADLINE
 
-    table = summary_table(rows, methods, headline=HEADLINE, interval=interval)
+    metric = metric or HEADLINE
+    table = summary_table(rows, methods, headline=metric, interval=interval)
     try:
-        files = render_figures(rows, curves, methods, title, interval)
+        files = render_figures(rows, curves, methods, title, interval, metric)
     except ImportError as err:
         if need_figures:
             raise ReportError(f"the report's figures need matplotlib: {err}") from err
@@ -320,6 +323,14 @@ def _report_files() -> set[str]:
     return {REPORT_FILE, METRICS_FILE, CURVES_FILE, *ALT_TEXT}
 
 
+def check_metric(metric: str, rows: list[dict]) -> str:
+    """``metric`` if every row has it as a number, else a ReportError naming the valid columns."""
+    valid = [k for k in rows[0] if k not in ("method", "seed") and all(isinstance(r.get(k), float) for r in rows)]
+    if metric not in valid:
+        raise ReportError(f"unknown metric {metric!r} for --metric; valid: {', '.join(valid)}")
+    return metric
+
+
 def _refuse_foreign(out: Path) -> None:
     """Refuse an ``out`` that is a file, or a non-empty directory an earlier report did not write."""
     if out.exists() and not out.is_dir():
@@ -338,18 +349,21 @@ def _refuse_foreign(out: Path) -> None:
         )
 
 
-def write_report(runs, out: Path, interval: str = "bootstrap") -> str:
+def write_report(runs, out: Path, interval: str = "bootstrap", metric: str | None = None) -> str:
     """``fairlead report``: report.md, its figures and the merged metrics.csv/curves.csv in ``out``.
 
     ``out`` is a new or empty directory, or an earlier report's (replaced
     whole: a file the new report has not is removed); anything else is
     refused untouched. Every run is read and checked before anything is
     written, and ``out`` is locked while the report is written, as a run
-    directory; returns the table.
+    directory; returns the table. ``metric``: any numeric column of the
+    runs' metrics.csv as the headline (default: the headline fairness metric).
     """
     out = Path(out)
     tables = [read_run(path) for path in runs]
     rows, curves, methods, notes = merge(tables)
+    if metric is not None:
+        check_metric(metric, rows)
     _refuse_foreign(out)
     out.mkdir(parents=True, exist_ok=True)
     with lock_run_dir(out):
@@ -357,7 +371,7 @@ def write_report(runs, out: Path, interval: str = "bootstrap") -> str:
         remove_temporaries(out)  # left by a write that was killed; no writer runs (we hold the lock)
         before = {p.name: p.stat() for p in out.iterdir() if p.name in _report_files()}
         table = write_results(
-            out, rows, curves, methods, title(tables), notes, REPORT_FILE, interval, need_figures=True
+            out, rows, curves, methods, title(tables), notes, REPORT_FILE, interval, need_figures=True, metric=metric
         )
         for name, stat in before.items():  # the earlier report's files this one has not (e.g. no curves now)
             if os.path.samestat(stat, (out / name).stat()):

@@ -121,8 +121,19 @@ def _method_axis(ax, methods) -> None:
     ax.tick_params(axis="y", length=0)
 
 
+def _label(metric: str) -> str:
+    """An axis label for the headline ``metric``: "fairness (pairwise equality)", or the metric's own name."""
+    return (
+        f"fairness ({metric.removeprefix('fairness_').replace('_', ' ')})"
+        if metric.startswith("fairness_")
+        else (metric.replace("_", " "))
+    )
+
+
 # ------------------------------------------------------------------------------------------- figures
-def learning_curves_figure(curves: list[dict], methods, title: str, interval: str = "bootstrap"):
+def learning_curves_figure(
+    curves: list[dict], methods, title: str, interval: str = "bootstrap", metric: str = HEADLINE
+):
     """Headline fairness and total return against training episodes, one line per method with its interval band.
 
     The line is the mean over the seeds at each logged episode; the band is
@@ -136,7 +147,8 @@ def learning_curves_figure(curves: list[dict], methods, title: str, interval: st
     axes = fig.subplots(1, 2)
     colours = method_colours(methods)
     band = 0.18 if len(methods) <= 5 else 0.09  # many overlapping bands: fainter, so the lines stay visible
-    panels = ((HEADLINE, f"fairness ({METRIC})"), ("total_return", "total return"))
+    other = (HEADLINE, _label(HEADLINE)) if metric == "total_return" else ("total_return", "total return")
+    panels = ((metric, _label(metric)), other)
     for ax, (key, label) in zip(axes, panels):
         for method in methods:
             by_episode = defaultdict(list)
@@ -179,13 +191,13 @@ def learning_curves_figure(curves: list[dict], methods, title: str, interval: st
     return fig
 
 
-def final_fairness_figure(rows: list[dict], methods, title: str, interval: str = "bootstrap"):
+def final_fairness_figure(rows: list[dict], methods, title: str, interval: str = "bootstrap", metric: str = HEADLINE):
     """Per method: the headline fairness and the fair-action rate, mean with its interval, every seed as a dot."""
     check_kind(interval)
     fig = _figure(1.9 + 0.36 * len(methods))
     axes = fig.subplots(1, 2, sharey=True)
     colours = method_colours(methods)
-    panels = ((HEADLINE, f"final fairness ({METRIC})"), ("fair_action_rate", "fair-action rate"))
+    panels = ((metric, f"final {_label(metric)}"), ("fair_action_rate", "fair-action rate"))
     for ax, (key, label) in zip(axes, panels):
         for i, method in enumerate(methods):
             values = _values(rows, method, key)
@@ -364,13 +376,16 @@ def _png(fig) -> bytes:
 
 
 def render_figures(
-    rows: list[dict], curves: list[dict], methods, title: str, interval: str = "bootstrap"
+    rows: list[dict], curves: list[dict], methods, title: str, interval: str = "bootstrap", metric: str = HEADLINE
 ) -> dict[str, bytes]:
-    """The PNG bytes of the figures ``write_figures`` writes, by file name, without writing anything."""
+    """The PNG bytes of the figures ``write_figures`` writes, by file name, without writing anything.
+
+    ``metric``: the headline column (a fairness metric by default) of the first panels.
+    """
     methods = list(methods)
     figures = {
-        "learning_curves.png": learning_curves_figure(curves, methods, title, interval),
-        "final_fairness.png": final_fairness_figure(rows, methods, title, interval),
+        "learning_curves.png": learning_curves_figure(curves, methods, title, interval, metric),
+        "final_fairness.png": final_fairness_figure(rows, methods, title, interval, metric),
         "leader_shares.png": leader_shares_figure(rows, methods, title),
     }
     return {name: _png(fig) for name, fig in figures.items() if fig is not None}

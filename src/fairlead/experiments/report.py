@@ -245,8 +245,10 @@ def summary_table(rows: list[dict], methods, headline: str, interval: str = "boo
     has no interval (``n/a``). A caption under the table says what the cells are.
     """
     caption_line = caption(interval)  # checks ``interval``
-    columns = [(headline, "fairness"), *COLUMNS]
-    labels = ["fairness", "fairness IQM", *(label for _, label in COLUMNS)]
+    name = headline_label(headline)
+    rest = [(key, label) for key, label in COLUMNS if key != headline]  # a headline column is not shown twice
+    columns = [(headline, name), *rest]
+    labels = [name, f"{name} IQM", *(label for _, label in rest)]
     lines = [
         "| method | seeds | " + " | ".join(labels) + " |",
         "|---|---|" + "---|" * len(labels),
@@ -261,6 +263,14 @@ def summary_table(rows: list[dict], methods, headline: str, interval: str = "boo
         "",
         f"{caption_line} Fairness: {headline.removeprefix('fairness_')} "
         "of the returns before any transfer, at the end (fairness) and averaged over the stages "
-        "(trajectory fairness).",
+        "(trajectory fairness)."
+        if headline.startswith("fairness_")
+        else f"{caption_line} First column: {headline} (chosen with --metric); trajectory fairness: the default "
+        "fairness metric of the returns before any transfer, averaged over the stages.",
     ]
     return "\n".join(lines)
+
+
+def headline_label(metric: str) -> str:
+    """The column and axis name of a headline metric: "fairness" for one of the fairness metrics, else its name."""
+    return "fairness" if metric.startswith("fairness_") else metric.replace("_", " ")
