@@ -37,7 +37,7 @@ METHODS = [
     "catch-up",
 ]
 PLAYERS = ["player_0", "player_1", "player_2", "player_3"]
-TITLE = "chicken_v0 {'n_agents': 4, 'max_cycles': 10, 'stage_feature': 'index'} - 5 seeds, 300 episodes"
+TITLE = "chicken_v0 (n_agents=4, max_cycles=10, stage_feature=index) - 5 seeds, 300 episodes"
 
 
 def numbers(rng, method_index):

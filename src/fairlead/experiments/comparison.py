@@ -262,9 +262,13 @@ def _flat(record: dict, prefix: str = "") -> dict:
 
 
 def title(tables: list[RunTable]) -> str:
-    record = tables[0].record
-    options = ", ".join(f"{k}={v}" for k, v in record["env_kwargs"].items())
-    return f"{record['env']} ({options})" if options else record["env"]
+    return env_title(tables[0].record["env"], tables[0].record["env_kwargs"])
+
+
+def env_title(env: str, env_kwargs: dict) -> str:
+    """``chicken_v0 (n_agents=4, max_cycles=10)``: an env and its arguments as a title reads them."""
+    options = ", ".join(f"{k}={v}" for k, v in env_kwargs.items())
+    return f"{env} ({options})" if options else env
 
 
 def write_results(

@@ -30,7 +30,7 @@ import numpy as np
 
 from fairlead import __version__
 from fairlead.experiments.atomic import write_atomic
-from fairlead.experiments.comparison import EVALUATION_KIND, RUN_FILE, kind_of_policy, write_results
+from fairlead.experiments.comparison import EVALUATION_KIND, RUN_FILE, env_title, kind_of_policy, write_results
 from fairlead.experiments.directories import lock_run_dir, refuse_used
 from fairlead.names import check_name
 from fairlead.registry import make
@@ -248,7 +248,7 @@ def evaluate_into(out: Path, env_name: str, env_kwargs: dict, policy: str, seeds
     with lock_run_dir(out):
         refuse_used(out)  # again: another command may have written there while this one played
         title = (
-            f"{env_name} {env_kwargs} - policy {record['name']} ({policy}; {kind_of_policy(record)}) under "
+            f"{env_title(env_name, env_kwargs)} - policy {record['name']} ({policy}; {kind_of_policy(record)}) under "
             f"{record['leader_rule']['name']}, {len(seeds)} seeds"
         )
         table = write_results(out, rows, [], [record["name"]], title)

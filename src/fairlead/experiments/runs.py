@@ -49,7 +49,7 @@ from fairlead.experiments.checkpoint import (
     save_checkpoint,
     save_result,
 )
-from fairlead.experiments.comparison import RUN_FILE, csv_text, write_results
+from fairlead.experiments.comparison import RUN_FILE, csv_text, env_title, write_results
 from fairlead.experiments.directories import RunDirectoryError, lock_run_dir, refuse_used
 from fairlead.experiments.report import summary_table
 from fairlead.experiments.spec import RunSpec, load_spec, spec_differences
@@ -249,7 +249,7 @@ def write_reports(spec: RunSpec, out: Path, results: list[dict], shard: tuple[in
     """metrics.csv, curves.csv, summary.md and the figures; all are computed before any is written."""
     rows = [r["row"] for r in results]
     curves = [p for r in results for p in r["curve"]]
-    title = f"{spec.env} {spec.env_kwargs} - {len(spec.seeds)} seeds, {spec.hp.training.episodes} episodes"
+    title = f"{env_title(spec.env, spec.env_kwargs)} - {len(spec.seeds)} seeds, {spec.hp.training.episodes} episodes"
     title += f" - shard {shard[0]}/{shard[1]}" if shard else ""
     return write_results(out, rows, curves, spec.methods, title)
 
