@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from support import tree_digest
 
 import fairlead
 from fairlead.cli import main
 
 TRAIN = dict(env="chicken_v0", methods="jamql,alternating", seeds=2, episodes=30, max_cycles=3)
-
-
-def digest(folder: Path) -> dict:
-    return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +46,7 @@ def by_command(tmp_path_factory) -> Path:
 
 def test_train_writes_the_commands_bytes_and_returns_its_rows(by_command, tmp_path):
     run = fairlead.train(tmp_path / "run", **TRAIN, progress=False, jobs=1)
-    assert digest(run.out) == digest(by_command)
+    assert tree_digest(run.out) == tree_digest(by_command)
     assert run.table in (by_command / "summary.md").read_text()
     assert {(r["method"], r["seed"]) for r in run.rows} == {(m, s) for m in ("jamql", "alternating") for s in (0, 1)}
     assert all(isinstance(r["fairness_pairwise_equality"], float) for r in run.rows)
@@ -65,9 +57,9 @@ def test_train_grows_and_resumes_as_the_command_does(by_command, tmp_path):
     out = tmp_path / "run"
     fairlead.train(out, env="chicken_v0", methods=["jamql"], seeds=2, episodes=30, max_cycles=3, progress=False)
     grown = fairlead.train(out, methods="alternating", progress=False)  # the other options: the recorded run's
-    assert digest(grown.out) == digest(by_command)
+    assert tree_digest(grown.out) == tree_digest(by_command)
     (out / "metrics.csv").unlink()
-    assert digest(fairlead.train(out, resume=True, progress=False).out) == digest(by_command)
+    assert tree_digest(fairlead.train(out, resume=True, progress=False).out) == tree_digest(by_command)
 
 
 def test_evaluate_report_and_sweep_write_the_commands_bytes(by_command, tmp_path):
@@ -89,11 +81,11 @@ def test_evaluate_report_and_sweep_write_the_commands_bytes(by_command, tmp_path
     scored = fairlead.evaluate(
         tmp_path / "api-eval", "chicken_v0", f"{policy}:swerve", selector="catch_up", seeds=2, max_cycles=3
     )
-    assert digest(scored.out) == digest(tmp_path / "cli-eval") and [r["seed"] for r in scored.rows] == [0, 1]
+    assert tree_digest(scored.out) == tree_digest(tmp_path / "cli-eval") and [r["seed"] for r in scored.rows] == [0, 1]
 
     assert main(["report", str(by_command), str(scored.out), "--out", str(tmp_path / "cli-report")]) == 0
     report = fairlead.report([by_command, scored.out], tmp_path / "api-report")
-    assert digest(report.out) == digest(tmp_path / "cli-report")
+    assert tree_digest(report.out) == tree_digest(tmp_path / "cli-report")
     assert {r["method"] for r in report.rows} == {"jamql", "alternating", "swerve"}
 
     grid = ["--grid", "n_agents=2,3", "--method", "fixed", "--seeds", "1", "--episodes", "5", "--no-progress"]
@@ -101,7 +93,7 @@ def test_evaluate_report_and_sweep_write_the_commands_bytes(by_command, tmp_path
     swept = fairlead.sweep(
         tmp_path / "api-sweep", "chicken_v0", {"n_agents": (2, 3)}, "fixed", seeds=1, episodes=5, progress=False, jobs=1
     )
-    assert digest(swept.out) == digest(tmp_path / "cli-sweep")
+    assert tree_digest(swept.out) == tree_digest(tmp_path / "cli-sweep")
     assert len(swept.rows) == 2 and {r["method"] for r in swept.rows} == {"fixed"}
 
 
@@ -115,3 +107,16 @@ def test_importing_fairlead_does_not_load_the_trainers():
     code = "import sys, fairlead; print('fairlead.experiments.runs' in sys.modules, callable(fairlead.train))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["False", "True"]
+
+
+@pytest.mark.parametrize("seeds", [0, 10**8, 2.5, True])
+def test_a_number_of_seeds_out_of_range_is_refused_before_anything_is_allocated_or_written(tmp_path, seeds):
+    calls = [
+        lambda: fairlead.train(tmp_path / "run", env="chicken_v0", methods="fixed", seeds=seeds),
+        lambda: fairlead.evaluate(tmp_path / "run", "chicken_v0", "x.py:f", selector="fixed", seeds=seeds),
+        lambda: fairlead.sweep(tmp_path / "run", "chicken_v0", {"n_agents": (2,)}, "fixed", seeds=seeds),
+    ]
+    for call in calls:
+        with pytest.raises(ValueError, match=r"expected a number of seeds from 1 to 100,000 \(MAX_SEEDS\), got"):
+            call()
+    assert not (tmp_path / "run").exists()

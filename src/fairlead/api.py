@@ -23,7 +23,7 @@ from pathlib import Path
 from fairlead.experiments.comparison import CURVES_FILE, METRICS_FILE, RUN_FILE, read_csv, write_report
 from fairlead.experiments.policies import evaluate_into
 from fairlead.experiments.runs import recorded_shard, run
-from fairlead.experiments.spec import RunSpec, load_spec
+from fairlead.experiments.spec import RunSpec, check_seed_count, load_spec
 from fairlead.experiments.sweep import CSV_FILE, parse_grid
 from fairlead.experiments.sweep import sweep as _sweep
 from fairlead.registry import resolve
@@ -102,7 +102,7 @@ def run_spec(
         env_name, env_kwargs = recorded.env, {**recorded.env_kwargs, **overrides}
     methods = recorded.method_args if methods is None else method_list(methods)
     if seeds is not None:
-        seed_list = tuple(range(seeds))
+        seed_list = tuple(range(check_seed_count(seeds)))
     else:
         seed_list = recorded.seeds if recorded is not None else tuple(range(DEFAULT_SEEDS))
     if recorded is not None and config is None:
@@ -192,7 +192,7 @@ def evaluate(
         env_name,
         env_kwargs,
         policy,
-        tuple(range(seeds)),
+        tuple(range(check_seed_count(seeds))),
         episodes,
         selector=selector,
         method=method,

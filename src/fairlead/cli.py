@@ -17,7 +17,7 @@ from fairlead.experiments.policies import FIXED_SELECTORS, OBS_ENCODINGS
 from fairlead.experiments.report import KINDS
 from fairlead.experiments.reproduce import reproduce
 from fairlead.experiments.runs import BACKENDS, RUN_FILE, evaluate_run, merge_shards
-from fairlead.experiments.spec import MAX_SEEDS
+from fairlead.experiments.spec import check_seed_count
 from fairlead.experiments.sweep import SWEEP_FILE
 from fairlead.trainers.config import METHOD_GROUP, get_method, method_names, plugin_method_names
 
@@ -37,10 +37,10 @@ def _positive_int(text: str) -> int:
 
 def _seeds(text: str) -> int:
     """--seeds N: seeds 0..N-1, with N in 1..MAX_SEEDS (checked before anything is allocated or written)."""
-    value = _positive_int(text)
-    if value > MAX_SEEDS:
-        raise argparse.ArgumentTypeError(f"expected a number of seeds from 1 to {MAX_SEEDS:,} (MAX_SEEDS), got {value}")
-    return value
+    try:
+        return check_seed_count(_positive_int(text))  # the API's own check
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 class _Terminated(KeyboardInterrupt):

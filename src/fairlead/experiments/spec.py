@@ -22,6 +22,13 @@ from fairlead.trainers.config import HyperParams, apply_overrides, get_method
 MAX_SEEDS = 100_000  # seeds a run (and each sweep cell, and `fairlead evaluate`) may have: 0..MAX_SEEDS-1 at most
 
 
+def check_seed_count(count) -> int:
+    """``count`` (seeds ``0 .. count-1``) if it is a whole number in 1..MAX_SEEDS: checked before anything is allocated."""
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_SEEDS:
+        raise ValueError(f"expected a number of seeds from 1 to {MAX_SEEDS:,} (MAX_SEEDS), got {count!r}")
+    return count
+
+
 @dataclass(frozen=True)
 class RunSpec:
     """A run. ``methods`` may be given as names or method-file paths (``.toml``); it then holds the names."""

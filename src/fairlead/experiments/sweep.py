@@ -57,7 +57,7 @@ from fairlead.experiments.claims import (
 from fairlead.experiments.comparison import csv_text
 from fairlead.experiments.directories import RunDirectoryError
 from fairlead.experiments.runs import check_run_options, run, run_all
-from fairlead.experiments.spec import OPTIONS, RunSpec
+from fairlead.experiments.spec import OPTIONS, RunSpec, check_seed_count
 from fairlead.registry import env_module, resolve
 from fairlead.trainers.config import HyperParams, apply_overrides, get_method, load_hyperparams
 from fairlead.trainers.evaluation import HEADLINE
@@ -251,7 +251,10 @@ def asked_sweep(
     if isinstance(methods, str):  # the API takes "jamql,fixed" as --method does
         methods = [m.strip() for m in methods.split(",") if m.strip()]
     methods = tuple(methods) if methods else recorded.methods
-    seeds = tuple(range(seeds)) if seeds is not None else recorded.seeds if recorded else tuple(range(DEFAULT_SEEDS))
+    if seeds is not None:
+        seeds = tuple(range(check_seed_count(seeds)))
+    else:
+        seeds = recorded.seeds if recorded else tuple(range(DEFAULT_SEEDS))
     # defaults < the scenario's own tables < --config, as for train
     hp = recorded.hp if recorded is not None and config is None else load_hyperparams(config, scenario=env)
     if episodes is not None:
