@@ -120,3 +120,17 @@ def test_a_number_of_seeds_out_of_range_is_refused_before_anything_is_allocated_
         with pytest.raises(ValueError, match=r"expected a number of seeds from 1 to 100,000 \(MAX_SEEDS\), got"):
             call()
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("methods", [5, ["jamql", 3], None.__class__])
+def test_methods_that_are_neither_text_nor_names_are_refused_with_the_valid_forms(tmp_path, methods):
+    with pytest.raises(TypeError, match="methods must be 'a,b', 'all' or a sequence of method names or .toml paths"):
+        fairlead.train(tmp_path / "run", env="chicken_v0", methods=methods)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("grid", [5, "n_agents=2,3"])
+def test_a_grid_that_is_neither_a_table_nor_the_commands_items_is_refused(tmp_path, grid):
+    with pytest.raises(TypeError, match=r'grid must be \{"key": \[values\]\} or \["key=v1,v2", \.\.\.\]'):
+        fairlead.sweep(tmp_path / "sweep", "chicken_v0", grid, "fixed")
+    assert not (tmp_path / "sweep").exists()

@@ -77,7 +77,10 @@ def method_list(methods: str | Iterable[str]) -> tuple[str, ...]:
     if isinstance(methods, str):
         # "all" lists the catalogue's names; RunSpec then reads each file once (and names a malformed one)
         return tuple(method_names()) if methods == "all" else tuple(m.strip() for m in methods.split(",") if m.strip())
-    return tuple(str(m) for m in methods)
+    items = list(methods) if isinstance(methods, Iterable) else None  # once: it may be a generator
+    if items is None or not all(isinstance(m, (str, Path)) for m in items):
+        raise TypeError(f"methods must be 'a,b', 'all' or a sequence of method names or .toml paths, got {methods!r}")
+    return tuple(str(m) for m in items)
 
 
 def _overrides(n_agents: int | None, max_cycles: int | None) -> dict:
@@ -230,6 +233,8 @@ def sweep(
 ) -> Result:
     """``fairlead sweep``: ``grid`` as ``{"n_agents": [3, 4], ...}`` or as the command's ``["n_agents=3,4", ...]``."""
     if grid is not None and not isinstance(grid, dict):
+        if isinstance(grid, str) or not isinstance(grid, Iterable):
+            raise TypeError(f'grid must be {{"key": [values]}} or ["key=v1,v2", ...], got {grid!r}')
         grid = parse_grid(list(grid))
     table = _sweep(
         Path(out),
